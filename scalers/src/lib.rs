@@ -1,0 +1,74 @@
+//! Where Prescale's numbers come from.
+//!
+//! This crate knows nothing about Kubernetes. A trigger of a `ScaledObject` arrives as a
+//! [`TriggerInput`] (its `type`, string metadata, resolved authentication parameters and the
+//! scale target's resolved container environment). [`registry::parse`] turns it into a
+//! [`TriggerDefinition`] (typed, validated configuration that already knows its HPA metric
+//! spec, without touching the network), and [`TriggerDefinition::connect`] turns that into a
+//! live [`Scaler`] that reads values from the backend through the shared [`Context`].
+
+pub mod clock;
+pub mod error;
+pub mod input;
+pub mod metric;
+pub mod params;
+pub mod pools;
+pub mod registry;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result};
+pub use input::TriggerInput;
+pub use metric::{MetricSpec, MetricTarget, MetricType, Sample};
+pub use pools::Pools;
+
+/// What a scaler needs from the process: shared pools, the clock, default timeouts.
+#[derive(Clone)]
+pub struct Context {
+    pub pools: std::sync::Arc<Pools>,
+    pub clock: std::sync::Arc<dyn Clock>,
+    /// Timeout of a backend call when the trigger sets none (KEDA's `KEDA_HTTP_DEFAULT_TIMEOUT`,
+    /// 3 s).
+    pub default_timeout: std::time::Duration,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self {
+            pools: std::sync::Arc::new(Pools::new()),
+            clock: std::sync::Arc::new(SystemClock),
+            default_timeout: std::time::Duration::from_secs(3),
+        }
+    }
+}
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// The validated, offline form of one trigger: everything `prescale validate` and the HPA
+/// builder need, and the recipe for connecting to the backend.
+#[async_trait]
+pub trait TriggerDefinition: Send + Sync {
+    /// The trigger `type` as written in the manifest (`redis`, `prometheus`, ...).
+    fn trigger_type(&self) -> &str;
+
+    /// The metric this trigger contributes to the HPA.
+    fn metric_spec(&self) -> MetricSpec;
+
+    /// Opens (or reuses, through `ctx.pools`) the backend connection and checks that it
+    /// answers, as KEDA does when it builds a scaler.
+    async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>>;
+}
+
+/// A live source of one metric.
+#[async_trait]
+pub trait Scaler: Send + Sync {
+    /// The metric this scaler produces.
+    fn metric_spec(&self) -> &MetricSpec;
+
+    /// Reads the current raw value and decides activity (`value > activation threshold`,
+    /// on the raw value). Every call is bounded by a timeout.
+    async fn sample(&self) -> Result<Sample>;
+
+    /// Releases what this scaler holds alone. Shared pools stay open for other users.
+    async fn close(&self) {}
+}

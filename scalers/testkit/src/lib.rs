@@ -1,0 +1,6 @@
+//! Real backends for tests. Each server runs from Debian's package binaries on a free loopback
+//! port inside its own temp dir, and is killed (and its dir removed) when its guard drops.
+
+pub mod process;
+
+pub use process::{ServerProcess, free_port, wait_for_port};
