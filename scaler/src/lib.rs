@@ -1,0 +1,4 @@
+//! Prescale's operator crate: the `keda.sh/v1alpha1` API types and the `prescale` command line.
+
+pub mod api;
+pub mod cli;
