@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the tests need on Debian/Ubuntu: real servers the test harness starts itself.
+# Nothing is started as a system service here; tests run their own instances on free loopback
+# ports. Safe to run again: already-installed packages are skipped.
+set -euo pipefail
+
+packages=(redis-server redis-sentinel redis-tools mariadb-server prometheus)
+binaries=(/usr/bin/redis-server /usr/bin/redis-sentinel /usr/bin/redis-cli /usr/sbin/mariadbd /usr/bin/prometheus /usr/bin/promtool)
+
+missing=0
+for b in "${binaries[@]}"; do
+  [ -x "$b" ] || missing=1
+done
+if [ "$missing" = 0 ]; then
+  echo "setup: redis-server, redis-sentinel, mariadbd and prometheus are installed"
+  exit 0
+fi
+
+if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+echo "setup: installing ${packages[*]} from Debian's packages"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# --no-install-recommends keeps prometheus from pulling exporters and a web UI we do not use.
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"
+# Debian's packages start their services where an init system runs; the tests do not use them.
+for svc in redis-server redis-sentinel mariadb prometheus; do
+  "${sudo[@]}" service "$svc" stop >/dev/null 2>&1 || true
+done
