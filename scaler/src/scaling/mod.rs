@@ -1,0 +1,3 @@
+//! Pure scaling logic shared by the operator and `prescale validate`: no I/O here.
+
+pub mod formula;
