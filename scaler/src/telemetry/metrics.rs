@@ -1,0 +1,181 @@
+//! The operator's Prometheus metrics (prometheus-client). Label values are names from the
+//! manifests (namespace, ScaledObject, trigger, metric) and static categories — never error
+//! text — so cardinality stays bounded and nothing secret reaches a label.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+/// Identifies one trigger's metric (KEDA's label set, minus `type`, which is always
+/// `scaledobject` here).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TriggerLabels {
+    pub namespace: String,
+    pub scaled_object: String,
+    /// The trigger's `name`, or its `type` when unnamed.
+    pub scaler: String,
+    pub trigger_index: String,
+    pub metric: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TriggerErrorLabels {
+    pub namespace: String,
+    pub scaled_object: String,
+    pub scaler: String,
+    pub metric: String,
+    /// A static category from `prescale_scalers::Error::category`.
+    pub category: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScalerTypeLabels {
+    /// The trigger type (`redis`, `prometheus`, ...).
+    pub scaler: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum ReconcileResult {
+    Ok,
+    Error,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReconcileLabels {
+    pub result: ReconcileResult,
+    /// A static error category ("" on success).
+    pub category: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConditionLabels {
+    pub condition: &'static str,
+    pub status: &'static str,
+}
+
+/// Every metric the operator exports, registered under the `prescale_` prefix.
+#[derive(Clone)]
+pub struct OperatorMetrics {
+    pub trigger_value: Family<TriggerLabels, Gauge<f64, AtomicU64>>,
+    pub trigger_active: Family<TriggerLabels, Gauge>,
+    pub trigger_errors: Family<TriggerErrorLabels, Counter>,
+    pub query_latency: Family<ScalerTypeLabels, Histogram>,
+    pub poll_lateness: Histogram,
+    pub reconciles: Family<ReconcileLabels, Counter>,
+    pub reconcile_duration: Histogram,
+    pub scaled_objects: Family<ConditionLabels, Gauge>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms … ~16 s
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+impl OperatorMetrics {
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = Self {
+            trigger_value: Family::default(),
+            trigger_active: Family::default(),
+            trigger_errors: Family::default(),
+            query_latency: Family::new_with_constructor(latency_histogram),
+            poll_lateness: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            reconciles: Family::default(),
+            reconcile_duration: latency_histogram(),
+            scaled_objects: Family::default(),
+        };
+        registry.register(
+            "scaler_metrics_value",
+            "Last value read per trigger metric",
+            m.trigger_value.clone(),
+        );
+        registry.register(
+            "scaler_active",
+            "1 when the trigger was active at the last poll",
+            m.trigger_active.clone(),
+        );
+        registry.register(
+            "scaler_errors",
+            "Failed trigger evaluations by error category",
+            m.trigger_errors.clone(),
+        );
+        registry.register(
+            "scaler_query_latency_seconds",
+            "Duration of one source query, by trigger type",
+            m.query_latency.clone(),
+        );
+        registry.register(
+            "poll_loop_lateness_seconds",
+            "How late each poll ran against its schedule (CPU starvation shows here)",
+            m.poll_lateness.clone(),
+        );
+        registry.register(
+            "reconciles",
+            "ScaledObject reconciles by result",
+            m.reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of one ScaledObject reconcile",
+            m.reconcile_duration.clone(),
+        );
+        registry.register(
+            "scaled_objects",
+            "ScaledObjects by condition type and status",
+            m.scaled_objects.clone(),
+        );
+        m
+    }
+}
+
+/// A registry with the `prescale` prefix and the operator metrics in it.
+pub fn operator_registry() -> (Registry, OperatorMetrics) {
+    let mut registry = Registry::with_prefix("prescale");
+    let metrics = OperatorMetrics::register(&mut registry);
+    (registry, metrics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_with_prefix_and_labels() {
+        let (registry, m) = operator_registry();
+        let labels = TriggerLabels {
+            namespace: "jobs".into(),
+            scaled_object: "worker".into(),
+            scaler: "redis".into(),
+            trigger_index: "0".into(),
+            metric: "s0-redis-jobs".into(),
+        };
+        m.trigger_value.get_or_create(&labels).set(12.0);
+        m.reconciles
+            .get_or_create(&ReconcileLabels {
+                result: ReconcileResult::Error,
+                category: "invalid_spec",
+            })
+            .inc();
+        m.query_latency
+            .get_or_create(&ScalerTypeLabels {
+                scaler: "redis".into(),
+            })
+            .observe(0.002);
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
+        assert!(out.contains("prescale_scaler_metrics_value{namespace=\"jobs\",scaled_object=\"worker\",scaler=\"redis\",trigger_index=\"0\",metric=\"s0-redis-jobs\"} 12.0"), "{out}");
+        assert!(
+            out.contains("prescale_reconciles_total{result=\"Error\",category=\"invalid_spec\"} 1"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "prescale_scaler_query_latency_seconds_bucket{le=\"0.002\",scaler=\"redis\"} 1"
+            ),
+            "{out}"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! Observability: the operator's metrics and the admin server that exposes them with probes.
+
+pub mod admin;
+pub mod metrics;
