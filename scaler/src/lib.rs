@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod leader;
 pub mod scaling;
 pub mod store;
 pub mod telemetry;
