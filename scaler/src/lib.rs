@@ -4,5 +4,6 @@ pub mod api;
 pub mod cli;
 pub mod leader;
 pub mod scaling;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;
