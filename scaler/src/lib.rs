@@ -4,6 +4,7 @@ pub mod api;
 pub mod cli;
 pub mod kube_client;
 pub mod leader;
+pub mod poller;
 pub mod scaling;
 pub mod shutdown;
 pub mod store;
