@@ -1,0 +1,105 @@
+//! Kubernetes Events (events.k8s.io/v1) on ScaledObjects, with KEDA's reasons (spec §8.2).
+//! Notes are built from secret-free texts and cut to the API's 1 kB limit.
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+pub const SCALED_OBJECT_READY: &str = "ScaledObjectReady";
+pub const SCALED_OBJECT_CHECK_FAILED: &str = "ScaledObjectCheckFailed";
+pub const SCALED_OBJECT_DELETED: &str = "ScaledObjectDeleted";
+pub const SCALED_OBJECT_PAUSED: &str = "ScaledObjectPaused";
+pub const SCALED_OBJECT_UNPAUSED: &str = "ScaledObjectUnpaused";
+pub const FALLBACK_ACTIVATED: &str = "ScaledObjectFallbackActivated";
+pub const FALLBACK_DEACTIVATED: &str = "ScaledObjectFallbackDeactivated";
+pub const SCALERS_STARTED: &str = "KEDAScalersStarted";
+pub const SCALERS_STOPPED: &str = "KEDAScalersStopped";
+pub const SCALER_FAILED: &str = "KEDAScalerFailed";
+pub const TARGET_ACTIVATED: &str = "KEDAScaleTargetActivated";
+pub const TARGET_DEACTIVATED: &str = "KEDAScaleTargetDeactivated";
+pub const TARGET_ACTIVATION_FAILED: &str = "KEDAScaleTargetActivationFailed";
+pub const TARGET_DEACTIVATION_FAILED: &str = "KEDAScaleTargetDeactivationFailed";
+pub const SCALER_INFO: &str = "KEDAScalerInfo";
+
+/// The longest note the Events API accepts.
+const MAX_NOTE: usize = 1024;
+
+/// Publishes Events as the `prescale-operator` controller.
+#[derive(Clone)]
+pub struct Events {
+    recorder: std::sync::Arc<Recorder>,
+}
+
+impl Events {
+    pub fn new(client: Client, instance: Option<String>) -> Self {
+        let reporter = Reporter {
+            controller: "prescale-operator".into(),
+            instance,
+        };
+        Self {
+            recorder: std::sync::Arc::new(Recorder::new(client, reporter)),
+        }
+    }
+
+    /// A Normal event.
+    pub async fn normal(&self, regarding: &ObjectReference, reason: &str, note: impl Into<String>) {
+        self.publish(regarding, EventType::Normal, reason, note.into())
+            .await;
+    }
+
+    /// A Warning event.
+    pub async fn warning(
+        &self,
+        regarding: &ObjectReference,
+        reason: &str,
+        note: impl Into<String>,
+    ) {
+        self.publish(regarding, EventType::Warning, reason, note.into())
+            .await;
+    }
+
+    async fn publish(
+        &self,
+        regarding: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: String,
+    ) {
+        let ev = Event {
+            type_,
+            reason: reason.to_string(),
+            note: Some(truncate(note, MAX_NOTE)),
+            action: reason.to_string(),
+            secondary: None,
+        };
+        // An Event that cannot be written must not fail the reconcile; say so in the log.
+        if let Err(e) = self.recorder.publish(&ev, regarding).await {
+            tracing::warn!(reason, error = %e, "could not publish event");
+        }
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary, marking the cut.
+pub fn truncate(s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max.saturating_sub(3);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_are_cut_on_char_boundaries() {
+        assert_eq!(truncate("short".into(), 10), "short");
+        let long = "é".repeat(600); // 1200 bytes
+        let cut = truncate(long, MAX_NOTE);
+        assert!(cut.len() <= MAX_NOTE && cut.ends_with("..."));
+    }
+}

@@ -1,0 +1,3 @@
+//! The ScaledObject controller: reconcile ScaledObject → HPA, status and Events.
+
+pub mod events;
