@@ -2,3 +2,5 @@
 //! for the metrics API, and drive activation and scale to/from zero.
 
 pub mod evaluate;
+pub mod schedule;
+pub mod target;
