@@ -2,7 +2,9 @@
 //! layer. It knows nothing about ScaledObjects: values come from a [`MetricProvider`].
 
 pub mod documents;
+pub mod openapi;
 pub mod provider;
+pub mod routes;
 pub mod selector;
 
 pub use provider::{ExternalMetricValue, MetricProvider, ProviderError};
