@@ -1,11 +1,15 @@
 //! The `external.metrics.k8s.io/v1beta1` API server Prescale registers with the aggregation
 //! layer. It knows nothing about ScaledObjects: values come from a [`MetricProvider`].
 
+pub mod auth;
+pub mod authz;
 pub mod documents;
 pub mod openapi;
 pub mod provider;
 pub mod routes;
 pub mod selector;
+pub mod server;
+pub mod tls;
 
 pub use provider::{ExternalMetricValue, MetricProvider, ProviderError};
 pub use selector::Selector;

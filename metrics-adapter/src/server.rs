@@ -1,0 +1,82 @@
+//! The HTTPS accept loop: TLS with the current config per handshake, HTTP/1.1 or h2 by ALPN,
+//! and the verified client certificate's identity attached to every request of the connection.
+
+use crate::tls::TlsState;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+/// Who is on the other end of the TLS connection, as proven by a client certificate that
+/// verified against the front-proxy CA. `None` fields mean no (trusted) certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerIdentity {
+    /// The subject common name of the verified client certificate.
+    pub common_name: Option<String>,
+}
+
+impl PeerIdentity {
+    fn from_certs(certs: Option<&[rustls::pki_types::CertificateDer<'_>]>) -> Self {
+        let cn = certs.and_then(|c| c.first()).and_then(|leaf| {
+            let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+            cert.subject()
+                .iter_common_name()
+                .next()
+                .and_then(|cn| cn.as_str().ok())
+                .map(str::to_string)
+        });
+        Self { common_name: cn }
+    }
+}
+
+/// Serves `app` over HTTPS on `listener` until `shutdown` resolves; open connections finish.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<TlsState>,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = handle(stream, remote, acceptor, app).await {
+                tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn handle(
+    stream: tokio::net::TcpStream,
+    _remote: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    app: Router,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let tls =
+        tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await??;
+    let peer = PeerIdentity::from_certs(tls.get_ref().1.peer_certificates());
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(peer.clone());
+            let app = app.clone();
+            async move { app.oneshot(req.map(axum::body::Body::new)).await }
+        });
+    auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(tls), service)
+        .await
+}
