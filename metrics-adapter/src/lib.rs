@@ -13,3 +13,10 @@ pub mod tls;
 
 pub use provider::{ExternalMetricValue, MetricProvider, ProviderError};
 pub use selector::Selector;
+
+use std::sync::Arc;
+
+/// The full application: API routes behind authentication and authorization.
+pub fn app(provider: Arc<dyn MetricProvider>, auth: Arc<auth::Auth>) -> axum::Router {
+    routes::api_router(provider).layer(axum::middleware::from_fn_with_state(auth, auth::middleware))
+}

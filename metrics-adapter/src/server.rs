@@ -19,8 +19,10 @@ pub struct PeerIdentity {
 }
 
 impl PeerIdentity {
-    fn from_certs(certs: Option<&[rustls::pki_types::CertificateDer<'_>]>) -> Self {
-        let cn = certs.and_then(|c| c.first()).and_then(|leaf| {
+    /// The identity of a connection: the leaf's common name, only if the chain verifies.
+    fn of(tls: &TlsState, certs: Option<&[rustls::pki_types::CertificateDer<'_>]>) -> Self {
+        let verified = certs.filter(|c| tls.verify_client(c));
+        let cn = verified.and_then(|c| c.first()).and_then(|leaf| {
             let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
             cert.subject()
                 .iter_common_name()
@@ -51,10 +53,10 @@ pub async fn serve(
                 }
             },
         };
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+        let tls = tls.clone();
         let app = app.clone();
         tokio::spawn(async move {
-            if let Err(e) = handle(stream, remote, acceptor, app).await {
+            if let Err(e) = handle(stream, remote, tls, app).await {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");
             }
         });
@@ -64,12 +66,13 @@ pub async fn serve(
 async fn handle(
     stream: tokio::net::TcpStream,
     _remote: SocketAddr,
-    acceptor: tokio_rustls::TlsAcceptor,
+    state: Arc<TlsState>,
     app: Router,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(state.current());
     let tls =
         tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await??;
-    let peer = PeerIdentity::from_certs(tls.get_ref().1.peer_certificates());
+    let peer = PeerIdentity::of(&state, tls.get_ref().1.peer_certificates());
     let service =
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(peer.clone());

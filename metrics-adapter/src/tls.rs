@@ -9,7 +9,10 @@
 use arc_swap::ArcSwap;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -48,23 +51,6 @@ impl ServingCert {
             .ok_or_else(|| TlsError::Invalid("serving key file holds no private key".into()))?;
         Ok(Self { chain, key })
     }
-
-    /// A self-signed certificate for `names` (DNS names or IPs), made at start when no files
-    /// are given. Returns the certificate PEM too, for an APIService `caBundle`.
-    pub fn self_signed(names: &[String]) -> Result<(Self, String), TlsError> {
-        let ck = rcgen::generate_simple_self_signed(names.to_vec())
-            .map_err(|e| TlsError::Invalid(format!("self-signed certificate: {e}")))?;
-        let pem = ck.cert.pem();
-        let key = PrivateKeyDer::try_from(ck.signing_key.serialize_der())
-            .map_err(|e| TlsError::Invalid(format!("self-signed key: {e}")))?;
-        Ok((
-            Self {
-                chain: vec![ck.cert.der().clone()],
-                key,
-            },
-            pem,
-        ))
-    }
 }
 
 /// PEM CA certificates into a root store.
@@ -88,8 +74,68 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// Builds a server config: TLS 1.2+, ALPN h2 + http/1.1, client certificates verified against
-/// `client_ca` when presented (requests without one are answered 401 by the auth layer).
+/// A verifier of client certificates against the front-proxy CA.
+pub fn client_verifier(roots: &RootCertStore) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots.clone()), provider())
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| TlsError::Invalid(format!("client certificate verifier: {e}")))
+}
+
+/// Accepts any client certificate chain during the handshake (while still checking that the
+/// client holds its key), so that an untrusted certificate is answered with a 401 `Status`
+/// instead of a bare handshake failure. The chain is verified right after the handshake by
+/// [`TlsState::verify_client`]; only a verified chain yields an identity.
+#[derive(Debug)]
+struct DeferredVerifier(Arc<dyn ClientCertVerifier>);
+
+impl ClientCertVerifier for DeferredVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.0.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// Builds a server config: TLS 1.2+, ALPN h2 + http/1.1; client certificates are requested
+/// (not required) when a client CA is configured.
 pub fn server_config(
     cert: ServingCert,
     client_ca: Option<&RootCertStore>,
@@ -99,12 +145,7 @@ pub fn server_config(
         .map_err(|e| TlsError::Invalid(format!("TLS versions: {e}")))?;
     let builder = match client_ca {
         Some(roots) => {
-            let verifier =
-                WebPkiClientVerifier::builder_with_provider(Arc::new(roots.clone()), provider())
-                    .allow_unauthenticated()
-                    .build()
-                    .map_err(|e| TlsError::Invalid(format!("client certificate verifier: {e}")))?;
-            builder.with_client_cert_verifier(verifier)
+            builder.with_client_cert_verifier(Arc::new(DeferredVerifier(client_verifier(roots)?)))
         }
         None => builder.with_no_client_auth(),
     };
@@ -130,8 +171,9 @@ pub struct TlsState {
     client_ca: ArcSwap<Option<Vec<u8>>>,
     /// The modification times the certificate files had when last loaded.
     loaded: std::sync::Mutex<Option<(SystemTime, SystemTime)>>,
-    /// The self-signed certificate's PEM, kept so rebuilds reuse it.
-    self_signed: std::sync::Mutex<Option<(Vec<u8>, Vec<u8>)>>,
+    /// The certificate and key PEMs in force (the last good load), reused when only the
+    /// client CA changes.
+    serving: std::sync::Mutex<(Vec<u8>, Vec<u8>)>,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
@@ -165,10 +207,7 @@ impl TlsState {
                 CertSource::Files { cert, key } => mtime(cert).zip(mtime(key)),
                 CertSource::SelfSigned { .. } => None,
             }),
-            self_signed: std::sync::Mutex::new(match &source {
-                CertSource::SelfSigned { .. } => Some((cert_pem, key_pem)),
-                CertSource::Files { .. } => None,
-            }),
+            serving: std::sync::Mutex::new((cert_pem, key_pem)),
             source,
             config: ArcSwap::from_pointee(cfg),
             client_ca: ArcSwap::from_pointee(client_ca_pem),
@@ -186,16 +225,20 @@ impl TlsState {
         self.config.load_full()
     }
 
-    fn cert_pems(&self) -> Result<(Vec<u8>, Vec<u8>), TlsError> {
-        match &self.source {
-            CertSource::Files { cert, key } => Ok((read(cert)?, read(key)?)),
-            CertSource::SelfSigned { .. } => self
-                .self_signed
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-                .ok_or_else(|| TlsError::Invalid("self-signed certificate missing".into())),
-        }
+    /// Verifies a presented client chain against the current front-proxy CA.
+    pub fn verify_client(&self, chain: &[CertificateDer<'_>]) -> bool {
+        let Some(pem) = self.client_ca.load_full().as_ref().clone() else {
+            return false;
+        };
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return false;
+        };
+        let Ok(verifier) = roots_from_pem(&pem).and_then(|r| client_verifier(&r)) else {
+            return false;
+        };
+        verifier
+            .verify_client_cert(leaf, intermediates, rustls::pki_types::UnixTime::now())
+            .is_ok()
     }
 
     /// Replaces the trusted front-proxy client CA. A bad bundle is rejected and the old one
@@ -204,7 +247,11 @@ impl TlsState {
         if *self.client_ca.load_full() == pem {
             return Ok(());
         }
-        let (cert, key) = self.cert_pems()?;
+        let (cert, key) = self
+            .serving
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let cfg = Self::build(&cert, &key, pem.as_deref())?;
         self.client_ca.store(Arc::new(pem));
         self.config.store(Arc::new(cfg));
@@ -224,8 +271,10 @@ impl TlsState {
             return Ok(false);
         }
         let ca = self.client_ca.load_full();
-        let cfg = Self::build(&read(cert)?, &read(key)?, ca.as_deref())?;
+        let (cert_pem, key_pem) = (read(cert)?, read(key)?);
+        let cfg = Self::build(&cert_pem, &key_pem, ca.as_deref())?;
         self.config.store(Arc::new(cfg));
+        *self.serving.lock().unwrap_or_else(|e| e.into_inner()) = (cert_pem, key_pem);
         *loaded = now;
         tracing::info!(cert = %cert.display(), "serving certificate reloaded");
         Ok(true)
@@ -240,5 +289,35 @@ impl TlsState {
                 tracing::warn!(error = %e, "serving certificate not reloaded; keeping the current one");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_when_no_files_and_bad_ca_rejected() {
+        let state = TlsState::new(
+            CertSource::SelfSigned {
+                names: vec!["prescale-metrics-apiserver.prescale.svc".into()],
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            state.current().alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        assert!(!state.verify_client(&[]));
+        assert!(state.set_client_ca(Some(b"not pem".to_vec())).is_err());
+        let missing = TlsState::new(
+            CertSource::Files {
+                cert: "/nonexistent/tls.crt".into(),
+                key: "/nonexistent/tls.key".into(),
+            },
+            None,
+        );
+        assert!(matches!(missing, Err(TlsError::Read { .. })));
     }
 }
