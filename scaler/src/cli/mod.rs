@@ -1,5 +1,7 @@
 //! The command line: one subcommand per job.
 
+mod crds;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -16,15 +18,19 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the CustomResourceDefinitions (YAML) for keda.sh/v1alpha1.
-    Crds,
+    /// Print the CustomResourceDefinitions for keda.sh/v1alpha1 (or write them to a folder).
+    Crds(crds::CrdsArgs),
 }
 
 impl Args {
     pub fn run(self) -> ExitCode {
-        match self.command {
-            Command::Crds => {
-                eprintln!("not yet available");
+        let result = match self.command {
+            Command::Crds(args) => args.run(),
+        };
+        match result {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
                 ExitCode::FAILURE
             }
         }
