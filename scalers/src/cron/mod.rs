@@ -17,6 +17,8 @@ pub mod schedule;
 pub mod window;
 
 #[cfg(test)]
+mod schedule_tests;
+#[cfg(test)]
 mod tests;
 
 use crate::error::{Error, Result};
