@@ -92,7 +92,11 @@ impl Schedule {
                 // Midnight may have moved by DST: pull back to it, or push on to the next one.
                 let hour = wall(tz, t)?.hour() as i64;
                 if hour != 0 {
-                    t += if hour > 12 { (24 - hour) * 3600 } else { -hour * 3600 };
+                    t += if hour > 12 {
+                        (24 - hour) * 3600
+                    } else {
+                        -hour * 3600
+                    };
                 }
                 if wall(tz, t)?.day() == 1 {
                     continue 'wrap;

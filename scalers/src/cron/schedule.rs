@@ -223,7 +223,9 @@ fn atoi(expr: &str) -> Result<u64, String> {
         ));
     }
     let n: i64 = expr.parse().map_err(|_| {
-        format!("failed to parse int from {expr}: strconv.Atoi: parsing {expr:?}: value out of range")
+        format!(
+            "failed to parse int from {expr}: strconv.Atoi: parsing {expr:?}: value out of range"
+        )
     })?;
     u64::try_from(n).map_err(|_| format!("negative number ({n}) not allowed: {expr}"))
 }

@@ -130,28 +130,75 @@ fn valid_forms() {
 
 #[test]
 fn invalid_forms_have_robfig_error_texts() {
-    let atoi = |s: &str| format!("failed to parse int from {s}: strconv.Atoi: parsing {s:?}: invalid syntax");
+    let atoi = |s: &str| {
+        format!("failed to parse int from {s}: strconv.Atoi: parsing {s:?}: invalid syntax")
+    };
     let cases: Vec<(&str, String)> = vec![
         ("", "empty spec string".into()),
-        ("* * * *", "expected exactly 5 fields, found 4: [* * * *]".into()),
-        ("0 0 6 * * *", "expected exactly 5 fields, found 6: [0 0 6 * * *]".into()),
-        ("@daily", "parser does not accept descriptors: @daily".into()),
-        ("@every 1h", "parser does not accept descriptors: @every 1h".into()),
-        ("60 * * * *", "end of range (60) above maximum (59): 60".into()),
-        ("* 24 * * *", "end of range (24) above maximum (23): 24".into()),
-        ("* * 0 * *", "beginning of range (0) below minimum (1): 0".into()),
-        ("* * 32 * *", "end of range (32) above maximum (31): 32".into()),
-        ("* * * 0 *", "beginning of range (0) below minimum (1): 0".into()),
-        ("* * * 13 *", "end of range (13) above maximum (12): 13".into()),
+        (
+            "* * * *",
+            "expected exactly 5 fields, found 4: [* * * *]".into(),
+        ),
+        (
+            "0 0 6 * * *",
+            "expected exactly 5 fields, found 6: [0 0 6 * * *]".into(),
+        ),
+        (
+            "@daily",
+            "parser does not accept descriptors: @daily".into(),
+        ),
+        (
+            "@every 1h",
+            "parser does not accept descriptors: @every 1h".into(),
+        ),
+        (
+            "60 * * * *",
+            "end of range (60) above maximum (59): 60".into(),
+        ),
+        (
+            "* 24 * * *",
+            "end of range (24) above maximum (23): 24".into(),
+        ),
+        (
+            "* * 0 * *",
+            "beginning of range (0) below minimum (1): 0".into(),
+        ),
+        (
+            "* * 32 * *",
+            "end of range (32) above maximum (31): 32".into(),
+        ),
+        (
+            "* * * 0 *",
+            "beginning of range (0) below minimum (1): 0".into(),
+        ),
+        (
+            "* * * 13 *",
+            "end of range (13) above maximum (12): 13".into(),
+        ),
         // robfig v3 has no `7` for Sunday.
         ("* * * * 7", "end of range (7) above maximum (6): 7".into()),
-        ("* * * * 1-7", "end of range (7) above maximum (6): 1-7".into()),
-        ("5-3 * * * *", "beginning of range (5) beyond end of range (3): 5-3".into()),
-        ("0 0 * * mon-SUN", "beginning of range (1) beyond end of range (0): mon-SUN".into()),
-        ("*/0 * * * *", "step of range should be a positive number: */0".into()),
+        (
+            "* * * * 1-7",
+            "end of range (7) above maximum (6): 1-7".into(),
+        ),
+        (
+            "5-3 * * * *",
+            "beginning of range (5) beyond end of range (3): 5-3".into(),
+        ),
+        (
+            "0 0 * * mon-SUN",
+            "beginning of range (1) beyond end of range (0): mon-SUN".into(),
+        ),
+        (
+            "*/0 * * * *",
+            "step of range should be a positive number: */0".into(),
+        ),
         ("1-2-3 * * * *", "too many hyphens: 1-2-3".into()),
         ("*/2/3 * * * *", "too many slashes: */2/3".into()),
-        ("0 0 * * */-1", "negative number (-1) not allowed: -1".into()),
+        (
+            "0 0 * * */-1",
+            "negative number (-1) not allowed: -1".into(),
+        ),
         ("-30 * * * *", atoi("")),
         ("30 * * -3 *", atoi("")),
         ("0 0 L * *", atoi("L")),
@@ -193,18 +240,58 @@ fn check_next(cases: &[(&str, &str, &str, Option<&str>)]) {
 #[test]
 fn next_is_strictly_after_now_at_minute_resolution() {
     check_next(&[
-        ("0 9 * * *", "Etc/UTC", "2026-06-01T08:59:59.900Z", Some("2026-06-01T09:00:00Z")),
-        ("0 9 * * *", "Etc/UTC", "2026-06-01T09:00:00Z", Some("2026-06-02T09:00:00Z")),
-        ("0 9 * * *", "Etc/UTC", "2026-06-01T09:00:00.5Z", Some("2026-06-02T09:00:00Z")),
-        ("* * * * *", "Etc/UTC", "2026-06-01T09:00:00Z", Some("2026-06-01T09:01:00Z")),
-        ("* * * * *", "Etc/UTC", "2026-06-01T09:00:59Z", Some("2026-06-01T09:01:00Z")),
-        ("59 23 31 12 *", "Etc/UTC", "2026-06-01T00:00:00Z", Some("2026-12-31T23:59:00Z")),
-        ("0 0 29 2 *", "Etc/UTC", "2026-06-01T00:00:00Z", Some("2028-02-29T00:00:00Z")),
+        (
+            "0 9 * * *",
+            "Etc/UTC",
+            "2026-06-01T08:59:59.900Z",
+            Some("2026-06-01T09:00:00Z"),
+        ),
+        (
+            "0 9 * * *",
+            "Etc/UTC",
+            "2026-06-01T09:00:00Z",
+            Some("2026-06-02T09:00:00Z"),
+        ),
+        (
+            "0 9 * * *",
+            "Etc/UTC",
+            "2026-06-01T09:00:00.5Z",
+            Some("2026-06-02T09:00:00Z"),
+        ),
+        (
+            "* * * * *",
+            "Etc/UTC",
+            "2026-06-01T09:00:00Z",
+            Some("2026-06-01T09:01:00Z"),
+        ),
+        (
+            "* * * * *",
+            "Etc/UTC",
+            "2026-06-01T09:00:59Z",
+            Some("2026-06-01T09:01:00Z"),
+        ),
+        (
+            "59 23 31 12 *",
+            "Etc/UTC",
+            "2026-06-01T00:00:00Z",
+            Some("2026-12-31T23:59:00Z"),
+        ),
+        (
+            "0 0 29 2 *",
+            "Etc/UTC",
+            "2026-06-01T00:00:00Z",
+            Some("2028-02-29T00:00:00Z"),
+        ),
         // Never fires: robfig gives up after five years.
         ("0 0 30 2 *", "Etc/UTC", "2026-06-01T00:00:00Z", None),
         ("0 0 31 4 *", "Etc/UTC", "2026-06-01T00:00:00Z", None),
         // Asia/Kolkata is +05:30: 09:30 IST is 04:00Z.
-        ("30 9 * * *", "Asia/Kolkata", "2026-06-01T00:00:00Z", Some("2026-06-01T04:00:00Z")),
+        (
+            "30 9 * * *",
+            "Asia/Kolkata",
+            "2026-06-01T00:00:00Z",
+            Some("2026-06-01T04:00:00Z"),
+        ),
         // A TZ= prefix beats the trigger's zone.
         (
             "CRON_TZ=Asia/Kolkata 30 9 * * *",
@@ -220,16 +307,56 @@ fn day_of_month_and_day_of_week() {
     // 2026-06-01 is a Monday; 2026-06-05 a Friday.
     check_next(&[
         // Both restricted: either matches (OR).
-        ("0 9 13 * 5", "Etc/UTC", "2026-06-01T10:00:00Z", Some("2026-06-05T09:00:00Z")),
-        ("0 9 1-31 * 5", "Etc/UTC", "2026-06-01T10:00:00Z", Some("2026-06-02T09:00:00Z")),
-        ("0 9 13 * */2", "Etc/UTC", "2026-06-01T10:00:00Z", Some("2026-06-02T09:00:00Z")),
+        (
+            "0 9 13 * 5",
+            "Etc/UTC",
+            "2026-06-01T10:00:00Z",
+            Some("2026-06-05T09:00:00Z"),
+        ),
+        (
+            "0 9 1-31 * 5",
+            "Etc/UTC",
+            "2026-06-01T10:00:00Z",
+            Some("2026-06-02T09:00:00Z"),
+        ),
+        (
+            "0 9 13 * */2",
+            "Etc/UTC",
+            "2026-06-01T10:00:00Z",
+            Some("2026-06-02T09:00:00Z"),
+        ),
         // One is a star (`*`, `?`, `*/1`): both must match (AND).
-        ("0 9 13 * *", "Etc/UTC", "2026-06-01T10:00:00Z", Some("2026-06-13T09:00:00Z")),
-        ("0 9 13 * ?", "Etc/UTC", "2026-06-01T10:00:00Z", Some("2026-06-13T09:00:00Z")),
-        ("0 9 13 * */1", "Etc/UTC", "2026-06-01T10:00:00Z", Some("2026-06-13T09:00:00Z")),
-        ("0 9 * * FRI", "Etc/UTC", "2026-06-01T10:00:00Z", Some("2026-06-05T09:00:00Z")),
+        (
+            "0 9 13 * *",
+            "Etc/UTC",
+            "2026-06-01T10:00:00Z",
+            Some("2026-06-13T09:00:00Z"),
+        ),
+        (
+            "0 9 13 * ?",
+            "Etc/UTC",
+            "2026-06-01T10:00:00Z",
+            Some("2026-06-13T09:00:00Z"),
+        ),
+        (
+            "0 9 13 * */1",
+            "Etc/UTC",
+            "2026-06-01T10:00:00Z",
+            Some("2026-06-13T09:00:00Z"),
+        ),
+        (
+            "0 9 * * FRI",
+            "Etc/UTC",
+            "2026-06-01T10:00:00Z",
+            Some("2026-06-05T09:00:00Z"),
+        ),
         // With the star, only the 13th counts: after June's, July's.
-        ("0 9 13 * */1", "Etc/UTC", "2026-06-14T00:00:00Z", Some("2026-07-13T09:00:00Z")),
+        (
+            "0 9 13 * */1",
+            "Etc/UTC",
+            "2026-06-14T00:00:00Z",
+            Some("2026-07-13T09:00:00Z"),
+        ),
     ]);
 }
 
@@ -237,20 +364,65 @@ fn day_of_month_and_day_of_week() {
 fn dst_spring_forward_skips_the_missing_hour() {
     check_next(&[
         // Berlin, 2026-03-29: 02:00 CET → 03:00 CEST at 01:00Z. 02:30 does not exist that day.
-        ("30 2 * * *", "Europe/Berlin", "2026-03-29T00:00:00Z", Some("2026-03-30T00:30:00Z")),
-        ("0 2 * * *", "Europe/Berlin", "2026-03-28T23:00:00Z", Some("2026-03-30T00:00:00Z")),
+        (
+            "30 2 * * *",
+            "Europe/Berlin",
+            "2026-03-29T00:00:00Z",
+            Some("2026-03-30T00:30:00Z"),
+        ),
+        (
+            "0 2 * * *",
+            "Europe/Berlin",
+            "2026-03-28T23:00:00Z",
+            Some("2026-03-30T00:00:00Z"),
+        ),
         // The hours around the gap fire normally.
-        ("30 1 * * *", "Europe/Berlin", "2026-03-28T23:00:00Z", Some("2026-03-29T00:30:00Z")),
-        ("0 3 * * *", "Europe/Berlin", "2026-03-29T00:00:00Z", Some("2026-03-29T01:00:00Z")),
+        (
+            "30 1 * * *",
+            "Europe/Berlin",
+            "2026-03-28T23:00:00Z",
+            Some("2026-03-29T00:30:00Z"),
+        ),
+        (
+            "0 3 * * *",
+            "Europe/Berlin",
+            "2026-03-29T00:00:00Z",
+            Some("2026-03-29T01:00:00Z"),
+        ),
         // New York, 2026-03-08: 02:00 EST → 03:00 EDT at 07:00Z.
-        ("30 2 * * *", "America/New_York", "2026-03-08T06:00:00Z", Some("2026-03-09T06:30:00Z")),
-        ("0 3 * * *", "America/New_York", "2026-03-08T06:00:00Z", Some("2026-03-08T07:00:00Z")),
+        (
+            "30 2 * * *",
+            "America/New_York",
+            "2026-03-08T06:00:00Z",
+            Some("2026-03-09T06:30:00Z"),
+        ),
+        (
+            "0 3 * * *",
+            "America/New_York",
+            "2026-03-08T06:00:00Z",
+            Some("2026-03-08T07:00:00Z"),
+        ),
         // Hourly schedules just have one run fewer.
-        ("15 * * * *", "Europe/Berlin", "2026-03-29T00:20:00Z", Some("2026-03-29T01:15:00Z")),
+        (
+            "15 * * * *",
+            "Europe/Berlin",
+            "2026-03-29T00:20:00Z",
+            Some("2026-03-29T01:15:00Z"),
+        ),
         // São Paulo, 2018-11-04: midnight itself was skipped (00:00 BRT → 01:00 BRST). Walking
         // days lands on 23:00 of the day before; robfig pushes on to the next midnight.
-        ("0 9 4 11 *", "America/Sao_Paulo", "2018-11-02T15:00:00Z", Some("2018-11-04T11:00:00Z")),
-        ("0 0 * * *", "America/Sao_Paulo", "2018-11-03T12:00:00Z", Some("2018-11-05T02:00:00Z")),
+        (
+            "0 9 4 11 *",
+            "America/Sao_Paulo",
+            "2018-11-02T15:00:00Z",
+            Some("2018-11-04T11:00:00Z"),
+        ),
+        (
+            "0 0 * * *",
+            "America/Sao_Paulo",
+            "2018-11-03T12:00:00Z",
+            Some("2018-11-05T02:00:00Z"),
+        ),
     ]);
 }
 
@@ -258,15 +430,55 @@ fn dst_spring_forward_skips_the_missing_hour() {
 fn dst_fall_back_fires_twice_in_the_repeated_hour() {
     check_next(&[
         // Berlin, 2026-10-25: 03:00 CEST → 02:00 CET at 01:00Z. 02:30 happens twice.
-        ("30 2 * * *", "Europe/Berlin", "2026-10-24T23:00:00Z", Some("2026-10-25T00:30:00Z")),
-        ("30 2 * * *", "Europe/Berlin", "2026-10-25T00:30:00Z", Some("2026-10-25T01:30:00Z")),
-        ("30 2 * * *", "Europe/Berlin", "2026-10-25T01:30:00Z", Some("2026-10-26T01:30:00Z")),
+        (
+            "30 2 * * *",
+            "Europe/Berlin",
+            "2026-10-24T23:00:00Z",
+            Some("2026-10-25T00:30:00Z"),
+        ),
+        (
+            "30 2 * * *",
+            "Europe/Berlin",
+            "2026-10-25T00:30:00Z",
+            Some("2026-10-25T01:30:00Z"),
+        ),
+        (
+            "30 2 * * *",
+            "Europe/Berlin",
+            "2026-10-25T01:30:00Z",
+            Some("2026-10-26T01:30:00Z"),
+        ),
         // New York, 2026-11-01: 02:00 EDT → 01:00 EST at 06:00Z. 01:30 happens twice.
-        ("30 1 * * *", "America/New_York", "2026-11-01T04:00:00Z", Some("2026-11-01T05:30:00Z")),
-        ("30 1 * * *", "America/New_York", "2026-11-01T05:30:00Z", Some("2026-11-01T06:30:00Z")),
-        ("30 1 * * *", "America/New_York", "2026-11-01T06:30:00Z", Some("2026-11-02T06:30:00Z")),
+        (
+            "30 1 * * *",
+            "America/New_York",
+            "2026-11-01T04:00:00Z",
+            Some("2026-11-01T05:30:00Z"),
+        ),
+        (
+            "30 1 * * *",
+            "America/New_York",
+            "2026-11-01T05:30:00Z",
+            Some("2026-11-01T06:30:00Z"),
+        ),
+        (
+            "30 1 * * *",
+            "America/New_York",
+            "2026-11-01T06:30:00Z",
+            Some("2026-11-02T06:30:00Z"),
+        ),
         // From inside the second 01:xx, a later hour is found without going back in time.
-        ("0 2 * * *", "America/New_York", "2026-11-01T06:10:00Z", Some("2026-11-01T07:00:00Z")),
-        ("15 1 * * *", "America/New_York", "2026-11-01T06:20:00Z", Some("2026-11-02T06:15:00Z")),
+        (
+            "0 2 * * *",
+            "America/New_York",
+            "2026-11-01T06:10:00Z",
+            Some("2026-11-01T07:00:00Z"),
+        ),
+        (
+            "15 1 * * *",
+            "America/New_York",
+            "2026-11-01T06:20:00Z",
+            Some("2026-11-02T06:15:00Z"),
+        ),
     ]);
 }

@@ -44,7 +44,9 @@ fn parameters_and_errors() {
     };
     let missing = |p: &str| format!("missing required parameter \"{p}\" in [triggerMetadata]");
     // (metadata, Ok(desiredReplicas) or Err(exact message after the prefix))
-    let cases: Vec<(Vec<(&str, &str)>, Result<i64, String>)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Result<i64, String>);
+    let cases: Vec<Case> =
+        vec![
         (with("", None), Ok(10)),
         (with("desiredReplicas", Some("-3")), Ok(-3)),
         (with("desiredReplicas", Some(" 7 ")), Ok(7)),
@@ -149,8 +151,20 @@ fn parameters_and_errors() {
 #[test]
 fn metric_names_targets_and_types() {
     let cases: &[(usize, &str, &str, &str, &str)] = &[
-        (0, "Etc/UTC", "0 0 * * Thu", "59 23 * * Thu", "s0-cron-Etc-UTC-00xxThu-5923xxThu"),
-        (1, "Etc/UTC", "0 */2 * * *", "0 1-23/2 * * *", "s1-cron-Etc-UTC-0xSl2xxx-01-23Sl2xxx"),
+        (
+            0,
+            "Etc/UTC",
+            "0 0 * * Thu",
+            "59 23 * * Thu",
+            "s0-cron-Etc-UTC-00xxThu-5923xxThu",
+        ),
+        (
+            1,
+            "Etc/UTC",
+            "0 */2 * * *",
+            "0 1-23/2 * * *",
+            "s1-cron-Etc-UTC-0xSl2xxx-01-23Sl2xxx",
+        ),
         (
             2,
             "Asia/Kolkata",
@@ -158,7 +172,13 @@ fn metric_names_targets_and_types() {
             "15,45 * * * *",
             "s2-cron-Asia-Kolkata-0Cm30xxxx-15Cm45xxxx",
         ),
-        (3, "America/New_York", "0 9 ? * MON", "0 17 ? * FRI", "s3-cron-America-New_York-09QmxMON-017QmxFRI"),
+        (
+            3,
+            "America/New_York",
+            "0 9 ? * MON",
+            "0 17 ? * FRI",
+            "s3-cron-America-New_York-09QmxMON-017QmxFRI",
+        ),
     ];
     for (index, tz, start, end, want) in cases {
         let mut input = input(&valid(start, end, tz));
@@ -170,7 +190,11 @@ fn metric_names_targets_and_types() {
         assert_eq!(spec.hpa_type(), "External");
         let t = spec.target();
         assert_eq!(
-            (t.metric_type, t.average_value.as_deref(), t.value.as_deref()),
+            (
+                t.metric_type,
+                t.average_value.as_deref(),
+                t.value.as_deref()
+            ),
             (MetricType::AverageValue, Some("1"), None)
         );
     }
@@ -178,7 +202,10 @@ fn metric_names_targets_and_types() {
         parse_definition(&input(&valid("0 9 * * *", "0 17 * * *", "Etc/UTC")).with_metric_type(mt))
     };
     let t = with_type("Value").unwrap().spec.target().clone();
-    assert_eq!((t.metric_type, t.value.as_deref()), (MetricType::Value, Some("1")));
+    assert_eq!(
+        (t.metric_type, t.value.as_deref()),
+        (MetricType::Value, Some("1"))
+    );
     assert_eq!(
         with_type("Utilization").unwrap_err().to_string(),
         "error parsing cron metadata: 'Utilization' metric type is unsupported for external \
@@ -196,11 +223,16 @@ fn metric_names_targets_and_types() {
 fn local(tz: &str, at: &str) -> DateTime<Utc> {
     let tz: Tz = tz.parse().unwrap();
     let naive = NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M:%S").unwrap();
-    tz.from_local_datetime(&naive).single().unwrap().with_timezone(&Utc)
+    tz.from_local_datetime(&naive)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn utc(at: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// Drives one live scaler through `steps` (instant, expected activity) with a manual clock and

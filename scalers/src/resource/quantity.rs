@@ -21,9 +21,10 @@ pub fn parse_quantity(raw: &str) -> Result<f64, String> {
         .unwrap_or(unsigned.len());
     let (number, suffix) = unsigned.split_at(number_len);
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    // At least one digit, at most one dot.
     let valid_number = !number.is_empty()
         && !fraction.contains('.')
-        && !(whole.is_empty() && fraction.is_empty());
+        && (!whole.is_empty() || !fraction.is_empty());
     if !valid_number {
         return Err(bad());
     }
@@ -109,7 +110,10 @@ mod tests {
         ];
         for (raw, want) in cases {
             let got = parse_quantity(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
-            assert!((got - want).abs() <= want.abs() * 1e-12, "{raw}: {got} != {want}");
+            assert!(
+                (got - want).abs() <= want.abs() * 1e-12,
+                "{raw}: {got} != {want}"
+            );
         }
     }
 
@@ -125,14 +129,19 @@ mod tests {
                 "{raw:?}: {err}"
             );
         }
-        for raw in ["1MiB", "1mi", "1K", "1e", "1e+", "1e1.5", "1kk", "1ee2", "1Gi5"] {
+        for raw in [
+            "1MiB", "1mi", "1K", "1e", "1e+", "1e1.5", "1kk", "1ee2", "1Gi5",
+        ] {
             let err = parse_quantity(raw).unwrap_err();
             assert!(
                 err.contains("unable to parse quantity's suffix")
                     || err.contains("quantities must match"),
                 "{raw:?}: {err}"
             );
-            assert!(err.starts_with(&format!("unable to parse quantity {raw:?}")), "{err}");
+            assert!(
+                err.starts_with(&format!("unable to parse quantity {raw:?}")),
+                "{err}"
+            );
         }
     }
 }
