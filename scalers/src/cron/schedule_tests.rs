@@ -427,6 +427,31 @@ fn dst_spring_forward_skips_the_missing_hour() {
 }
 
 #[test]
+fn dst_cases_of_robfig_own_test_table() {
+    // robfig/cron v3 spec_test.go "Daylight savings time" rows, in New York.
+    check_next(&[
+        (
+            "30 2 11 Mar ?",
+            "America/New_York",
+            "2012-03-11T05:00:00Z",
+            Some("2013-03-11T06:30:00Z"),
+        ),
+        (
+            "30 2 04 Nov ?",
+            "America/New_York",
+            "2012-11-04T04:00:00Z",
+            Some("2012-11-04T07:30:00Z"),
+        ),
+        (
+            "30 1 04 Nov ?",
+            "America/New_York",
+            "2012-11-04T05:45:00Z",
+            Some("2012-11-04T06:30:00Z"),
+        ),
+    ]);
+}
+
+#[test]
 fn dst_fall_back_fires_twice_in_the_repeated_hour() {
     check_next(&[
         // Berlin, 2026-10-25: 03:00 CEST → 02:00 CET at 01:00Z. 02:30 happens twice.
