@@ -83,13 +83,14 @@ pub fn parse_definition(resource: Resource, input: &TriggerInput) -> Result<Reso
             }
         }
         "AverageValue" => {
-            let number = quantity::parse_quantity(&value).map_err(fail)?;
+            // The canonical form is what the API server stores, so a rebuilt HPA compares equal.
+            let q = quantity::parse_quantity(&value).map_err(fail)?;
             MetricTarget {
                 metric_type: MetricType::AverageValue,
                 value: None,
-                average_value: Some(value),
+                average_value: Some(q.canonical),
                 average_utilization: None,
-                number,
+                number: q.value,
             }
         }
         other => {
