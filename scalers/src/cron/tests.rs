@@ -466,6 +466,35 @@ async fn dst_fall_back_windows() {
 }
 
 #[tokio::test]
+async fn schedules_that_never_fire() {
+    // robfig's "never" is Go's zero time; KEDA compares it like any instant: a start that never
+    // fires (February 30th) leaves the trigger always active, an end that never fires leaves it
+    // always inactive.
+    let at = |s: &str| local("Etc/UTC", s);
+    let times = [
+        "2026-06-01 08:00:00",
+        "2026-06-01 09:00:00",
+        "2026-12-31 23:59:00",
+    ];
+    let always = |active: bool| -> Vec<(DateTime<Utc>, bool)> {
+        times.iter().map(|t| (at(t), active)).collect()
+    };
+    walk("0 0 30 2 *", "0 9 * * *", "Etc/UTC", &always(true)).await;
+    walk("0 9 * * *", "0 0 30 2 *", "Etc/UTC", &always(false)).await;
+}
+
+#[test]
+fn registered_types() {
+    for kind in ["cron", "cpu", "memory"] {
+        assert!(registry::is_known(kind), "{kind}");
+    }
+    let err = registry::parse(&TriggerInput::new("crontab", 0, &[]))
+        .err()
+        .unwrap();
+    assert_eq!(err.to_string(), "no scaler found for type: crontab");
+}
+
+#[tokio::test]
 async fn unknown_timezone_fails_at_sample_time() {
     let def = registry::parse(&input(&valid("0 9 * * *", "0 17 * * *", "Mars/Olympus"))).unwrap();
     let scaler = def.connect(&Context::default()).await.unwrap();

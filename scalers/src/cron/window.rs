@@ -23,8 +23,9 @@ use chrono_tz::Tz;
 pub enum Zone {
     /// An IANA zone (`"UTC"` and `""` load as `UTC`).
     Named(Tz),
-    /// Go's `Local`: the process zone. KEDA's container image has no local zone, so it is UTC
-    /// there; Prescale treats it as UTC too, whatever the host says, for reproducible windows.
+    /// Go's `Local`: the process zone, which is UTC in a container with neither `TZ` nor
+    /// `/etc/localtime` (KEDA's image). Prescale always treats it as UTC, whatever the host
+    /// says, so that windows do not depend on where the operator runs.
     Local,
 }
 
