@@ -16,7 +16,7 @@
 //!   hour is walked through twice, so a time in it **fires twice**, once per offset.
 //!
 //! Go's `time.Date` resolves a wall-clock time that does not exist or exists twice by looking
-//! the offset up at the wall-clock value read as UTC and correcting once; [`go_date`] does the
+//! the offset up at the wall-clock value read as UTC and correcting once; `go_date` does the
 //! same, because the truncation steps rely on it.
 
 use super::schedule::Schedule;
