@@ -8,12 +8,14 @@
 //! live [`Scaler`] that reads values from the backend through the shared [`Context`].
 
 pub mod clock;
+pub mod cron;
 pub mod error;
 pub mod input;
 pub mod metric;
 pub mod params;
 pub mod pools;
 pub mod registry;
+pub mod resource;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};

@@ -8,7 +8,11 @@ use crate::input::TriggerInput;
 pub type ParseFn = fn(&TriggerInput) -> Result<Box<dyn TriggerDefinition>>;
 
 /// Every trigger type Prescale understands, with its parser.
-pub const SOURCES: &[(&str, ParseFn)] = &[];
+pub const SOURCES: &[(&str, ParseFn)] = &[
+    ("cron", crate::cron::parse),
+    ("cpu", crate::resource::parse_cpu),
+    ("memory", crate::resource::parse_memory),
+];
 
 /// Whether `trigger_type` is known.
 pub fn is_known(trigger_type: &str) -> bool {
