@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod context;
 pub mod controller;
 pub mod kube_client;
 pub mod leader;

@@ -1,0 +1,42 @@
+//! What every part of the operator shares: the client, caches, Events, metrics, the
+//! MetricStore, the election result and the running poll loops.
+
+use crate::api::ScaledObject;
+use crate::controller::events::Events;
+use crate::leader::Leadership;
+use crate::poller::Pollers;
+use crate::store::MetricStore;
+use crate::telemetry::metrics::OperatorMetrics;
+use kube::runtime::reflector::Store;
+use std::sync::Arc;
+
+/// Operator settings that are not per ScaledObject.
+#[derive(Debug, Clone)]
+pub struct OperatorConfig {
+    /// Where ClusterTriggerAuthentication Secrets and ConfigMaps are read.
+    pub cluster_object_namespace: String,
+    /// The server-side apply field manager for every write.
+    pub field_manager: String,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        Self {
+            cluster_object_namespace: "prescale".into(),
+            field_manager: "prescale-operator".into(),
+        }
+    }
+}
+
+/// Shared by the controller and every poll loop.
+pub struct Context {
+    pub client: kube::Client,
+    pub events: Events,
+    pub metrics: OperatorMetrics,
+    pub scalers: prescale_scalers::Context,
+    pub metric_store: Arc<MetricStore>,
+    pub leader: Leadership,
+    pub pollers: Pollers,
+    pub scaled_objects: Store<ScaledObject>,
+    pub config: OperatorConfig,
+}
