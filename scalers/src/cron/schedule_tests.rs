@@ -507,3 +507,130 @@ fn dst_fall_back_fires_twice_in_the_repeated_hour() {
         ),
     ]);
 }
+
+/// A plain forward scan in wall-clock time (month → day → hour → minute), valid only in zones
+/// without DST, as an independent reference for the robfig-style walk.
+fn scan_next(s: &Schedule, now: DateTime<Utc>, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    use chrono::{Datelike, Duration, NaiveDate, TimeZone, Timelike};
+    let first = DateTime::from_timestamp(now.timestamp() + 1, 0)?.with_timezone(&tz);
+    let mut t = first.naive_local();
+    if t.second() != 0 {
+        t = t.with_second(0)? + Duration::minutes(1);
+    }
+    let stop = NaiveDate::from_ymd_opt(first.year() + 6, 1, 1)?.and_hms_opt(0, 0, 0)?;
+    while t < stop {
+        let midnight = t.date().and_hms_opt(0, 0, 0)?;
+        if !Schedule::has(s.month, t.month()) {
+            let (y, m) = if t.month() == 12 {
+                (t.year() + 1, 1)
+            } else {
+                (t.year(), t.month() + 1)
+            };
+            t = NaiveDate::from_ymd_opt(y, m, 1)?.and_hms_opt(0, 0, 0)?;
+        } else if !s.day_matches(t.day(), t.weekday().num_days_from_sunday()) {
+            t = midnight + Duration::days(1);
+        } else if !Schedule::has(s.hour, t.hour()) {
+            t = t.with_minute(0)? + Duration::hours(1);
+        } else if !Schedule::has(s.minute, t.minute()) {
+            t += Duration::minutes(1);
+        } else {
+            return Some(tz.from_local_datetime(&t).single()?.with_timezone(&Utc));
+        }
+    }
+    None
+}
+
+/// xorshift64: deterministic pseudo-random numbers without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// One random, valid field expression for values `lo..=hi`.
+    fn field(&mut self, lo: u64, hi: u64, names: &[&str]) -> String {
+        let value = |r: &mut Rng, v: u64| -> String {
+            if !names.is_empty() && r.below(3) == 0 {
+                let name = names[(v - lo) as usize];
+                if r.below(2) == 0 {
+                    name.to_uppercase()
+                } else {
+                    name.to_string()
+                }
+            } else {
+                v.to_string()
+            }
+        };
+        let one = |r: &mut Rng| -> String {
+            let a = r.between(lo, hi);
+            let b = r.between(a, hi);
+            let step = r.between(1, (hi - lo).max(1));
+            match r.below(5) {
+                0 => value(r, a),
+                1 => format!("{}-{}", value(r, a), value(r, b)),
+                2 => format!("*/{step}"),
+                3 => format!("{}/{step}", value(r, a)),
+                _ => format!("{}-{}/{step}", value(r, a), value(r, b)),
+            }
+        };
+        match self.below(6) {
+            0 => "*".to_string(),
+            1 => "?".to_string(),
+            2 => format!("{},{}", one(self), one(self)),
+            _ => one(self),
+        }
+    }
+}
+
+#[test]
+fn walk_matches_a_plain_scan_without_dst() {
+    let months = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let days = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let mut rng = Rng(0x5eed_cafe_f00d_d00d);
+    let zones = ["Etc/UTC", "Asia/Kolkata", "Asia/Kathmandu", "Etc/GMT+11"];
+    let nows = [
+        "2026-06-01T08:59:59.500Z",
+        "2026-12-31T23:59:30Z",
+        "2028-02-28T18:29:00Z",
+        "2026-03-29T01:00:00Z",
+    ];
+    let mut checked = 0;
+    for _ in 0..400 {
+        let spec = format!(
+            "{} {} {} {} {}",
+            rng.field(0, 59, &[]),
+            rng.field(0, 23, &[]),
+            rng.field(1, 31, &[]),
+            rng.field(1, 12, &months),
+            rng.field(0, 6, &days),
+        );
+        let s = Schedule::parse(&spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+        let zone_name = zones[rng.below(zones.len() as u64) as usize];
+        let now = utc(nows[rng.below(nows.len() as u64) as usize]);
+        let tz: chrono_tz::Tz = zone_name.parse().unwrap();
+        let walked = s.next_after(now, zone(zone_name));
+        assert_eq!(
+            walked,
+            scan_next(&s, now, tz),
+            "{spec} in {zone_name} after {now}"
+        );
+        if let Some(next) = walked {
+            assert!(next > now);
+            // And the occurrence after that, from exactly this one.
+            let second = s.next_after(next, zone(zone_name));
+            assert_eq!(second, scan_next(&s, next, tz), "{spec} after {next}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 400);
+}
