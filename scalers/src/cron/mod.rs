@@ -25,6 +25,8 @@ pub mod schedule;
 pub mod window;
 
 #[cfg(test)]
+mod next_tests;
+#[cfg(test)]
 mod schedule_tests;
 #[cfg(test)]
 mod tests;
