@@ -15,15 +15,18 @@
 //! Daylight saving time follows robfig/cron v3, which KEDA uses ([`next`]): a start or end whose
 //! wall-clock time falls in the hour skipped in spring does not happen that day, and one in the
 //! hour repeated in autumn happens twice. With the memoryless window rule this means, e.g. in
-//! Europe/Berlin, that a `30 2 * * *` → `30 3 * * *` window is active for 25 hours around the
-//! spring-forward night (no start comes before the next end), and a window ending in the
-//! repeated hour but starting before it lasts until the second occurrence of its end. Prescale
-//! reproduces this rather than "fixing" it, so that a ScaledObject scales as it did under KEDA.
+//! Europe/Berlin, that a `30 2 * * *` → `30 3 * * *` window stays active for 24 hours instead of
+//! one before the spring-forward night's end (no start comes before the next end), and a window
+//! ending in the repeated hour but starting before it lasts until the second occurrence of its
+//! end. Prescale reproduces this rather than "fixing" it, so that a ScaledObject scales as it
+//! did under KEDA.
 
 pub mod next;
 pub mod schedule;
 pub mod window;
 
+#[cfg(test)]
+mod next_tests;
 #[cfg(test)]
 mod schedule_tests;
 #[cfg(test)]

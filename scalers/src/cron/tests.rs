@@ -399,7 +399,7 @@ async fn kolkata_half_hour_offset() {
 async fn dst_spring_forward_windows() {
     // Berlin 2026-03-29 01:00Z: 02:00 CET → 03:00 CEST. A 02:30–03:30 window cannot start that
     // day, yet KEDA's rule (the next event is an end) reads it as active from the previous
-    // day's start (03-28 02:30 CET) right through to 03-29 03:30 CEST: 25 hours.
+    // day's start (03-28 02:30 CET) right through to 03-29 03:30 CEST: 24 hours instead of one.
     walk(
         "30 2 * * *",
         "30 3 * * *",
