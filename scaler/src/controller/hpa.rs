@@ -1,0 +1,225 @@
+//! The HorizontalPodAutoscaler KEDA would create for a ScaledObject (spec §3.2–3.4): name,
+//! labels, annotations, owner, bounds, behavior, and metrics sorted by type.
+
+use crate::api::ScaledObject;
+use crate::poller::evaluate::COMPOSITE_METRIC;
+use crate::scaling::pause::Pause;
+use k8s_openapi::api::autoscaling::v2::{
+    ContainerResourceMetricSource, CrossVersionObjectReference, ExternalMetricSource,
+    HorizontalPodAutoscaler, HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec,
+    MetricIdentifier, MetricSpec as HpaMetricSpec, MetricTarget as HpaMetricTarget,
+    ResourceMetricSource,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::Resource;
+use kube::api::ObjectMeta;
+use prescale_scalers::{MetricSpec, MetricTarget, MetricType};
+use std::collections::BTreeMap;
+
+pub const SCALED_OBJECT_NAME_LABEL: &str = "scaledobject.keda.sh/name";
+pub const EXCLUDED_LABELS_ANNOTATION: &str = "scaledobject.keda.sh/hpa-excluded-labels";
+
+/// `advanced.horizontalPodAutoscalerConfig.name` or `keda-hpa-<name>`.
+pub fn hpa_name(so: &ScaledObject) -> String {
+    so.spec
+        .hpa_config()
+        .and_then(|c| c.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            format!(
+                "keda-hpa-{}",
+                so.metadata.name.as_deref().unwrap_or_default()
+            )
+        })
+}
+
+fn label_value(s: &str) -> String {
+    let cut: String = s.chars().take(63).collect();
+    cut.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
+}
+
+/// `scalingModifiers` as the HPA sees them: the composite target.
+pub struct CompositeTarget {
+    pub target: MetricTarget,
+}
+
+fn hpa_target(t: &MetricTarget) -> HpaMetricTarget {
+    HpaMetricTarget {
+        type_: t.metric_type.as_str().to_string(),
+        value: t.value.clone().map(Quantity),
+        average_value: t.average_value.clone().map(Quantity),
+        average_utilization: t.average_utilization,
+    }
+}
+
+fn external(name: &str, target: &MetricTarget, so_name: &str) -> HpaMetricSpec {
+    HpaMetricSpec {
+        type_: "External".into(),
+        external: Some(ExternalMetricSource {
+            metric: MetricIdentifier {
+                name: name.to_string(),
+                selector: Some(LabelSelector {
+                    match_labels: Some(BTreeMap::from([(
+                        SCALED_OBJECT_NAME_LABEL.to_string(),
+                        so_name.to_string(),
+                    )])),
+                    match_expressions: None,
+                }),
+            },
+            target: hpa_target(target),
+        }),
+        ..HpaMetricSpec::default()
+    }
+}
+
+/// The HPA metrics for the triggers' metric specs, sorted by metric type as KEDA does.
+pub fn metrics(
+    so_name: &str,
+    specs: &[MetricSpec],
+    composite: Option<&CompositeTarget>,
+) -> Vec<HpaMetricSpec> {
+    let mut out: Vec<HpaMetricSpec> = Vec::new();
+    for spec in specs {
+        match spec {
+            MetricSpec::External { name, target } => {
+                if composite.is_none() {
+                    out.push(external(name, target, so_name));
+                }
+            }
+            MetricSpec::Resource {
+                name,
+                container: Some(c),
+                target,
+            } => out.push(HpaMetricSpec {
+                type_: "ContainerResource".into(),
+                container_resource: Some(ContainerResourceMetricSource {
+                    name: name.clone(),
+                    container: c.clone(),
+                    target: hpa_target(target),
+                }),
+                ..HpaMetricSpec::default()
+            }),
+            MetricSpec::Resource {
+                name,
+                container: None,
+                target,
+            } => out.push(HpaMetricSpec {
+                type_: "Resource".into(),
+                resource: Some(ResourceMetricSource {
+                    name: name.clone(),
+                    target: hpa_target(target),
+                }),
+                ..HpaMetricSpec::default()
+            }),
+        }
+    }
+    if let Some(c) = composite {
+        out.push(external(COMPOSITE_METRIC, &c.target, so_name));
+    }
+    out.sort_by(|a, b| a.type_.cmp(&b.type_));
+    out
+}
+
+fn behavior(so: &ScaledObject, pause: &Pause) -> Option<HorizontalPodAutoscalerBehavior> {
+    let mut b = so.spec.hpa_config().and_then(|c| c.behavior.clone());
+    if pause.scale_in || pause.scale_out {
+        let b = b.get_or_insert_with(HorizontalPodAutoscalerBehavior::default);
+        if pause.scale_in {
+            b.scale_down
+                .get_or_insert_with(Default::default)
+                .select_policy = Some("Disabled".into());
+        }
+        if pause.scale_out {
+            b.scale_up
+                .get_or_insert_with(Default::default)
+                .select_policy = Some("Disabled".into());
+        }
+    }
+    b
+}
+
+/// The full HPA object.
+pub fn build(
+    so: &ScaledObject,
+    specs: &[MetricSpec],
+    composite: Option<&CompositeTarget>,
+    pause: &Pause,
+) -> HorizontalPodAutoscaler {
+    let so_name = so.metadata.name.clone().unwrap_or_default();
+    let name = hpa_name(so);
+    let annotations = so.metadata.annotations.clone().unwrap_or_default();
+    let excluded: Vec<String> = annotations
+        .get(EXCLUDED_LABELS_ANNOTATION)
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default();
+    let mut labels: BTreeMap<String, String> = so
+        .metadata
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !excluded.contains(k))
+        .collect();
+    labels.insert(SCALED_OBJECT_NAME_LABEL.into(), so_name.clone());
+    labels.insert("app.kubernetes.io/name".into(), label_value(&name));
+    labels.insert(
+        "app.kubernetes.io/version".into(),
+        env!("CARGO_PKG_VERSION").into(),
+    );
+    labels.insert("app.kubernetes.io/part-of".into(), label_value(&so_name));
+    // KEDA's value, so tools that select KEDA-managed HPAs keep finding them
+    labels.insert(
+        "app.kubernetes.io/managed-by".into(),
+        "keda-operator".into(),
+    );
+    let target = &so.spec.scale_target_ref;
+    let min = so.spec.min_replica_count();
+    HorizontalPodAutoscaler {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: so.metadata.namespace.clone(),
+            labels: Some(labels),
+            annotations: (!annotations.is_empty()).then_some(annotations),
+            owner_references: so.controller_owner_ref(&()).map(|r| vec![r]),
+            ..ObjectMeta::default()
+        },
+        spec: HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some(target.api_version().to_string()),
+                kind: target.kind().to_string(),
+                name: target.name.clone(),
+            },
+            min_replicas: Some(if min > 0 { min } else { 1 }),
+            max_replicas: so.spec.max_replica_count(),
+            metrics: Some(metrics(&so_name, specs, composite)),
+            behavior: behavior(so, pause),
+        },
+        status: None,
+    }
+}
+
+/// The composite target of `scalingModifiers` (`target` parsed as a float, metricType
+/// `AverageValue` unless `Value`).
+pub fn composite_target(so: &ScaledObject) -> Option<Result<CompositeTarget, String>> {
+    let m = so.spec.scaling_modifiers()?;
+    let metric_type = match m.metric_type.as_deref().unwrap_or("") {
+        "" | "AverageValue" => MetricType::AverageValue,
+        "Value" => MetricType::Value,
+        other => {
+            return Some(Err(format!(
+                "scalingModifiers.metricType {other:?} must be AverageValue or Value"
+            )));
+        }
+    };
+    Some(match m.target.trim().parse::<f64>() {
+        Ok(t) if t > 0.0 => Ok(CompositeTarget {
+            target: MetricTarget::from_float(metric_type, t),
+        }),
+        _ => Err(format!(
+            "scalingModifiers.target {:?} must be a number greater than 0",
+            m.target
+        )),
+    })
+}
