@@ -3,6 +3,7 @@
 
 use crate::api::ScaledObject;
 use crate::controller::events::Events;
+use crate::dependencies::Dependencies;
 use crate::leader::Leadership;
 use crate::poller::Pollers;
 use crate::store::MetricStore;
@@ -38,5 +39,6 @@ pub struct Context {
     pub leader: Leadership,
     pub pollers: Pollers,
     pub scaled_objects: Store<ScaledObject>,
+    pub dependencies: Dependencies,
     pub config: OperatorConfig,
 }

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job.
 
 mod crds;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,12 +21,15 @@ pub struct Args {
 pub enum Command {
     /// Print the CustomResourceDefinitions for keda.sh/v1alpha1 (or write them to a folder).
     Crds(crds::CrdsArgs),
+    /// Run the operator: watch ScaledObjects, manage their HPAs, poll their triggers.
+    Run(run::RunArgs),
 }
 
 impl Args {
     pub fn run(self) -> ExitCode {
         let result = match self.command {
             Command::Crds(args) => args.run(),
+            Command::Run(args) => args.run(),
         };
         match result {
             Ok(code) => code,

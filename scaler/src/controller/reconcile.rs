@@ -304,6 +304,10 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
             .await;
         }
     };
+    ctx.dependencies.record(
+        &kube::runtime::reflector::ObjectRef::from_obj(&*so),
+        &resolved.used,
+    );
     let mut specs = Vec::new();
     let mut live = Vec::new();
     let mut fingerprint = std::collections::hash_map::DefaultHasher::new();
@@ -569,6 +573,8 @@ async fn cleanup(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Err
     let name = so.name_any();
     ctx.pollers.stop(&ns, &name);
     ctx.metric_store.remove_object(&ns, &name);
+    ctx.dependencies
+        .forget(&kube::runtime::reflector::ObjectRef::from_obj(&*so));
     let status = so.status.clone().unwrap_or_default();
     let restore = so
         .spec

@@ -1,0 +1,126 @@
+//! `prescale run`: the operator (and its admin server) against the cluster of the kubeconfig
+//! or the in-cluster service account.
+
+use crate::context::OperatorConfig;
+use crate::kube_client::ClientArgs;
+use crate::leader::{Leadership, LeaseConfig};
+use crate::operator::{self, Handles, OperatorOptions};
+use crate::shutdown;
+use crate::store::MetricStore;
+use crate::telemetry::admin::{self, Readiness};
+use crate::telemetry::log::LogArgs;
+use crate::telemetry::metrics::operator_registry;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+
+    #[command(flatten)]
+    log: LogArgs,
+
+    /// Plain-HTTP admin server (/livez, /readyz, /metrics).
+    #[arg(long, env = "PRESCALE_ADMIN_ADDR", default_value = "0.0.0.0:8080")]
+    admin_addr: SocketAddr,
+
+    /// The operator's own namespace (the Lease lives here).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "prescale")]
+    namespace: String,
+
+    /// Where ClusterTriggerAuthentication Secrets and ConfigMaps are read (default: the
+    /// operator's namespace), as KEDA's KEDA_CLUSTER_OBJECT_NAMESPACE.
+    #[arg(long, env = "PRESCALE_CLUSTER_OBJECT_NAMESPACE")]
+    cluster_object_namespace: Option<String>,
+
+    /// Watch only this namespace (default: all).
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    watch_namespace: Option<String>,
+
+    /// This replica's identity for leader election and Events (default: the host name).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+
+    /// Name of the leader-election Lease.
+    #[arg(long, env = "PRESCALE_LEASE_NAME", default_value = "prescale-operator")]
+    lease_name: String,
+
+    /// Seconds a leader's claim lasts without renewal.
+    #[arg(long, env = "PRESCALE_LEASE_DURATION_SECONDS", default_value_t = 15)]
+    lease_duration_seconds: u64,
+
+    /// Run as the only writer without a Lease (single replica, local testing).
+    #[arg(long, env = "PRESCALE_NO_LEADER_ELECTION")]
+    no_leader_election: bool,
+
+    /// Parallel reconciles.
+    #[arg(long, env = "PRESCALE_MAX_CONCURRENT_RECONCILES", default_value_t = 20)]
+    max_concurrent_reconciles: u16,
+
+    /// Timeout of one backend call when a trigger sets none, in milliseconds
+    /// (KEDA_HTTP_DEFAULT_TIMEOUT).
+    #[arg(long, env = "PRESCALE_DEFAULT_TIMEOUT_MS", default_value_t = 3000)]
+    default_timeout_ms: u64,
+}
+
+impl RunArgs {
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        self.log.init()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(self.run_async())?;
+        Ok(ExitCode::SUCCESS)
+    }
+
+    async fn run_async(self) -> anyhow::Result<()> {
+        let client = self.client.client().await?;
+        let identity = self
+            .identity
+            .clone()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "prescale".into());
+        let (trigger, shutdown) = shutdown::channel();
+        shutdown::on_signals(trigger);
+        let (registry, metrics) = operator_registry();
+        let readiness = Readiness::default();
+        let handles = Handles {
+            metric_store: Arc::new(MetricStore::new()),
+            readiness: readiness.clone(),
+            leadership: Leadership::always(),
+        };
+        let admin = tokio::spawn(admin::serve(
+            self.admin_addr,
+            Arc::new(registry),
+            readiness,
+            shutdown.clone().wait(),
+        ));
+        let lease = (!self.no_leader_election).then(|| LeaseConfig {
+            namespace: self.namespace.clone(),
+            name: self.lease_name.clone(),
+            identity: identity.clone(),
+            lease_duration: Duration::from_secs(self.lease_duration_seconds.max(2)),
+            renew_interval: Duration::from_secs((self.lease_duration_seconds / 3).max(1)),
+        });
+        let opts = OperatorOptions {
+            config: OperatorConfig {
+                cluster_object_namespace: self
+                    .cluster_object_namespace
+                    .clone()
+                    .unwrap_or_else(|| self.namespace.clone()),
+                ..OperatorConfig::default()
+            },
+            watch_namespace: self.watch_namespace.clone(),
+            lease,
+            max_concurrent_reconciles: self.max_concurrent_reconciles,
+            default_timeout: Duration::from_millis(self.default_timeout_ms.max(1)),
+            instance: Some(identity),
+        };
+        operator::run(client, opts, metrics, handles, shutdown).await?;
+        admin.await??;
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+//! Which ScaledObjects read which Secrets, ConfigMaps and (Cluster)TriggerAuthentications,
+//! recorded at reconcile, so that a change to one of them re-reconciles exactly its users
+//! (a rotated password is picked up without touching the ScaledObject).
+
+use crate::api::ScaledObject;
+use kube::runtime::reflector::ObjectRef;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// (kind, namespace, name); namespace "" for cluster-scoped objects.
+pub type Key = (String, String, String);
+
+#[derive(Debug, Default)]
+pub struct Dependencies {
+    users: Mutex<HashMap<Key, HashSet<ObjectRef<ScaledObject>>>>,
+}
+
+impl Dependencies {
+    /// Replaces what `so` depends on.
+    pub fn record(&self, so: &ObjectRef<ScaledObject>, used: &[Key]) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        for set in users.values_mut() {
+            set.remove(so);
+        }
+        for key in used {
+            users.entry(key.clone()).or_default().insert(so.clone());
+        }
+        users.retain(|_, s| !s.is_empty());
+    }
+
+    /// Forgets a deleted ScaledObject.
+    pub fn forget(&self, so: &ObjectRef<ScaledObject>) {
+        self.record(so, &[]);
+    }
+
+    /// The ScaledObjects that read `kind` `namespace/name`.
+    pub fn users_of(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Vec<ObjectRef<ScaledObject>> {
+        self.users
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_replace_forget() {
+        let d = Dependencies::default();
+        let a = ObjectRef::<ScaledObject>::new("a").within("ns");
+        let b = ObjectRef::<ScaledObject>::new("b").within("ns");
+        let secret = ("Secret".to_string(), "ns".to_string(), "pw".to_string());
+        let cm = ("ConfigMap".to_string(), "ns".to_string(), "cfg".to_string());
+        d.record(&a, std::slice::from_ref(&secret));
+        d.record(&b, &[secret.clone(), cm.clone()]);
+        assert_eq!(d.users_of("Secret", "ns", "pw").len(), 2);
+        d.record(&b, &[cm]);
+        assert_eq!(d.users_of("Secret", "ns", "pw"), vec![a.clone()]);
+        d.forget(&a);
+        assert!(d.users_of("Secret", "ns", "pw").is_empty());
+        assert_eq!(d.users_of("ConfigMap", "ns", "cfg"), vec![b]);
+        assert!(d.users_of("Secret", "other", "pw").is_empty());
+    }
+}

@@ -1,0 +1,167 @@
+//! `prescale run`'s wiring, callable with any `kube::Client` (the CLI passes a real one, tests
+//! pass one over the API stand-in): leader election, the ScaledObject controller with its
+//! watches, poll loops, and readiness; everything stops on the shutdown signal.
+
+use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
+use crate::context::{Context, OperatorConfig};
+use crate::controller::events::Events;
+use crate::controller::reconcile::{error_policy, reconcile};
+use crate::leader::{Elector, Leadership, LeaseConfig};
+use crate::poller::Pollers;
+use crate::shutdown::Shutdown;
+use crate::store::MetricStore;
+use crate::telemetry::admin::Readiness;
+use crate::telemetry::metrics::OperatorMetrics;
+use futures::StreamExt;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything `run` needs besides the client.
+pub struct OperatorOptions {
+    pub config: OperatorConfig,
+    /// Only this namespace (None: all namespaces).
+    pub watch_namespace: Option<String>,
+    /// Leader election; None runs as the only writer.
+    pub lease: Option<LeaseConfig>,
+    pub max_concurrent_reconciles: u16,
+    /// Backend call timeout when a trigger sets none.
+    pub default_timeout: Duration,
+    /// This replica's name, for Events.
+    pub instance: Option<String>,
+}
+
+/// The parts of a running operator that other components (admin server, metrics API) read.
+#[derive(Clone)]
+pub struct Handles {
+    pub metric_store: Arc<MetricStore>,
+    pub readiness: Readiness,
+    pub leadership: Leadership,
+}
+
+fn api<K>(client: &Client, ns: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs the operator until `shutdown`; returns when everything has stopped.
+pub async fn run(
+    client: Client,
+    opts: OperatorOptions,
+    metrics: OperatorMetrics,
+    handles: Handles,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let (leadership, elector_task) = match opts.lease.clone() {
+        Some(lease) => {
+            let (elector, leadership) = Elector::new(client.clone(), lease);
+            let task = tokio::spawn(elector.run(shutdown.clone().wait()));
+            (leadership, Some(task))
+        }
+        None => (handles.leadership.clone(), None),
+    };
+    let sos: Api<ScaledObject> = api(&client, &opts.watch_namespace);
+    let hpas: Api<HorizontalPodAutoscaler> = api(&client, &opts.watch_namespace);
+    let controller = Controller::new(sos, watcher::Config::default().any_semantic())
+        .owns(hpas, watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(opts.max_concurrent_reconciles));
+    let store = controller.store();
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        events: Events::new(client.clone(), opts.instance.clone()),
+        metrics,
+        scalers: prescale_scalers::Context {
+            default_timeout: opts.default_timeout,
+            ..prescale_scalers::Context::default()
+        },
+        metric_store: handles.metric_store.clone(),
+        leader: leadership.clone(),
+        pollers: Pollers::default(),
+        scaled_objects: store.clone(),
+        dependencies: Default::default(),
+        config: opts.config.clone(),
+    });
+
+    // re-reconcile the users of a changed TriggerAuthentication, Secret or ConfigMap
+    let (c1, c2, c3, c4) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
+    let tas: Api<TriggerAuthentication> = api(&client, &opts.watch_namespace);
+    let secrets: Api<Secret> = api(&client, &opts.watch_namespace);
+    let config_maps: Api<ConfigMap> = api(&client, &opts.watch_namespace);
+    let ctas: Api<ClusterTriggerAuthentication> = Api::all(client.clone());
+    let users = |ctx: &Context,
+                 kind: &str,
+                 ns: Option<String>,
+                 name: String|
+     -> Vec<ObjectRef<ScaledObject>> {
+        ctx.dependencies
+            .users_of(kind, &ns.unwrap_or_default(), &name)
+    };
+    let controller = controller
+        .watches(tas, watcher::Config::default(), move |o| {
+            users(&c1, "TriggerAuthentication", o.namespace(), o.name_any())
+        })
+        .watches(ctas, watcher::Config::default(), move |o| {
+            users(&c2, "ClusterTriggerAuthentication", None, o.name_any())
+        })
+        .watches(secrets, watcher::Config::default(), move |o| {
+            users(&c3, "Secret", o.namespace(), o.name_any())
+        })
+        .watches(config_maps, watcher::Config::default(), move |o| {
+            users(&c4, "ConfigMap", o.namespace(), o.name_any())
+        });
+
+    // becoming leader reconciles everything again (followers skipped their writes)
+    let leader_changes = futures::stream::unfold(leadership.clone(), |mut l| async move {
+        l.changed().await.then_some(((), l))
+    });
+    let controller = controller
+        .reconcile_all_on(leader_changes)
+        .graceful_shutdown_on(shutdown.clone().wait());
+
+    let readiness = handles.readiness.clone();
+    let ready_store = store.clone();
+    let ready_shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        if ready_store.wait_until_ready().await.is_ok() && !ready_shutdown.is_shutting_down() {
+            readiness.set(true);
+            tracing::info!("caches synced: ready");
+        }
+    });
+    let drop_ready = handles.readiness.clone();
+    let stop_shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        stop_shutdown.wait().await;
+        drop_ready.set(false);
+    });
+
+    controller
+        .run(reconcile, error_policy, ctx.clone())
+        .for_each(|res| async move {
+            if let Err(e) = res {
+                tracing::debug!(error = %e, "controller event");
+            }
+        })
+        .await;
+
+    ctx.pollers.stop_all();
+    if let Some(task) = elector_task {
+        // the elector releases the lease on shutdown; an elector that died is a fatal error
+        task.await
+            .map_err(|e| anyhow::anyhow!("leader election task failed: {e}"))?;
+    }
+    Ok(())
+}
