@@ -74,6 +74,21 @@ pub async fn run(
         }
         None => (handles.leadership.clone(), None),
     };
+    // the election task ends only at shutdown; if it dies earlier, stop the whole operator
+    let (elector_died_tx, elector_died) = tokio::sync::oneshot::channel::<String>();
+    let elector_task = elector_task.map(|task| {
+        let sd = shutdown.clone();
+        tokio::spawn(async move {
+            let res = task.await;
+            if !sd.is_shutting_down() {
+                let why = match res {
+                    Err(e) => format!("leader election task failed: {e}"),
+                    Ok(()) => "leader election task stopped".to_string(),
+                };
+                let _ = elector_died_tx.send(why);
+            }
+        })
+    });
     let sos: Api<ScaledObject> = api(&client, &opts.watch_namespace);
     let hpas: Api<HorizontalPodAutoscaler> = api(&client, &opts.watch_namespace);
     let controller = Controller::new(sos, watcher::Config::default().any_semantic())
@@ -128,9 +143,39 @@ pub async fn run(
     let leader_changes = futures::stream::unfold(leadership.clone(), |mut l| async move {
         l.changed().await.then_some(((), l))
     });
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop_on = shutdown.clone();
+    tokio::spawn(async move {
+        stop_on.wait().await;
+        let _ = stop_tx.send(());
+    });
+    let died = Arc::new(std::sync::Mutex::new(None::<String>));
+    let died_w = died.clone();
     let controller = controller
         .reconcile_all_on(leader_changes)
-        .graceful_shutdown_on(shutdown.clone().wait());
+        .graceful_shutdown_on(async move {
+            tokio::select! {
+                _ = stop_rx => {}
+                why = elector_died => {
+                    if let Ok(why) = why {
+                        *died_w.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                    }
+                }
+            }
+        });
+
+    // ScaledObjects by condition, for the admin /metrics
+    let gauge_store = store.clone();
+    let gauge_metrics = ctx.metrics.clone();
+    let gauges = tokio::spawn(async move {
+        loop {
+            crate::telemetry::metrics::count_conditions(
+                &gauge_metrics,
+                gauge_store.state().iter().map(|so| so.status.clone()),
+            );
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+    });
 
     let readiness = handles.readiness.clone();
     let ready_store = store.clone();
@@ -158,10 +203,13 @@ pub async fn run(
         .await;
 
     ctx.pollers.stop_all();
+    gauges.abort();
+    if let Some(why) = died.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(anyhow::anyhow!(why));
+    }
     if let Some(task) = elector_task {
-        // the elector releases the lease on shutdown; an elector that died is a fatal error
-        task.await
-            .map_err(|e| anyhow::anyhow!("leader election task failed: {e}"))?;
+        // the elector releases the lease on shutdown before it returns
+        let _ = task.await;
     }
     Ok(())
 }

@@ -131,6 +131,36 @@ impl OperatorMetrics {
     }
 }
 
+/// Recounts `scaled_objects{condition,status}` from the cached ScaledObjects' statuses.
+pub fn count_conditions(
+    m: &OperatorMetrics,
+    statuses: impl Iterator<Item = Option<crate::api::ScaledObjectStatus>>,
+) {
+    use crate::api::conditions::{ACTIVE, FALLBACK, PAUSED, READY};
+    const TYPES: [&str; 4] = [READY, ACTIVE, FALLBACK, PAUSED];
+    const STATUSES: [&str; 3] = ["True", "False", "Unknown"];
+    let mut counts = [[0i64; 3]; 4];
+    for status in statuses {
+        let status = status.unwrap_or_default();
+        for (i, t) in TYPES.iter().enumerate() {
+            let s = status.condition(t).map_or("Unknown", |c| c.status.as_str());
+            if let Some(j) = STATUSES.iter().position(|x| *x == s) {
+                counts[i][j] += 1;
+            }
+        }
+    }
+    for (i, t) in TYPES.iter().enumerate() {
+        for (j, s) in STATUSES.iter().enumerate() {
+            m.scaled_objects
+                .get_or_create(&ConditionLabels {
+                    condition: t,
+                    status: s,
+                })
+                .set(counts[i][j]);
+        }
+    }
+}
+
 /// A registry with the `prescale` prefix and the operator metrics in it.
 pub fn operator_registry() -> (Registry, OperatorMetrics) {
     let mut registry = Registry::with_prefix("prescale");
