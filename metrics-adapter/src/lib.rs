@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod authz;
+pub mod delegation;
 pub mod documents;
 pub mod openapi;
 pub mod provider;

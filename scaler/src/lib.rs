@@ -7,6 +7,7 @@ pub mod controller;
 pub mod dependencies;
 pub mod kube_client;
 pub mod leader;
+pub mod metrics_api;
 pub mod operator;
 pub mod poller;
 pub mod scaling;

@@ -34,6 +34,19 @@ pub struct OperatorOptions {
     pub default_timeout: Duration,
     /// This replica's name, for Events.
     pub instance: Option<String>,
+    /// The external metrics API server, when it runs in this process.
+    pub metrics_api: Option<MetricsApiOptions>,
+}
+
+/// Where and how the `external.metrics.k8s.io` server listens.
+pub struct MetricsApiOptions {
+    pub listener: tokio::net::TcpListener,
+    pub cert: prescale_metrics_adapter::tls::CertSource,
+    /// Delegated authorization with SubjectAccessReview; `false` allows every authenticated
+    /// caller (local testing only).
+    pub authorization: bool,
+    /// Trust the front-proxy settings of `kube-system/extension-apiserver-authentication`.
+    pub watch_front_proxy_config: bool,
 }
 
 /// The parts of a running operator that other components (admin server, metrics API) read.
@@ -177,6 +190,15 @@ pub async fn run(
         }
     });
 
+    let api_server = opts.metrics_api.map(|m| {
+        tokio::spawn(serve_metrics_api(
+            client.clone(),
+            m,
+            ctx.clone(),
+            shutdown.clone(),
+        ))
+    });
+
     let readiness = handles.readiness.clone();
     let ready_store = store.clone();
     let ready_shutdown = shutdown.clone();
@@ -204,6 +226,9 @@ pub async fn run(
 
     ctx.pollers.stop_all();
     gauges.abort();
+    if let Some(server) = api_server {
+        server.await??;
+    }
     if let Some(why) = died.lock().unwrap_or_else(|e| e.into_inner()).take() {
         return Err(anyhow::anyhow!(why));
     }
@@ -212,4 +237,51 @@ pub async fn run(
         let _ = task.await;
     }
     Ok(())
+}
+
+async fn serve_metrics_api(
+    client: Client,
+    m: MetricsApiOptions,
+    ctx: Arc<Context>,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    use prescale_metrics_adapter::{auth, authz, delegation, server, tls};
+    let tls = tls::TlsState::new(m.cert.clone(), None)?;
+    let authorizer: Arc<dyn authz::Authorizer> = if m.authorization {
+        Arc::new(authz::SubjectAccessReviewer::new(
+            client.clone(),
+            Duration::from_secs(10),
+        ))
+    } else {
+        tracing::warn!(
+            "AUTHORIZATION DISABLED for the external metrics API: every authenticated caller gets every metric. Use only for local testing."
+        );
+        Arc::new(authz::AllowAll)
+    };
+    let auth = Arc::new(auth::Auth {
+        request_header: arc_swap::ArcSwap::from_pointee(auth::RequestHeaderConfig::default()),
+        authorizer,
+    });
+    let watcher = m
+        .watch_front_proxy_config
+        .then(|| tokio::spawn(delegation::watch(client.clone(), tls.clone(), auth.clone())));
+    let reloader = matches!(m.cert, tls::CertSource::Files { .. })
+        .then(|| tokio::spawn(tls.clone().watch_files(Duration::from_secs(10))));
+    let provider = Arc::new(crate::metrics_api::StoreProvider {
+        store: ctx.metric_store.clone(),
+        scaled_objects: ctx.scaled_objects.clone(),
+        leader: ctx.leader.clone(),
+    });
+    tracing::info!(addr = ?m.listener.local_addr().ok(), "external metrics API listening");
+    let res = server::serve(
+        m.listener,
+        tls,
+        prescale_metrics_adapter::app(provider, auth),
+        shutdown.wait(),
+    )
+    .await;
+    for t in [watcher, reloader].into_iter().flatten() {
+        t.abort();
+    }
+    Ok(res?)
 }

@@ -22,14 +22,14 @@ pub enum Command {
     /// Print the CustomResourceDefinitions for keda.sh/v1alpha1 (or write them to a folder).
     Crds(crds::CrdsArgs),
     /// Run the operator: watch ScaledObjects, manage their HPAs, poll their triggers.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
 }
 
 impl Args {
     pub fn run(self) -> ExitCode {
         let result = match self.command {
             Command::Crds(args) => args.run(),
-            Command::Run(args) => args.run(),
+            Command::Run(args) => (*args).run(),
         };
         match result {
             Ok(code) => code,

@@ -4,12 +4,13 @@
 use crate::context::OperatorConfig;
 use crate::kube_client::ClientArgs;
 use crate::leader::{Leadership, LeaseConfig};
-use crate::operator::{self, Handles, OperatorOptions};
+use crate::operator::{self, Handles, MetricsApiOptions, OperatorOptions};
 use crate::shutdown;
 use crate::store::MetricStore;
 use crate::telemetry::admin::{self, Readiness};
 use crate::telemetry::log::LogArgs;
 use crate::telemetry::metrics::operator_registry;
+use prescale_metrics_adapter::tls::CertSource;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -60,6 +61,35 @@ pub struct RunArgs {
     #[arg(long, env = "PRESCALE_MAX_CONCURRENT_RECONCILES", default_value_t = 20)]
     max_concurrent_reconciles: u16,
 
+    /// HTTPS address of the external metrics API (`external.metrics.k8s.io`); empty disables it.
+    #[arg(
+        long,
+        env = "PRESCALE_METRICS_API_ADDR",
+        default_value = "0.0.0.0:6443"
+    )]
+    metrics_api_addr: String,
+
+    /// Serving certificate (PEM) of the metrics API; reloaded when it changes. Without it a
+    /// self-signed certificate is made at start.
+    #[arg(
+        long,
+        env = "PRESCALE_TLS_CERT_FILE",
+        requires = "tls_private_key_file"
+    )]
+    tls_cert_file: Option<std::path::PathBuf>,
+
+    /// Private key (PEM) of the serving certificate.
+    #[arg(
+        long,
+        env = "PRESCALE_TLS_PRIVATE_KEY_FILE",
+        requires = "tls_cert_file"
+    )]
+    tls_private_key_file: Option<std::path::PathBuf>,
+
+    /// Skip SubjectAccessReview for metrics API callers (local testing only; logged loudly).
+    #[arg(long, env = "PRESCALE_DISABLE_METRICS_API_AUTHORIZATION")]
+    disable_metrics_api_authorization: bool,
+
     /// Timeout of one backend call when a trigger sets none, in milliseconds
     /// (KEDA_HTTP_DEFAULT_TIMEOUT).
     #[arg(long, env = "PRESCALE_DEFAULT_TIMEOUT_MS", default_value_t = 3000)]
@@ -105,7 +135,33 @@ impl RunArgs {
             lease_duration: Duration::from_secs(self.lease_duration_seconds.max(2)),
             renew_interval: Duration::from_secs((self.lease_duration_seconds / 3).max(1)),
         });
+        let metrics_api = if self.metrics_api_addr.is_empty() {
+            None
+        } else {
+            let addr: SocketAddr = self.metrics_api_addr.parse().map_err(|e| {
+                anyhow::anyhow!("--metrics-api-addr {:?}: {e}", self.metrics_api_addr)
+            })?;
+            let cert = match (&self.tls_cert_file, &self.tls_private_key_file) {
+                (Some(cert), Some(key)) => CertSource::Files {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                },
+                _ => CertSource::SelfSigned {
+                    names: vec![
+                        format!("prescale-metrics-apiserver.{}.svc", self.namespace),
+                        "localhost".into(),
+                    ],
+                },
+            };
+            Some(MetricsApiOptions {
+                listener: tokio::net::TcpListener::bind(addr).await?,
+                cert,
+                authorization: !self.disable_metrics_api_authorization,
+                watch_front_proxy_config: true,
+            })
+        };
         let opts = OperatorOptions {
+            metrics_api,
             config: OperatorConfig {
                 cluster_object_namespace: self
                     .cluster_object_namespace
