@@ -14,6 +14,7 @@ pub mod input;
 pub mod metric;
 pub mod params;
 pub mod pools;
+pub mod redis;
 pub mod registry;
 pub mod resource;
 

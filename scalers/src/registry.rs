@@ -12,6 +12,9 @@ pub const SOURCES: &[(&str, ParseFn)] = &[
     ("cron", crate::cron::parse),
     ("cpu", crate::resource::parse_cpu),
     ("memory", crate::resource::parse_memory),
+    ("redis", crate::redis::parse),
+    ("redis-cluster", crate::redis::parse),
+    ("redis-sentinel", crate::redis::parse),
 ];
 
 /// Whether `trigger_type` is known.

@@ -2,5 +2,7 @@
 //! port inside its own temp dir, and is killed (and its dir removed) when its guard drops.
 
 pub mod process;
+pub mod redis;
+pub mod tls;
 
 pub use process::{ServerProcess, free_port, wait_for_port};

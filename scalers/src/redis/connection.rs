@@ -1,0 +1,296 @@
+//! Connections to Redis, shared per distinct backend (mode, addresses, database, credentials,
+//! TLS): standalone through a reconnecting ConnectionManager, cluster through the async cluster
+//! client (all addresses are seeds), sentinel by asking the sentinels for the master.
+
+use super::config::{Mode, RedisMetadata, split_address};
+use crate::error::{Error, Result};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::cluster_async::ClusterConnection;
+use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+use redis::{
+    ClientTlsConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo,
+    TlsCertificates, TlsMode,
+};
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// One shared connection (pool) to a Redis deployment.
+pub enum RedisConn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+    Sentinel(Box<SentinelConn>),
+}
+
+/// The sentinel client and the current master connection.
+pub struct SentinelConn {
+    client: Mutex<SentinelClient>,
+    conn: Mutex<Option<MultiplexedConnection>>,
+}
+
+/// The pool key: everything that makes two triggers need different connections.
+pub fn pool_key(m: &RedisMetadata) -> String {
+    use std::hash::{Hash, Hasher};
+    // credentials enter only through a hash; the key is never printed anyway
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (
+        &m.username,
+        &m.password,
+        &m.sentinel_username,
+        &m.sentinel_password,
+        &m.tls,
+    )
+        .hash(&mut h);
+    format!(
+        "{:?}|{}|{}|{}|{:x}",
+        m.mode,
+        m.addresses.join(","),
+        m.database_index,
+        m.sentinel_master,
+        h.finish()
+    )
+}
+
+fn failed(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Standalone => "connection to redis failed",
+        Mode::Cluster => "connection to redis cluster failed",
+        Mode::Sentinel => "connection to redis sentinel failed",
+    }
+}
+
+/// A redis error as text without the URL or credentials (redis-rs errors never carry the
+/// password, but describe the failure kind and the server's reply).
+pub fn describe(e: &redis::RedisError) -> String {
+    let mut s = e.to_string();
+    if s.len() > 300 {
+        s.truncate(300);
+    }
+    s
+}
+
+fn node_info(
+    m: &RedisMetadata,
+    host: &str,
+    port: u16,
+    username: &str,
+    password: &str,
+    db: i64,
+) -> Result<ConnectionInfo> {
+    let addr = if m.tls.enabled {
+        ConnectionAddr::TcpTls {
+            host: host.to_string(),
+            port,
+            insecure: m.tls.unsafe_ssl,
+            tls_params: None,
+        }
+    } else {
+        ConnectionAddr::Tcp(host.to_string(), port)
+    };
+    let mut redis = RedisConnectionInfo::default().set_db(db);
+    if !username.is_empty() {
+        redis = redis.set_username(username);
+    }
+    if !password.is_empty() {
+        redis = redis.set_password(password);
+    }
+    let base = format!(
+        "redis://{}:{port}",
+        if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        }
+    )
+    .into_connection_info()
+    .map_err(|e| Error::Connect(format!("{}: {}", failed(m.mode), describe(&e))))?;
+    Ok(base.set_addr(addr).set_redis_settings(redis))
+}
+
+fn certificates(m: &RedisMetadata) -> TlsCertificates {
+    TlsCertificates {
+        client_tls: (!m.tls.cert.is_empty() && !m.tls.key.is_empty()).then(|| ClientTlsConfig {
+            client_cert: m.tls.cert.clone().into_bytes(),
+            client_key: m.tls.key.clone().into_bytes(),
+        }),
+        root_cert: (!m.tls.ca.is_empty()).then(|| m.tls.ca.clone().into_bytes()),
+    }
+}
+
+fn addresses(m: &RedisMetadata) -> Result<Vec<(String, u16)>> {
+    m.addresses
+        .iter()
+        .map(|a| {
+            split_address(a).ok_or_else(|| {
+                Error::Connect(format!(
+                    "{}: invalid address {a:?} (want host:port)",
+                    failed(m.mode)
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Connects (without the PING, which the caller does with its timeout).
+pub async fn connect(m: &RedisMetadata, timeout: Duration) -> Result<RedisConn> {
+    let err =
+        |e: redis::RedisError| Error::Connect(format!("{}: {}", failed(m.mode), describe(&e)));
+    let addrs = addresses(m)?;
+    match m.mode {
+        Mode::Standalone => {
+            let (host, port) = &addrs[0];
+            let info = node_info(m, host, *port, &m.username, &m.password, m.database_index)?;
+            let client = if m.tls.enabled {
+                redis::Client::build_with_tls(info, certificates(m))
+            } else {
+                redis::Client::open(info)
+            }
+            .map_err(err)?;
+            let cfg = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(1);
+            Ok(RedisConn::Single(
+                ConnectionManager::new_with_config(client, cfg)
+                    .await
+                    .map_err(err)?,
+            ))
+        }
+        Mode::Cluster => {
+            let nodes = addrs
+                .iter()
+                .map(|(h, p)| node_info(m, h, *p, "", "", 0))
+                .collect::<Result<Vec<_>>>()?;
+            let mut b = redis::cluster::ClusterClientBuilder::new(nodes)
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .retries(1);
+            if !m.username.is_empty() {
+                b = b.username(&m.username);
+            }
+            if !m.password.is_empty() {
+                b = b.password(&m.password);
+            }
+            if m.tls.enabled {
+                b = b
+                    .tls(if m.tls.unsafe_ssl {
+                        TlsMode::Insecure
+                    } else {
+                        TlsMode::Secure
+                    })
+                    .certs(certificates(m));
+            }
+            let client = b.build().map_err(err)?;
+            Ok(RedisConn::Cluster(
+                client.get_async_connection().await.map_err(err)?,
+            ))
+        }
+        Mode::Sentinel => {
+            let sentinels = addrs
+                .iter()
+                .map(|(h, p)| node_info(m, h, *p, &m.sentinel_username, &m.sentinel_password, 0))
+                .collect::<Result<Vec<_>>>()?;
+            let mut node = RedisConnectionInfo::default().set_db(m.database_index);
+            if !m.username.is_empty() {
+                node = node.set_username(&m.username);
+            }
+            if !m.password.is_empty() {
+                node = node.set_password(&m.password);
+            }
+            let mut node_info =
+                SentinelNodeConnectionInfo::default().set_redis_connection_info(node);
+            if m.tls.enabled {
+                node_info = node_info.set_tls_mode(if m.tls.unsafe_ssl {
+                    TlsMode::Insecure
+                } else {
+                    TlsMode::Secure
+                });
+            }
+            let client = SentinelClient::build(
+                sentinels,
+                m.sentinel_master.clone(),
+                Some(node_info),
+                SentinelServerType::Master,
+            )
+            .map_err(err)?;
+            Ok(RedisConn::Sentinel(Box::new(SentinelConn {
+                client: Mutex::new(client),
+                conn: Mutex::new(None),
+            })))
+        }
+    }
+}
+
+/// Counts the members of `key` by its type in one server-side script: list or missing →
+/// LLEN (0), set → SCARD, zset → ZCARD, hash → HLEN, anything else → an error naming the type.
+const COUNT_SCRIPT: &str = r"
+local t = redis.call('TYPE', KEYS[1])
+if type(t) == 'table' then t = t['ok'] end
+if t == 'list' or t == 'none' then return redis.call('LLEN', KEYS[1]) end
+if t == 'set' then return redis.call('SCARD', KEYS[1]) end
+if t == 'zset' then return redis.call('ZCARD', KEYS[1]) end
+if t == 'hash' then return redis.call('HLEN', KEYS[1]) end
+return redis.error_reply('ERR unsupported key type: ' .. t)
+";
+
+/// PING (`key` None) or the count script on one connection.
+async fn op<C: redis::aio::ConnectionLike + Send>(
+    c: &mut C,
+    key: Option<&str>,
+) -> redis::RedisResult<i64> {
+    match key {
+        None => {
+            let _: String = redis::cmd("PING").query_async(c).await?;
+            Ok(0)
+        }
+        Some(k) => {
+            redis::Script::new(COUNT_SCRIPT)
+                .key(k)
+                .invoke_async(c)
+                .await
+        }
+    }
+}
+
+impl RedisConn {
+    /// Checks that the server answers.
+    pub async fn ping(&self) -> redis::RedisResult<()> {
+        self.run(None).await.map(|_| ())
+    }
+
+    /// The number of members of `key`.
+    pub async fn count(&self, key: &str) -> redis::RedisResult<i64> {
+        self.run(Some(key)).await
+    }
+
+    /// Sentinel connections are (re)made through the sentinels when missing or after a
+    /// connection failure, so a failover is followed.
+    async fn run(&self, key: Option<&str>) -> redis::RedisResult<i64> {
+        match self {
+            RedisConn::Single(c) => op(&mut c.clone(), key).await,
+            RedisConn::Cluster(c) => op(&mut c.clone(), key).await,
+            RedisConn::Sentinel(s) => {
+                let (client, conn) = (&s.client, &s.conn);
+                let mut guard = conn.lock().await;
+                let mut c = match guard.as_ref() {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = client.lock().await.get_async_connection().await?;
+                        *guard = Some(c.clone());
+                        c
+                    }
+                };
+                drop(guard);
+                let res = op(&mut c, key).await;
+                if res.as_ref().is_err_and(|e| {
+                    e.is_io_error()
+                        || e.is_connection_dropped()
+                        || e.is_connection_refusal()
+                        || e.is_timeout()
+                }) {
+                    *conn.lock().await = None;
+                }
+                res
+            }
+        }
+    }
+}
