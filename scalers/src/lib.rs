@@ -12,6 +12,7 @@ pub mod cron;
 pub mod error;
 pub mod input;
 pub mod metric;
+pub mod mysql;
 pub mod params;
 pub mod pools;
 pub mod redis;

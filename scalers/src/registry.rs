@@ -12,6 +12,7 @@ pub const SOURCES: &[(&str, ParseFn)] = &[
     ("cron", crate::cron::parse),
     ("cpu", crate::resource::parse_cpu),
     ("memory", crate::resource::parse_memory),
+    ("mysql", crate::mysql::parse),
     ("redis", crate::redis::parse),
     ("redis-cluster", crate::redis::parse),
     ("redis-sentinel", crate::redis::parse),

@@ -1,0 +1,105 @@
+//! A real `mariadbd` with a fresh data directory, a database `app` and a user `scaler` whose
+//! password contains `@`, `:` and `/` (to exercise DSN parsing), optionally serving TLS.
+
+use crate::process::{ServerProcess, find_binary, free_port};
+use std::process::Command;
+use std::time::Duration;
+
+pub const USER: &str = "scaler";
+pub const PASSWORD: &str = "p@ss:w/rd";
+pub const DATABASE: &str = "app";
+
+/// A running MariaDB server on 127.0.0.1.
+pub struct MariaDb {
+    pub port: u16,
+    pub tls: Option<crate::tls::TlsFiles>,
+    process: ServerProcess,
+}
+
+impl MariaDb {
+    pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    pub fn start_with(tls: Option<crate::tls::TlsFiles>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let out = Command::new(find_binary("mariadb-install-db"))
+            .args([
+                "--no-defaults",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .arg(format!("--datadir={}", data.display()))
+            .output()
+            .expect("run mariadb-install-db (is mariadb-server installed? see README set-up)");
+        assert!(
+            out.status.success(),
+            "mariadb-install-db failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let init = dir.path().join("init.sql");
+        std::fs::write(
+            &init,
+            format!(
+                "CREATE DATABASE IF NOT EXISTS {DATABASE};\n\
+                 CREATE USER IF NOT EXISTS '{USER}'@'%' IDENTIFIED BY '{PASSWORD}';\n\
+                 GRANT ALL ON {DATABASE}.* TO '{USER}'@'%';\n\
+                 GRANT PROCESS ON *.* TO '{USER}'@'%';\n"
+            ),
+        )
+        .expect("write init.sql");
+        let port = free_port();
+        let mut cmd = Command::new(find_binary("mariadbd"));
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!(
+                "--socket={}",
+                dir.path().join("mysqld.sock").display()
+            ))
+            .arg(format!(
+                "--pid-file={}",
+                dir.path().join("mysqld.pid").display()
+            ))
+            .arg(format!("--port={port}"))
+            .arg(format!("--init-file={}", init.display()))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=16M",
+                "--skip-log-bin",
+            ]);
+        if let Some(t) = &tls {
+            cmd.arg(format!("--ssl-cert={}", t.cert.display()))
+                .arg(format!("--ssl-key={}", t.key.display()))
+                .arg(format!("--ssl-ca={}", t.ca.display()));
+        }
+        let process = ServerProcess::spawn("mariadbd", cmd, dir);
+        process.expect_port(port, Duration::from_secs(60));
+        Self { port, tls, process }
+    }
+
+    /// A Go-driver DSN for the test user, as KEDA users keep it in a Secret.
+    pub fn go_dsn(&self, params: &str) -> String {
+        let q = if params.is_empty() {
+            String::new()
+        } else {
+            format!("?{params}")
+        };
+        format!(
+            "{USER}:{PASSWORD}@tcp(127.0.0.1:{})/{DATABASE}{q}",
+            self.port
+        )
+    }
+
+    /// Stops the server ("server down" tests).
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+}
