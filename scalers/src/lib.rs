@@ -15,6 +15,7 @@ pub mod metric;
 pub mod mysql;
 pub mod params;
 pub mod pools;
+pub mod prometheus;
 pub mod redis;
 pub mod registry;
 pub mod resource;

@@ -3,6 +3,7 @@
 
 pub mod mariadb;
 pub mod process;
+pub mod prometheus;
 pub mod redis;
 pub mod tls;
 

@@ -1,28 +1,22 @@
-//! A throwaway CA and a server certificate for `localhost`/127.0.0.1, as PEM files in a temp dir.
+//! A throwaway CA, a server certificate for `localhost`/127.0.0.1 and a client certificate, as
+//! PEM files in a temp dir.
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-/// PEM files of a CA and a server certificate signed by it.
+/// PEM files of a CA and a server certificate signed by it, plus a client certificate.
+#[derive(Clone)]
 pub struct TlsFiles {
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
     /// The CA certificate PEM (for clients).
     pub ca_pem: String,
-    _dir: std::sync::Arc<tempfile::TempDir>,
-}
-
-impl Clone for TlsFiles {
-    fn clone(&self) -> Self {
-        Self {
-            ca: self.ca.clone(),
-            cert: self.cert.clone(),
-            key: self.key.clone(),
-            ca_pem: self.ca_pem.clone(),
-            _dir: self._dir.clone(),
-        }
-    }
+    /// A client certificate (CN `prescale-client`) signed by the CA, and its key, as PEM.
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for TlsFiles {
@@ -31,6 +25,14 @@ impl std::fmt::Debug for TlsFiles {
             .field("cert", &self.cert)
             .finish_non_exhaustive()
     }
+}
+
+fn signed(names: Vec<String>, cn: &str, issuer: &Issuer<'_, &KeyPair>) -> (String, String) {
+    let mut params = CertificateParams::new(names).expect("params");
+    params.distinguished_name.push(DnType::CommonName, cn);
+    let key = KeyPair::generate().expect("key");
+    let cert = params.signed_by(&key, issuer).expect("cert");
+    (cert.pem(), key.serialize_pem())
 }
 
 impl TlsFiles {
@@ -42,27 +44,26 @@ impl TlsFiles {
             .push(DnType::CommonName, "prescale test CA");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca_key = KeyPair::generate().expect("ca key");
-        let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .expect("params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        let key = KeyPair::generate().expect("key");
-        let cert = params
-            .signed_by(&key, &Issuer::from_params(&ca_params, &ca_key))
-            .expect("cert");
+        let ca_pem = ca_params.self_signed(&ca_key).expect("ca cert").pem();
+        let issuer = Issuer::from_params(&ca_params, &ca_key);
+        let (cert, key) = signed(
+            vec!["localhost".into(), "127.0.0.1".into()],
+            "localhost",
+            &issuer,
+        );
+        let (client_cert_pem, client_key_pem) = signed(Vec::new(), "prescale-client", &issuer);
         let p = |n: &str| dir.path().join(n);
-        std::fs::write(p("ca.crt"), ca_cert.pem()).expect("write ca");
-        std::fs::write(p("tls.crt"), cert.pem()).expect("write cert");
-        std::fs::write(p("tls.key"), key.serialize_pem()).expect("write key");
+        std::fs::write(p("ca.crt"), &ca_pem).expect("write ca");
+        std::fs::write(p("tls.crt"), cert).expect("write cert");
+        std::fs::write(p("tls.key"), key).expect("write key");
         Self {
             ca: p("ca.crt"),
             cert: p("tls.crt"),
             key: p("tls.key"),
-            ca_pem: ca_cert.pem(),
-            _dir: std::sync::Arc::new(dir),
+            ca_pem,
+            client_cert_pem,
+            client_key_pem,
+            _dir: Arc::new(dir),
         }
     }
 }
