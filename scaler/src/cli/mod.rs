@@ -2,6 +2,7 @@
 
 mod crds;
 mod run;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ pub enum Command {
     Crds(crds::CrdsArgs),
     /// Run the operator: watch ScaledObjects, manage their HPAs, poll their triggers.
     Run(Box<run::RunArgs>),
+    /// Check ScaledObject manifests offline, as the operator would; exit 1 when any is wrong.
+    Validate(validate::ValidateArgs),
 }
 
 impl Args {
@@ -30,6 +33,7 @@ impl Args {
         let result = match self.command {
             Command::Crds(args) => args.run(),
             Command::Run(args) => (*args).run(),
+            Command::Validate(args) => args.run(),
         };
         match result {
             Ok(code) => code,

@@ -2,5 +2,4 @@
 
 pub mod events;
 pub mod hpa;
-pub mod inputs;
 pub mod reconcile;

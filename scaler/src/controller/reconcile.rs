@@ -4,7 +4,6 @@
 
 use super::events;
 use super::hpa::{self, SCALED_OBJECT_NAME_LABEL};
-use super::inputs;
 use crate::api::conditions::{ACTIVE, PAUSED, READY};
 use crate::api::{FallbackBehavior, GroupVersionKindResource, ScaledObject, ScaledObjectStatus};
 use crate::context::Context;
@@ -253,57 +252,44 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
         );
     }
 
-    // bounds (spec §1.5)
-    let (min, max) = (so.spec.min_replica_count(), so.spec.max_replica_count());
-    let effective_min = if so.spec.min_replica_count.is_some() {
-        min.max(1)
-    } else {
-        0
-    };
-    if min > max {
+    // the spec checks `prescale validate` makes too (spec §1.5)
+    let (min, _max) = (so.spec.min_replica_count(), so.spec.max_replica_count());
+    if let Some(p) = crate::validate::check_spec(&so).into_iter().next() {
+        let short = if p.field.starts_with("spec.triggers") {
+            "ScaledObject doesn't have correct triggers specification"
+        } else if p.field.contains("ReplicaCount") {
+            "ScaledObject doesn't have correct Idle/Min/Max Replica Counts specification"
+        } else {
+            "ScaledObject doesn't have a correct specification"
+        };
         return check_failed(
             &ctx,
             &so,
             status,
-            "ScaledObject doesn't have correct Idle/Min/Max Replica Counts specification",
-            &format!("MinReplicaCount={min} must be less than MaxReplicaCount={max}"),
-        )
-        .await;
-    }
-    if let Some(idle) = so.spec.idle_replica_count
-        && idle >= effective_min
-    {
-        return check_failed(
-            &ctx,
-            &so,
-            status,
-            "ScaledObject doesn't have correct Idle/Min/Max Replica Counts specification",
-            &format!("IdleReplicaCount={idle} must be less than MinReplicaCount={min}"),
+            short,
+            &format!("{}: {}", p.field, p.message),
         )
         .await;
     }
 
     // triggers: resolve, parse, connect
-    let resolved = match inputs::resolve(
-        &ctx.client,
-        &so,
-        &target,
-        &ctx.config.cluster_object_namespace,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return check_failed(
-                &ctx,
-                &so,
-                status,
-                "ScaledObject doesn't have correct triggers specification",
-                &e,
-            )
-            .await;
-        }
+    let source = crate::resolve::kube::KubeSource {
+        client: ctx.client.clone(),
     };
+    let resolved =
+        match crate::resolve::resolve(&source, &so, &ctx.config.cluster_object_namespace).await {
+            Ok(r) => r,
+            Err(e) => {
+                return check_failed(
+                    &ctx,
+                    &so,
+                    status,
+                    "ScaledObject doesn't have correct triggers specification",
+                    &e,
+                )
+                .await;
+            }
+        };
     ctx.dependencies.record(
         &kube::runtime::reflector::ObjectRef::from_obj(&*so),
         &resolved.used,

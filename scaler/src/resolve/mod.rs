@@ -1,50 +1,97 @@
-//! Trigger inputs from the cluster: each trigger's metadata with its TriggerAuthentication
-//! parameters and the scale target container's environment resolved (spec §2.1–2.2), read
-//! through the API at reconcile time (so a rotated Secret is seen at the next reconcile).
+//! Trigger inputs: each trigger's metadata with its TriggerAuthentication parameters and the
+//! scale target container's environment resolved (spec §2.1–2.2). The same resolution runs
+//! against the cluster at reconcile time ([`kube::KubeSource`]) and against manifests in
+//! `prescale validate` ([`manifests::ManifestSource`]).
 //!
 //! Values read here are secrets: they go into `TriggerInput` only, whose Debug hides them, and
-//! no error text built here contains one.
+//! no error or warning text built here contains one.
 
-use crate::api::{
-    ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication, TriggerAuthenticationSpec,
-};
-use crate::poller::target::TargetRef;
+pub mod kube;
+pub mod manifests;
+
+use crate::api::{ScaledObject, TriggerAuthenticationSpec};
+use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PodTemplateSpec, Secret};
-use kube::api::DynamicObject;
-use kube::{Api, Client};
 use prescale_scalers::TriggerInput;
 use std::collections::BTreeMap;
 
-/// Reads Secrets and ConfigMaps of one namespace, remembering what was read.
-struct Reader {
-    client: Client,
-    /// (kind, namespace, name) of every Secret/ConfigMap/auth object consulted.
-    pub used: Vec<(String, String, String)>,
+/// Where resolution reads objects. Errors are secret-free texts.
+#[async_trait]
+pub trait ObjectSource: Send + Sync {
+    async fn secret(&self, namespace: &str, name: &str) -> Result<Option<Secret>, String>;
+    async fn config_map(&self, namespace: &str, name: &str) -> Result<Option<ConfigMap>, String>;
+    async fn trigger_authentication(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<TriggerAuthenticationSpec>, String>;
+    async fn cluster_trigger_authentication(
+        &self,
+        name: &str,
+    ) -> Result<Option<TriggerAuthenticationSpec>, String>;
+    /// The pod template (`spec.template`) of the scale target; `Ok(None)` when the target is
+    /// not known.
+    async fn pod_template(
+        &self,
+        namespace: &str,
+        api_version: &str,
+        kind: &str,
+        name: &str,
+    ) -> Result<Option<PodTemplateSpec>, String>;
 }
 
-impl Reader {
+/// A key of a Secret: `data` first, then `stringData` (as written in manifests).
+fn secret_key(s: &Secret, key: &str) -> Option<String> {
+    s.data
+        .as_ref()
+        .and_then(|d| {
+            d.get(key)
+                .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+        })
+        .or_else(|| s.string_data.as_ref().and_then(|d| d.get(key).cloned()))
+}
+
+/// One input per trigger, the objects consulted, and notes on references that were missing.
+pub struct Resolved {
+    pub inputs: Vec<TriggerInput>,
+    /// (kind, namespace, name); namespace "" for cluster-scoped objects.
+    pub used: Vec<(String, String, String)>,
+    pub warnings: Vec<String>,
+}
+
+struct Reader<'a> {
+    source: &'a dyn ObjectSource,
+    used: Vec<(String, String, String)>,
+    warnings: Vec<String>,
+}
+
+impl Reader<'_> {
+    async fn secret(&mut self, ns: &str, name: &str) -> Result<Option<Secret>, String> {
+        self.used.push(("Secret".into(), ns.into(), name.into()));
+        self.source.secret(ns, name).await
+    }
+
+    async fn config_map(&mut self, ns: &str, name: &str) -> Result<Option<ConfigMap>, String> {
+        self.used.push(("ConfigMap".into(), ns.into(), name.into()));
+        self.source.config_map(ns, name).await
+    }
+
     async fn secret_value(
         &mut self,
         ns: &str,
         name: &str,
         key: &str,
     ) -> Result<Option<String>, String> {
-        self.used.push(("Secret".into(), ns.into(), name.into()));
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), ns);
-        let secret = api.get_opt(name).await.map_err(|e| {
-            format!(
-                "reading Secret {ns}/{name}: {}",
-                crate::poller::task::kube_error_text(&e)
-            )
-        })?;
-        Ok(secret.and_then(|s| {
-            s.data
-                .and_then(|d| {
-                    d.get(key)
-                        .map(|b| String::from_utf8_lossy(&b.0).into_owned())
-                })
-                .or_else(|| s.string_data.and_then(|d| d.get(key).cloned()))
-        }))
+        let Some(s) = self.secret(ns, name).await? else {
+            self.warnings.push(format!("Secret {ns}/{name} not found"));
+            return Ok(None);
+        };
+        let v = secret_key(&s, key);
+        if v.is_none() {
+            self.warnings
+                .push(format!("Secret {ns}/{name} has no key {key:?}"));
+        }
+        Ok(v)
     }
 
     async fn config_map_value(
@@ -53,39 +100,42 @@ impl Reader {
         name: &str,
         key: &str,
     ) -> Result<Option<String>, String> {
-        self.used.push(("ConfigMap".into(), ns.into(), name.into()));
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), ns);
-        let cm = api.get_opt(name).await.map_err(|e| {
-            format!(
-                "reading ConfigMap {ns}/{name}: {}",
-                crate::poller::task::kube_error_text(&e)
-            )
-        })?;
-        Ok(cm.and_then(|c| c.data.and_then(|d| d.get(key).cloned())))
+        let Some(c) = self.config_map(ns, name).await? else {
+            self.warnings
+                .push(format!("ConfigMap {ns}/{name} not found"));
+            return Ok(None);
+        };
+        let v = c.data.and_then(|d| d.get(key).cloned());
+        if v.is_none() {
+            self.warnings
+                .push(format!("ConfigMap {ns}/{name} has no key {key:?}"));
+        }
+        Ok(v)
     }
 }
 
-/// What the reconcile needs: one input per trigger and the objects consulted.
-pub struct Resolved {
-    pub inputs: Vec<TriggerInput>,
-    pub used: Vec<(String, String, String)>,
-}
-
-/// Resolves every trigger of `so`. `cluster_ns` is where ClusterTriggerAuthentication
-/// Secrets/ConfigMaps live.
+/// Resolves every trigger of `so`. TriggerAuthentications, Secrets and ConfigMaps are read in
+/// the ScaledObject's namespace only; ClusterTriggerAuthentications read theirs in
+/// `cluster_ns` (the only way across namespaces).
 pub async fn resolve(
-    client: &Client,
+    source: &dyn ObjectSource,
     so: &ScaledObject,
-    target: &TargetRef,
     cluster_ns: &str,
 ) -> Result<Resolved, String> {
     let ns = so.metadata.namespace.clone().unwrap_or_default();
+    let t = &so.spec.scale_target_ref;
     let mut reader = Reader {
-        client: client.clone(),
+        source,
         used: Vec::new(),
+        warnings: Vec::new(),
     };
-    let containers = target_containers(client, target).await?;
-    let env_container = match &so.spec.scale_target_ref.env_source_container_name {
+    let containers = source
+        .pod_template(&ns, t.api_version(), t.kind(), &t.name)
+        .await?
+        .and_then(|tpl| tpl.spec)
+        .map(|s| s.containers)
+        .unwrap_or_default();
+    let env_container = match &t.env_source_container_name {
         Some(n) => containers.iter().find(|c| &c.name == n),
         None => containers.first(),
     };
@@ -94,54 +144,51 @@ pub async fn resolve(
         None => BTreeMap::new(),
     };
     let mut inputs = Vec::new();
-    for (index, t) in so.spec.triggers.iter().enumerate() {
+    for (index, trig) in so.spec.triggers.iter().enumerate() {
         let mut auth_params = BTreeMap::new();
         let mut pod_identity_provider = None;
-        if let Some(r) = &t.authentication_ref {
+        if let Some(r) = &trig.authentication_ref {
             let (spec, secret_ns) = if r.is_cluster() {
                 reader.used.push((
                     "ClusterTriggerAuthentication".into(),
                     String::new(),
                     r.name.clone(),
                 ));
-                let api: Api<ClusterTriggerAuthentication> = Api::all(client.clone());
-                let cta = api.get_opt(&r.name).await.map_err(|e| {
-                    format!(
-                        "reading ClusterTriggerAuthentication {}: {}",
-                        r.name,
-                        crate::poller::task::kube_error_text(&e)
-                    )
-                })?;
-                (cta.map(|c| c.spec.spec), cluster_ns.to_string())
+                (
+                    source.cluster_trigger_authentication(&r.name).await?,
+                    cluster_ns.to_string(),
+                )
             } else {
                 reader
                     .used
                     .push(("TriggerAuthentication".into(), ns.clone(), r.name.clone()));
-                let api: Api<TriggerAuthentication> = Api::namespaced(client.clone(), &ns);
-                let ta = api.get_opt(&r.name).await.map_err(|e| {
-                    format!(
-                        "reading TriggerAuthentication {ns}/{}: {}",
-                        r.name,
-                        crate::poller::task::kube_error_text(&e)
-                    )
-                })?;
-                (ta.map(|t| t.spec), ns.clone())
+                (
+                    source.trigger_authentication(&ns, &r.name).await?,
+                    ns.clone(),
+                )
             };
-            // A missing TriggerAuthentication leaves its parameters absent (KEDA logs it); the
-            // scaler's parser then names the missing parameter.
-            if let Some(spec) = spec {
-                pod_identity_provider = spec.pod_identity.as_ref().map(|p| p.provider.clone());
-                auth_params =
-                    auth_parameters(&mut reader, &spec, &secret_ns, &containers, &resolved_env)
-                        .await?;
+            match spec {
+                // KEDA logs a missing TriggerAuthentication and goes on without its parameters;
+                // the scaler's parser then names the missing parameter.
+                None => reader.warnings.push(format!(
+                    "trigger {index}: {} {:?} not found, its parameters are absent",
+                    r.kind.as_deref().unwrap_or("TriggerAuthentication"),
+                    r.name
+                )),
+                Some(spec) => {
+                    pod_identity_provider = spec.pod_identity.as_ref().map(|p| p.provider.clone());
+                    auth_params =
+                        auth_parameters(&mut reader, &spec, &secret_ns, &containers, &resolved_env)
+                            .await?;
+                }
             }
         }
         inputs.push(TriggerInput {
-            trigger_type: t.type_.clone(),
-            name: t.name().to_string(),
+            trigger_type: trig.type_.clone(),
+            name: trig.name().to_string(),
             index,
-            metric_type: t.metric_type.clone().unwrap_or_default(),
-            metadata: t.metadata.clone(),
+            metric_type: trig.metric_type.clone().unwrap_or_default(),
+            metadata: trig.metadata.clone(),
             auth_params,
             resolved_env: resolved_env.clone(),
             pod_identity_provider,
@@ -150,12 +197,13 @@ pub async fn resolve(
     Ok(Resolved {
         inputs,
         used: reader.used,
+        warnings: reader.warnings,
     })
 }
 
 /// env → configMapTargetRef → secretTargetRef; later sources overwrite earlier ones.
 async fn auth_parameters(
-    reader: &mut Reader,
+    reader: &mut Reader<'_>,
     spec: &TriggerAuthenticationSpec,
     ns: &str,
     containers: &[Container],
@@ -190,35 +238,10 @@ async fn auth_parameters(
     Ok(out)
 }
 
-/// The containers of the target's pod template (`spec.template`, any kind).
-async fn target_containers(client: &Client, target: &TargetRef) -> Result<Vec<Container>, String> {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), &target.namespace, &target.resource);
-    let obj = api.get(&target.name).await.map_err(|e| {
-        format!(
-            "reading {} {}/{}: {}",
-            target.resource.kind,
-            target.namespace,
-            target.name,
-            crate::poller::task::kube_error_text(&e)
-        )
-    })?;
-    let template = obj
-        .data
-        .get("spec")
-        .and_then(|s| s.get("template"))
-        .cloned();
-    Ok(template
-        .and_then(|t| serde_json::from_value::<PodTemplateSpec>(t).ok())
-        .and_then(|t| t.spec)
-        .map(|s| s.containers)
-        .unwrap_or_default())
-}
-
 /// A container's environment as KEDA resolves it: envFrom first, then env with `$(VAR)`
 /// expansion and secret/config map references; field references are skipped.
 async fn container_env(
-    reader: &mut Reader,
+    reader: &mut Reader<'_>,
     ns: &str,
     c: &Container,
 ) -> Result<BTreeMap<String, String>, String> {
@@ -226,15 +249,7 @@ async fn container_env(
     for from in c.env_from.iter().flatten() {
         let prefix = from.prefix.clone().unwrap_or_default();
         if let Some(cm) = &from.config_map_ref {
-            let api: Api<ConfigMap> = Api::namespaced(reader.client.clone(), ns);
-            reader
-                .used
-                .push(("ConfigMap".into(), ns.into(), cm.name.clone()));
-            match api
-                .get_opt(&cm.name)
-                .await
-                .map_err(|e| crate::poller::task::kube_error_text(&e))?
-            {
+            match reader.config_map(ns, &cm.name).await? {
                 Some(m) => env.extend(
                     m.data
                         .unwrap_or_default()
@@ -251,21 +266,19 @@ async fn container_env(
             }
         }
         if let Some(s) = &from.secret_ref {
-            let api: Api<Secret> = Api::namespaced(reader.client.clone(), ns);
-            reader
-                .used
-                .push(("Secret".into(), ns.into(), s.name.clone()));
-            match api
-                .get_opt(&s.name)
-                .await
-                .map_err(|e| crate::poller::task::kube_error_text(&e))?
-            {
-                Some(sec) => env.extend(sec.data.unwrap_or_default().into_iter().map(|(k, v)| {
-                    (
-                        format!("{prefix}{k}"),
-                        String::from_utf8_lossy(&v.0).into_owned(),
-                    )
-                })),
+            match reader.secret(ns, &s.name).await? {
+                Some(sec) => {
+                    let data = sec
+                        .data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()));
+                    let string_data = sec.string_data.unwrap_or_default();
+                    env.extend(
+                        data.chain(string_data)
+                            .map(|(k, v)| (format!("{prefix}{k}"), v)),
+                    );
+                }
                 None if s.optional == Some(true) => {}
                 None => {
                     return Err(format!(
@@ -353,18 +366,4 @@ pub fn expand(value: &str, env: &BTreeMap<String, String>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dollar_expansion() {
-        let env = BTreeMap::from([
-            ("HOST".to_string(), "redis".to_string()),
-            ("PORT".to_string(), "6379".to_string()),
-        ]);
-        assert_eq!(expand("$(HOST):$(PORT)", &env), "redis:6379");
-        assert_eq!(expand("$$(HOST)", &env), "$(HOST)");
-        assert_eq!(expand("$(MISSING)-x", &env), "$(MISSING)-x");
-        assert_eq!(expand("cost $5 $(", &env), "cost $5 $(");
-    }
-}
+mod tests;

@@ -1,0 +1,188 @@
+//! Reading manifests for `prescale validate`: files, directories (recursively: `*.yaml`,
+//! `*.yml`, `*.json`) or `-` for standard input; multi-document YAML.
+
+use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
+use crate::resolve::manifests::ManifestSource;
+use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, PodTemplateSpec, Secret};
+use serde_yaml::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A ScaledObject and where it was read.
+pub struct Located {
+    pub file: String,
+    /// 0-based index of the document in its file.
+    pub document: usize,
+    pub object: ScaledObject,
+}
+
+/// Everything read from the inputs.
+#[derive(Default)]
+pub struct Loaded {
+    pub source: ManifestSource,
+    pub scaled_objects: Vec<Located>,
+    pub limit_ranges: Vec<LimitRange>,
+    /// Files or documents that could not be read or decoded: (file, message).
+    pub errors: Vec<(String, String)>,
+}
+
+fn files_of(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                files_of(&e, out)?;
+            } else if e
+                .extension()
+                .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
+            {
+                out.push(e);
+            }
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+fn namespace_of(v: &Value) -> String {
+    v["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string()
+}
+
+fn name_of(v: &Value) -> String {
+    v["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Adds one decoded document to the object index (not ScaledObjects).
+pub fn index(source: &mut ManifestSource, v: &Value) {
+    let (ns, name) = (namespace_of(v), name_of(v));
+    match (
+        v["apiVersion"].as_str().unwrap_or_default(),
+        v["kind"].as_str().unwrap_or_default(),
+    ) {
+        ("v1", "Secret") => {
+            if let Ok(s) = serde_yaml::from_value::<Secret>(v.clone()) {
+                source.secrets.insert((ns, name), s);
+            }
+        }
+        ("v1", "ConfigMap") => {
+            if let Ok(c) = serde_yaml::from_value::<ConfigMap>(v.clone()) {
+                source.config_maps.insert((ns, name), c);
+            }
+        }
+        ("keda.sh/v1alpha1", "TriggerAuthentication") => {
+            if let Ok(t) = serde_yaml::from_value::<TriggerAuthentication>(v.clone()) {
+                source.trigger_authentications.insert((ns, name), t.spec);
+            }
+        }
+        ("keda.sh/v1alpha1", "ClusterTriggerAuthentication") => {
+            if let Ok(t) = serde_yaml::from_value::<ClusterTriggerAuthentication>(v.clone()) {
+                source
+                    .cluster_trigger_authentications
+                    .insert(name, t.spec.spec);
+            }
+        }
+        (api_version, kind)
+            if !v["spec"]["template"].is_null()
+                || kind == "Deployment"
+                || kind == "StatefulSet" =>
+        {
+            let template =
+                serde_yaml::from_value::<PodTemplateSpec>(v["spec"]["template"].clone()).ok();
+            source.workloads.insert(
+                (ns, kind.to_string(), name),
+                (api_version.to_string(), template),
+            );
+        }
+        _ => {}
+    }
+}
+
+impl Loaded {
+    /// Reads every input; `-` is standard input.
+    pub fn read(inputs: &[String]) -> Self {
+        let mut loaded = Loaded::default();
+        let mut files = Vec::new();
+        for i in inputs {
+            if i == "-" {
+                let mut text = String::new();
+                match std::io::stdin().read_to_string(&mut text) {
+                    Ok(_) => loaded.add_text("<stdin>", &text),
+                    Err(e) => loaded
+                        .errors
+                        .push(("<stdin>".into(), format!("cannot read: {e}"))),
+                }
+                continue;
+            }
+            if let Err(e) = files_of(Path::new(i), &mut files) {
+                loaded.errors.push((i.clone(), format!("cannot read: {e}")));
+            }
+        }
+        for f in files {
+            let shown = f.display().to_string();
+            match std::fs::read_to_string(&f) {
+                Ok(text) => loaded.add_text(&shown, &text),
+                Err(e) => loaded.errors.push((shown, format!("cannot read: {e}"))),
+            }
+        }
+        loaded
+    }
+
+    /// Adds the documents of one file.
+    pub fn add_text(&mut self, file: &str, text: &str) {
+        for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+            let v: Value = match serde::Deserialize::deserialize(doc) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.errors
+                        .push((file.to_string(), format!("document {i}: invalid YAML: {e}")));
+                    // the stream cannot continue after a syntax error
+                    return;
+                }
+            };
+            if v.is_null() {
+                continue;
+            }
+            if v["kind"].as_str() == Some("LimitRange") {
+                if let Ok(lr) = serde_yaml::from_value::<LimitRange>(v.clone()) {
+                    self.limit_ranges.push(lr);
+                }
+                continue;
+            }
+            if v["kind"].as_str() == Some("ScaledObject")
+                && v["apiVersion"].as_str() == Some("keda.sh/v1alpha1")
+            {
+                match serde_yaml::from_value::<ScaledObject>(v.clone()) {
+                    Ok(mut so) => {
+                        so.metadata
+                            .namespace
+                            .get_or_insert_with(|| "default".into());
+                        self.scaled_objects.push(Located {
+                            file: file.to_string(),
+                            document: i,
+                            object: so,
+                        });
+                    }
+                    Err(e) => self.errors.push((
+                        file.to_string(),
+                        format!(
+                            "document {i}: ScaledObject {:?} cannot be decoded: {e}",
+                            name_of(&v)
+                        ),
+                    )),
+                }
+                continue;
+            }
+            index(&mut self.source, &v);
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The per-ScaledObject result of `prescale validate`: problems, warnings, the HPA that would be
+//! created, and its metrics.
+
+use super::load::{Loaded, Located};
+use super::{Problem, check_spec, check_triggers, warnings};
+use crate::controller::hpa;
+use crate::resolve::resolve;
+use crate::scaling::pause::Pause;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use prescale_scalers::MetricSpec;
+use serde::Serialize;
+
+/// One HPA metric as KEDA would create it.
+#[derive(Debug, Serialize)]
+pub struct MetricSummary {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub target: prescale_scalers::MetricTarget,
+}
+
+/// The result for one ScaledObject.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub file: String,
+    pub document: usize,
+    pub namespace: String,
+    pub name: String,
+    pub valid: bool,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hpa: Option<HorizontalPodAutoscaler>,
+    pub metrics: Vec<MetricSummary>,
+}
+
+fn summary(specs: &[MetricSpec], composite: Option<&hpa::CompositeTarget>) -> Vec<MetricSummary> {
+    let mut out: Vec<MetricSummary> = specs
+        .iter()
+        .filter(|s| composite.is_none() || s.external_name().is_none())
+        .map(|s| match s {
+            MetricSpec::External { name, target } => MetricSummary {
+                name: name.clone(),
+                type_: "External".into(),
+                target: target.clone(),
+            },
+            MetricSpec::Resource { name, target, .. } => MetricSummary {
+                name: name.clone(),
+                type_: s.hpa_type().into(),
+                target: target.clone(),
+            },
+        })
+        .collect();
+    if let Some(c) = composite {
+        out.push(MetricSummary {
+            name: crate::poller::evaluate::COMPOSITE_METRIC.into(),
+            type_: "External".into(),
+            target: c.target.clone(),
+        });
+    }
+    out
+}
+
+/// cpu/memory triggers need a request or limit on the target's containers (Deployment and
+/// StatefulSet only), or a LimitRange default in the namespace (webhook check).
+fn resource_requests(loaded: &Loaded, so: &crate::api::ScaledObject) -> Vec<Problem> {
+    let t = &so.spec.scale_target_ref;
+    let ns = so.metadata.namespace.clone().unwrap_or_default();
+    if !["Deployment", "StatefulSet"].contains(&t.kind()) {
+        return Vec::new();
+    }
+    let Some((_, Some(template))) =
+        loaded
+            .source
+            .workloads
+            .get(&(ns.clone(), t.kind().to_string(), t.name.clone()))
+    else {
+        return Vec::new();
+    };
+    let containers = template
+        .spec
+        .as_ref()
+        .map(|s| s.containers.clone())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, trig) in so.spec.triggers.iter().enumerate() {
+        let resource = trig.type_.as_str();
+        if resource != "cpu" && resource != "memory" {
+            continue;
+        }
+        let defaulted = loaded.limit_ranges.iter().any(|lr| {
+            lr.metadata.namespace.as_deref().unwrap_or("default") == ns
+                && lr.spec.as_ref().is_some_and(|s| {
+                    s.limits.iter().any(|l| {
+                        l.default.as_ref().is_some_and(|d| d.contains_key(resource))
+                            || l.default_request
+                                .as_ref()
+                                .is_some_and(|d| d.contains_key(resource))
+                    })
+                })
+        });
+        if defaulted {
+            continue;
+        }
+        let wanted = trig.metadata.get("containerName");
+        for c in containers
+            .iter()
+            .filter(|c| wanted.is_none_or(|w| *w == c.name))
+        {
+            let r = c.resources.as_ref();
+            let has = r.is_some_and(|r| {
+                r.requests
+                    .as_ref()
+                    .is_some_and(|m| m.contains_key(resource))
+                    || r.limits.as_ref().is_some_and(|m| m.contains_key(resource))
+            });
+            if !has {
+                out.push(Problem {
+                    field: format!("spec.triggers[{i}]"),
+                    trigger: Some(i),
+                    message: format!("the scaledobject has a {resource} trigger but the container {} doesn't have the {resource} request defined", c.name),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Checks one ScaledObject against everything loaded.
+pub async fn check(loaded: &Loaded, located: &Located, cluster_ns: &str) -> Report {
+    let so = &located.object;
+    let mut problems = check_spec(so);
+    let mut warns = warnings(so);
+    let ns = so.metadata.namespace.clone().unwrap_or_default();
+    let t = &so.spec.scale_target_ref;
+    if !t.name.is_empty()
+        && !loaded.source.workloads.contains_key(&(
+            ns.clone(),
+            t.kind().to_string(),
+            t.name.clone(),
+        ))
+    {
+        warns.push(format!("scale target {} {ns}/{} is not among the given manifests; its env could not be resolved", t.kind(), t.name));
+    }
+    problems.extend(resource_requests(loaded, so));
+    let pause = match Pause::from_annotations(
+        so.metadata
+            .annotations
+            .as_ref()
+            .unwrap_or(&Default::default()),
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            problems.push(Problem {
+                field: "metadata.annotations".into(),
+                trigger: None,
+                message: e,
+            });
+            Pause::default()
+        }
+    };
+    let mut specs = Vec::new();
+    match resolve(&loaded.source, so, cluster_ns).await {
+        Ok(resolved) => {
+            warns.extend(resolved.warnings);
+            let (p, s) = check_triggers(so, &resolved.inputs);
+            problems.extend(p);
+            specs = s;
+        }
+        Err(e) => problems.push(Problem {
+            field: "spec.scaleTargetRef".into(),
+            trigger: None,
+            message: e,
+        }),
+    }
+    let composite = hpa::composite_target(so).and_then(Result::ok);
+    let valid = problems.is_empty();
+    Report {
+        file: located.file.clone(),
+        document: located.document,
+        namespace: ns,
+        name: so.metadata.name.clone().unwrap_or_default(),
+        valid,
+        problems,
+        warnings: warns,
+        hpa: valid.then(|| hpa::build(so, &specs, composite.as_ref(), &pause)),
+        metrics: summary(&specs, composite.as_ref()),
+    }
+}
+
+/// Webhook checks across ScaledObjects: one owner per workload and per HPA name.
+pub fn cross_checks(loaded: &Loaded, reports: &mut [Report]) {
+    let objects: Vec<&crate::api::ScaledObject> =
+        loaded.scaled_objects.iter().map(|l| &l.object).collect();
+    for (i, report) in reports.iter_mut().enumerate() {
+        let b = objects[i];
+        for a in &objects[..i] {
+            if a.metadata.namespace != b.metadata.namespace {
+                continue;
+            }
+            let (ta, tb) = (&a.spec.scale_target_ref, &b.spec.scale_target_ref);
+            let first = a.metadata.name.clone().unwrap_or_default();
+            if ta.name == tb.name && ta.kind() == tb.kind() && ta.api_version() == tb.api_version()
+            {
+                report.problems.push(Problem {
+                    field: "spec.scaleTargetRef".into(),
+                    trigger: None,
+                    message: format!(
+                        "the workload '{}' of type '{}.{}' is already managed by the ScaledObject '{first}'",
+                        tb.name,
+                        tb.api_version(),
+                        tb.kind()
+                    ),
+                });
+            } else if hpa::hpa_name(a) == hpa::hpa_name(b) {
+                report.problems.push(Problem {
+                    field: "spec.advanced.horizontalPodAutoscalerConfig.name".into(),
+                    trigger: None,
+                    message: format!(
+                        "the HPA '{}' is already managed by the ScaledObject '{first}'",
+                        hpa::hpa_name(b)
+                    ),
+                });
+            }
+        }
+        if !report.problems.is_empty() {
+            report.valid = false;
+            report.hpa = None;
+        }
+    }
+}
