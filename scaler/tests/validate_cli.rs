@@ -1,0 +1,210 @@
+//! `prescale validate` as users run it in CI: exit codes, messages naming file, object,
+//! trigger and field, JSON output with the HPA, stdin and directories, no secret in output.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn fixture(name: &str) -> String {
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests/fixtures", name]
+        .iter()
+        .collect();
+    p.display().to_string()
+}
+
+fn prescale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn shipped_examples_are_valid() {
+    let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "../deploy/examples"]
+        .iter()
+        .collect();
+    let o = prescale(&["validate", "-f", &dir.display().to_string()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        !text(&o).contains("problem source(s)") || text(&o).contains(", 0 problem source(s)"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn keda_manifests_validate_and_yield_keda_metric_names() {
+    let o = prescale(&[
+        "validate",
+        "-o",
+        "json",
+        "-f",
+        &fixture("keda/redis-standalone.yaml"),
+        &fixture("keda/mysql-prometheus-cron.yaml"),
+        &fixture("validate/keda-targets.yaml"),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let names: Vec<(String, String, String)> = v["scaledObjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|so| {
+            so["metrics"].as_array().unwrap().iter().map(|m| {
+                (
+                    m["name"].as_str().unwrap().to_string(),
+                    m["target"]["type"].as_str().unwrap().to_string(),
+                    m["target"]["averageValue"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("s0-redis-queue".into(), "AverageValue".into(), "5".into()),
+            ("s0-mysql-test_db".into(), "AverageValue".into(), "4".into()),
+            ("s0-prometheus".into(), "AverageValue".into(), "20".into()),
+            (
+                "s0-cron-Etc-UTC-15xxxx-16xxxx".into(),
+                "AverageValue".into(),
+                "1".into()
+            ),
+        ]
+    );
+    let redis = &v["scaledObjects"][0];
+    assert_eq!(
+        (redis["name"].as_str(), redis["valid"].as_bool()),
+        (Some("redis-scaledobject"), Some(true)),
+        "{redis}"
+    );
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("test-password"));
+}
+
+#[test]
+fn bad_manifests_name_file_object_trigger_field_and_message() {
+    let file = fixture("validate/bad.yaml");
+    let o = prescale(&["validate", "-f", &file]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    let want = [
+        "ScaledObject shop/broken: spec.minReplicaCount: MinReplicaCount=5 must be less than MaxReplicaCount=2",
+        "ScaledObject shop/broken: trigger 1: spec.triggers[1].name: triggerName \"q\" is defined multiple times in the ScaledObject/ScaledJob, but it must be unique",
+        "ScaledObject shop/broken: trigger 0: spec.triggers[0].metadata: error parsing redis metadata: unable to set param \"listLength\" value \"five\"",
+        "ScaledObject shop/broken: trigger 1: spec.triggers[1].metadata: error parsing redis metadata: missing required parameter \"listName\" in [triggerMetadata]",
+        "ScaledObject shop/broken: trigger 2: spec.triggers[2].type: no scaler found for type: kafka",
+        "ScaledObject shop/broken: trigger 3: spec.triggers[3]: the scaledobject has a cpu trigger but the container w doesn't have the cpu request defined",
+        "ScaledObject shop/second-owner: spec.scaleTargetRef: the workload 'worker' of type 'apps/v1.Deployment' is already managed by the ScaledObject 'broken'",
+        "ScaledObject shop/second-owner: trigger 0: spec.triggers[0].metadata: error parsing cron metadata: start and end can not have exactly same time input",
+        "ScaledObject other/modifiers: spec.idleReplicaCount: IdleReplicaCount=0 must be less than MinReplicaCount=0",
+        "ScaledObject other/modifiers: spec.fallback: FailureThreshold=-1 & Replicas=2 must both be greater than or equal to 0",
+        "ScaledObject other/modifiers: spec.advanced.scalingModifiers.target: scalingModifiers.target \"0\" must be a number greater than 0",
+        "ScaledObject other/modifiers: spec.advanced.scalingModifiers.formula: unknown name missing",
+        "ScaledObject other/modifiers: trigger 1: spec.triggers[1].useCachedMetrics: property \"useCachedMetrics\" is not supported for \"cron\" scaler",
+    ];
+    for w in want {
+        assert!(
+            out.contains(&format!("{file}: {w}")),
+            "missing:\n  {w}\nin:\n{out}"
+        );
+    }
+    assert!(!out.contains("hunter2"), "a secret value leaked:\n{out}");
+}
+
+#[test]
+fn json_output_shape() {
+    let o = prescale(&[
+        "validate",
+        "-o",
+        "json",
+        "-f",
+        &fixture("../../../deploy/examples/redis-job-queue.yaml"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    let so = &v["scaledObjects"][0];
+    assert_eq!(
+        (
+            so["namespace"].as_str(),
+            so["name"].as_str(),
+            so["valid"].as_bool()
+        ),
+        (Some("jobs"), Some("job-worker"), Some(true))
+    );
+    let hpa = &so["hpa"];
+    assert_eq!(hpa["metadata"]["name"], "keda-hpa-job-worker");
+    assert_eq!(
+        hpa["metadata"]["labels"]["scaledobject.keda.sh/name"],
+        "job-worker"
+    );
+    assert_eq!(
+        hpa["spec"]["minReplicas"], 1,
+        "minReplicaCount 0 → HPA min 1"
+    );
+    assert_eq!(hpa["spec"]["maxReplicas"], 20);
+    let m = &hpa["spec"]["metrics"][0];
+    assert_eq!(m["type"], "External");
+    assert_eq!(m["external"]["metric"]["name"], "s0-redis-jobs-pending");
+    assert_eq!(
+        m["external"]["metric"]["selector"]["matchLabels"]["scaledobject.keda.sh/name"],
+        "job-worker"
+    );
+    assert_eq!(m["external"]["target"]["averageValue"], "10");
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("change-me"),
+        "secret value in output"
+    );
+}
+
+#[test]
+fn stdin_directories_and_syntax_errors() {
+    let yaml = std::fs::read_to_string(fixture(
+        "../../../deploy/examples/prometheus-request-rate.yaml",
+    ))
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(["validate", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("<stdin>: ScaledObject shop/shop-web: valid; HPA keda-hpa-shop-web: s0-prometheus (AverageValue 50), cpu (Utilization 70%)"), "{}", text(&o));
+
+    let o = prescale(&["validate", "-f", &fixture("validate/syntax.yaml")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("syntax.yaml: error: document 0: invalid YAML"),
+        "{}",
+        text(&o)
+    );
+
+    let o = prescale(&["validate", "-f", &fixture("validate")]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "directory input includes bad.yaml"
+    );
+    let o = prescale(&["validate", "-f", "/no/such/file.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("cannot read"), "{}", text(&o));
+}
