@@ -185,7 +185,7 @@ impl Dsn {
             .prefer_socket(false)
             .pool_opts(
                 mysql_async::PoolOpts::default()
-                    .with_constraints(mysql_async::PoolConstraints::new(0, 4).unwrap_or_default()),
+                    .with_constraints(mysql_async::PoolConstraints::new(1, 8).unwrap_or_default()),
             );
         if self.net == "unix" {
             b = b.socket(Some(self.addr.clone()));
