@@ -169,10 +169,10 @@ pub async fn run(
         .graceful_shutdown_on(async move {
             tokio::select! {
                 _ = stop_rx => {}
-                why = elector_died => {
-                    if let Ok(why) = why {
-                        *died_w.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
-                    }
+                // a sender dropped without a message (no election, or it ended at shutdown)
+                // is not a death: wait for the shutdown signal then
+                Ok(why) = elector_died => {
+                    *died_w.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
                 }
             }
         });

@@ -44,7 +44,8 @@ pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
             .collect();
         match op["op"].as_str() {
             Some("test") => {
-                if target.pointer(path) != Some(&op["value"]) {
+                // a missing path tests equal to null, as the API server's JSON patch does
+                if target.pointer(path).unwrap_or(&Value::Null) != &op["value"] {
                     return Err(format!("test operation failed at {path}"));
                 }
             }

@@ -154,7 +154,7 @@ pub async fn poll_once(plan: &PollPlan, ctx: &Context) {
         ),
     };
     let decision = decide(&state);
-    let kind = plan.target.target().resource.kind.clone();
+    let kind = plan.target.target().kind_string();
     let target_name = format!("{}/{}", plan.namespace, plan.target.target().name);
     match decision {
         Decision::Activate { to } => match plan.target.set_replicas(to).await {

@@ -1,0 +1,156 @@
+//! The operator under test: `prescale run`'s wiring (`prescale::operator::run`) against the
+//! in-process API stand-in, with real backends from the testkit.
+
+#![allow(dead_code)]
+
+use prescale::leader::{Leadership, LeaseConfig};
+use prescale::operator::{self, Handles, OperatorOptions};
+use prescale::shutdown;
+use prescale::store::MetricStore;
+use prescale::telemetry::admin::Readiness;
+use prescale::telemetry::metrics::operator_registry;
+use prescale_kube_standin::ApiServer;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One running operator.
+pub struct Operator {
+    pub handles: Handles,
+    pub registry: Arc<prometheus_client::registry::Registry>,
+    trigger: Option<shutdown::Trigger>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Operator {
+    pub fn start(api: &ApiServer, lease: Option<(&str, Duration)>) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_env("PRESCALE_TEST_LOG")
+                    .unwrap_or_else(|_| "off".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let (registry, metrics) = operator_registry();
+        let handles = Handles {
+            metric_store: Arc::new(MetricStore::new()),
+            readiness: Readiness::default(),
+            leadership: Leadership::always(),
+        };
+        let (trigger, sd) = shutdown::channel();
+        let opts = OperatorOptions {
+            config: Default::default(),
+            watch_namespace: None,
+            lease: lease.map(|(identity, d)| LeaseConfig {
+                namespace: "prescale".into(),
+                name: "prescale-operator".into(),
+                identity: identity.into(),
+                lease_duration: d,
+                renew_interval: d / 4,
+            }),
+            max_concurrent_reconciles: 8,
+            default_timeout: Duration::from_millis(800),
+            instance: lease.map(|(i, _)| i.to_string()),
+            metrics_api: None,
+        };
+        let task = tokio::spawn(operator::run(
+            api.client(),
+            opts,
+            metrics,
+            handles.clone(),
+            sd,
+        ));
+        Self {
+            handles,
+            registry: Arc::new(registry),
+            trigger: Some(trigger),
+            task: Some(task),
+        }
+    }
+
+    /// Graceful shutdown; waits for it to finish.
+    pub async fn stop(&mut self) {
+        if let Some(t) = self.trigger.take() {
+            t.fire();
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("operator stops in time")
+                .expect("join")
+                .expect("operator result");
+        }
+    }
+
+    pub fn metrics_text(&self) -> String {
+        let mut s = String::new();
+        prometheus_client::encoding::text::encode(&mut s, &self.registry).expect("encode");
+        s
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if let Some(t) = self.trigger.take() {
+            t.fire();
+        }
+    }
+}
+
+/// Polls `f` every 100 ms until it returns Some, or panics with `what` after `secs`.
+pub async fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn deployment(ns: &str, name: &str, replicas: i64, env: Value) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "worker", "image": "worker:1", "env": env}]}}}
+    })
+}
+
+pub fn replicas(api: &ApiServer, ns: &str, name: &str) -> i64 {
+    api.get("apps/v1", "Deployment", ns, name)
+        .and_then(|d| d["spec"]["replicas"].as_i64())
+        .unwrap_or(-1)
+}
+
+pub fn scaled_object(api: &ApiServer, ns: &str, name: &str) -> Option<Value> {
+    api.get("keda.sh/v1alpha1", "ScaledObject", ns, name)
+}
+
+pub fn condition(so: &Value, t: &str) -> Option<(String, String, String)> {
+    so["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == t)
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap_or_default().to_string(),
+                c["reason"].as_str().unwrap_or_default().to_string(),
+                c["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+}
+
+pub fn hpa(api: &ApiServer, ns: &str, name: &str) -> Option<Value> {
+    api.get("autoscaling/v2", "HorizontalPodAutoscaler", ns, name)
+}
+
+/// Events (events.k8s.io/v1) about `so` with `reason`.
+pub fn events(api: &ApiServer, so: &str, reason: &str) -> Vec<String> {
+    api.list("events.k8s.io/v1", "Event")
+        .into_iter()
+        .filter(|e| e["regarding"]["name"] == so && e["reason"] == reason)
+        .map(|e| e["note"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
