@@ -5,6 +5,7 @@ pub mod auth;
 pub mod authz;
 pub mod delegation;
 pub mod documents;
+pub mod metrics;
 pub mod openapi;
 pub mod provider;
 pub mod routes;
@@ -17,7 +18,33 @@ pub use selector::Selector;
 
 use std::sync::Arc;
 
-/// The full application: API routes behind authentication and authorization.
-pub fn app(provider: Arc<dyn MetricProvider>, auth: Arc<auth::Auth>) -> axum::Router {
-    routes::api_router(provider).layer(axum::middleware::from_fn_with_state(auth, auth::middleware))
+/// The full application: API routes behind authentication and authorization, measured by
+/// `metrics` when given.
+pub fn app(
+    provider: Arc<dyn MetricProvider>,
+    auth: Arc<auth::Auth>,
+    metrics: Option<metrics::AdapterMetrics>,
+) -> axum::Router {
+    let router = routes::api_router_with(provider, metrics.clone())
+        .layer(axum::middleware::from_fn_with_state(auth, auth::middleware));
+    match metrics {
+        Some(m) => router.layer(axum::middleware::from_fn_with_state(m, measure)),
+        None => router,
+    }
+}
+
+async fn measure(
+    axum::extract::State(m): axum::extract::State<metrics::AdapterMetrics>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    m.latency.observe(started.elapsed().as_secs_f64());
+    m.requests
+        .get_or_create(&metrics::CodeLabels {
+            code: res.status().as_u16(),
+        })
+        .inc();
+    res
 }

@@ -16,10 +16,19 @@ use std::sync::Arc;
 /// Shared state of the routes.
 pub struct AppState {
     pub provider: Arc<dyn MetricProvider>,
+    pub metrics: Option<crate::metrics::AdapterMetrics>,
 }
 
 /// The API routes (no authentication here).
 pub fn api_router(provider: Arc<dyn MetricProvider>) -> Router {
+    api_router_with(provider, None)
+}
+
+/// The API routes, recording the age of served values in `metrics`.
+pub fn api_router_with(
+    provider: Arc<dyn MetricProvider>,
+    metrics: Option<crate::metrics::AdapterMetrics>,
+) -> Router {
     Router::new()
         .route("/apis", get(|| async { Json(documents::api_group_list()) }))
         .route(
@@ -47,7 +56,7 @@ pub fn api_router(provider: Arc<dyn MetricProvider>) -> Router {
                 "the server could not find the requested resource",
             )
         })
-        .with_state(Arc::new(AppState { provider }))
+        .with_state(Arc::new(AppState { provider, metrics }))
 }
 
 /// A `metav1.Status` error response.
@@ -100,7 +109,16 @@ async fn read_metric(
             "NotFound",
             format!("the server could not find the metric {metric} in namespace {namespace}"),
         ),
-        Ok(values) => Json(ExternalMetricValueList::new(values)).into_response(),
+        Ok(values) => {
+            if let Some(m) = &s.metrics {
+                let now = chrono::Utc::now();
+                for v in &values {
+                    m.value_age
+                        .observe((now - v.timestamp).num_milliseconds().max(0) as f64 / 1000.0);
+                }
+            }
+            Json(ExternalMetricValueList::new(values)).into_response()
+        }
         Err(ProviderError::NotFound(m)) => error(StatusCode::NOT_FOUND, "NotFound", m),
         Err(ProviderError::BadRequest(m)) => error(StatusCode::BAD_REQUEST, "BadRequest", m),
         Err(ProviderError::Unavailable(m)) => {

@@ -78,6 +78,7 @@ impl Authorizer for HpaOnly {
 }
 
 struct Server {
+    registry: prometheus_client::registry::Registry,
     url: String,
     serving_ca_pem: String,
     tls: Arc<TlsState>,
@@ -115,15 +116,18 @@ async fn start(front_proxy_ca: &Ca) -> Server {
         }),
         authorizer: Arc::new(HpaOnly),
     });
+    let mut registry = prometheus_client::registry::Registry::with_prefix("metrics_api");
+    let metrics = prescale_metrics_adapter::metrics::AdapterMetrics::register(&mut registry);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(server::serve(
         listener,
         tls.clone(),
-        app(Arc::new(OneMetric), auth),
+        app(Arc::new(OneMetric), auth, Some(metrics)),
         std::future::pending(),
     ));
     Server {
+        registry,
         url: format!("https://localhost:{port}"),
         serving_ca_pem: serving_ca.pem,
         tls,
@@ -235,6 +239,24 @@ async fn only_the_front_proxy_with_an_allowed_user_gets_answers() {
         .await
         .0,
         200
+    );
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &s.registry).unwrap();
+    assert!(
+        text.contains("metrics_api_requests_total{code=\"200\"} 4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("metrics_api_requests_total{code=\"401\"} 4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("metrics_api_requests_total{code=\"403\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("metrics_api_served_value_age_seconds_count 2"),
+        "{text}"
     );
 }
 

@@ -1,16 +1,20 @@
 //! The operator's side of the external metrics API: a `MetricProvider` over the MetricStore.
-//! Only the leader polls, so only the leader answers; a follower says 503 rather than serve
-//! values it never read (the Service then needs readiness tied to leadership, see DESIGN).
+//! Only the leader polls, so only the leader answers; a follower says 503 (and is not ready)
+//! rather than serve values it never read. A value older than the max age (default
+//! 2 × pollingInterval) makes the object's loop poll at once; if no fresh value arrives in
+//! time the request fails instead of being answered with a stale value.
 
 use crate::api::ScaledObject;
 use crate::leader::Leadership;
-use crate::store::MetricStore;
+use crate::poller::Pollers;
+use crate::store::{MetricRecord, MetricStore};
 use async_trait::async_trait;
 use kube::ResourceExt;
 use kube::runtime::reflector::Store;
 use prescale_metrics_adapter::{ExternalMetricValue, MetricProvider, ProviderError, Selector};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub const SCALED_OBJECT_LABEL: &str = "scaledobject.keda.sh/name";
 
@@ -18,6 +22,52 @@ pub struct StoreProvider {
     pub store: Arc<MetricStore>,
     pub scaled_objects: Store<ScaledObject>,
     pub leader: Leadership,
+    pub pollers: Pollers,
+    /// A fixed max age; None means 2 × the object's pollingInterval.
+    pub max_age: Option<Duration>,
+}
+
+fn age(r: &MetricRecord) -> Duration {
+    (chrono::Utc::now() - r.timestamp)
+        .to_std()
+        .unwrap_or_default()
+}
+
+impl StoreProvider {
+    /// The record, refreshed first when it is older than the max age.
+    async fn fresh(
+        &self,
+        namespace: &str,
+        name: &str,
+        metric_name: &str,
+    ) -> Result<Option<MetricRecord>, ProviderError> {
+        let Some((record, interval)) = self.store.get(namespace, name, metric_name) else {
+            return Ok(None);
+        };
+        let max_age = self
+            .max_age
+            .unwrap_or(Duration::from_secs(2 * u64::from(interval.max(1))));
+        if age(&record) <= max_age {
+            return Ok(Some(record));
+        }
+        if self.pollers.poke(namespace, name) {
+            let deadline = tokio::time::Instant::now() + max_age.min(Duration::from_secs(5));
+            while tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if let Some((r, _)) = self.store.get(namespace, name, metric_name)
+                    && r.timestamp > record.timestamp
+                {
+                    return Ok(Some(r));
+                }
+            }
+        }
+        Err(ProviderError::Internal(format!(
+            "metric:{} the last value is {}s old (max {}s) and a fresh evaluation did not finish in time",
+            record.metric_name,
+            age(&record).as_secs(),
+            max_age.as_secs()
+        )))
+    }
 }
 
 #[async_trait]
@@ -48,7 +98,7 @@ impl MetricProvider for StoreProvider {
         };
         let mut out = Vec::new();
         for name in names {
-            let Some((record, _interval)) = self.store.get(namespace, &name, metric_name) else {
+            let Some(record) = self.fresh(namespace, &name, metric_name).await? else {
                 continue;
             };
             match record.value {

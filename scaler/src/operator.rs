@@ -47,6 +47,10 @@ pub struct MetricsApiOptions {
     pub authorization: bool,
     /// Trust the front-proxy settings of `kube-system/extension-apiserver-authentication`.
     pub watch_front_proxy_config: bool,
+    /// Values older than this are refreshed before they are served (None: 2 × pollingInterval).
+    pub max_age: Option<Duration>,
+    /// The server's own request metrics.
+    pub metrics: Option<prescale_metrics_adapter::metrics::AdapterMetrics>,
 }
 
 /// The parts of a running operator that other components (admin server, metrics API) read.
@@ -271,12 +275,14 @@ async fn serve_metrics_api(
         store: ctx.metric_store.clone(),
         scaled_objects: ctx.scaled_objects.clone(),
         leader: ctx.leader.clone(),
+        pollers: ctx.pollers.clone(),
+        max_age: m.max_age,
     });
     tracing::info!(addr = ?m.listener.local_addr().ok(), "external metrics API listening");
     let res = server::serve(
         m.listener,
         tls,
-        prescale_metrics_adapter::app(provider, auth),
+        prescale_metrics_adapter::app(provider, auth, m.metrics.clone()),
         shutdown.wait(),
     )
     .await;

@@ -90,6 +90,11 @@ pub struct RunArgs {
     #[arg(long, env = "PRESCALE_DISABLE_METRICS_API_AUTHORIZATION")]
     disable_metrics_api_authorization: bool,
 
+    /// Serve no value older than this many seconds without re-evaluating it first
+    /// (default: 2 × the ScaledObject's pollingInterval).
+    #[arg(long, env = "PRESCALE_METRICS_MAX_AGE_SECONDS")]
+    metrics_max_age_seconds: Option<u64>,
+
     /// Timeout of one backend call when a trigger sets none, in milliseconds
     /// (KEDA_HTTP_DEFAULT_TIMEOUT).
     #[arg(long, env = "PRESCALE_DEFAULT_TIMEOUT_MS", default_value_t = 3000)]
@@ -115,7 +120,10 @@ impl RunArgs {
             .unwrap_or_else(|| "prescale".into());
         let (trigger, shutdown) = shutdown::channel();
         shutdown::on_signals(trigger);
-        let (registry, metrics) = operator_registry();
+        let (mut registry, metrics) = operator_registry();
+        let api_metrics = prescale_metrics_adapter::metrics::AdapterMetrics::register(
+            registry.sub_registry_with_prefix("metrics_api"),
+        );
         let readiness = Readiness::default();
         let handles = Handles {
             metric_store: Arc::new(MetricStore::new()),
@@ -158,6 +166,8 @@ impl RunArgs {
                 cert,
                 authorization: !self.disable_metrics_api_authorization,
                 watch_front_proxy_config: true,
+                max_age: self.metrics_max_age_seconds.map(Duration::from_secs),
+                metrics: Some(api_metrics),
             })
         };
         let opts = OperatorOptions {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
 /// (namespace, name) → (generation the loop was built from, the loop task).
-type Running = HashMap<(String, String), (i64, JoinHandle<()>)>;
+type Running = HashMap<(String, String), (i64, JoinHandle<()>, Arc<tokio::sync::Notify>)>;
 
 /// The running loops.
 #[derive(Default, Clone)]
@@ -25,7 +25,7 @@ impl Pollers {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         running
             .get(&(namespace.to_string(), name.to_string()))
-            .is_some_and(|(g, h)| *g == generation && !h.is_finished())
+            .is_some_and(|(g, h, _)| *g == generation && !h.is_finished())
     }
 
     /// Starts a loop, replacing (aborting) any previous one for the object.
@@ -33,12 +33,16 @@ impl Pollers {
         let key = (plan.namespace.clone(), plan.name.clone());
         let generation = plan.generation;
         let span = tracing::info_span!("poll", scaledobject = %format!("{}/{}", key.0, key.1));
-        let handle = tokio::spawn(tracing::Instrument::instrument(task::run(plan, ctx), span));
-        if let Some((_, old)) = self
+        let poke = Arc::new(tokio::sync::Notify::new());
+        let handle = tokio::spawn(tracing::Instrument::instrument(
+            task::run(plan, ctx, poke.clone()),
+            span,
+        ));
+        if let Some((_, old, _)) = self
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (generation, handle))
+            .insert(key, (generation, handle, poke))
         {
             old.abort();
         }
@@ -52,7 +56,7 @@ impl Pollers {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&(namespace.to_string(), name.to_string()));
         match removed {
-            Some((_, h)) => {
+            Some((_, h, _)) => {
                 h.abort();
                 true
             }
@@ -62,13 +66,29 @@ impl Pollers {
 
     /// Stops every loop (shutdown).
     pub fn stop_all(&self) {
-        for (_, (_, h)) in self
+        for (_, (_, h, _)) in self
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain()
         {
             h.abort();
+        }
+    }
+
+    /// Asks the loop of an object to poll now (a stale value was requested).
+    pub fn poke(&self, namespace: &str, name: &str) -> bool {
+        match self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(namespace.to_string(), name.to_string()))
+        {
+            Some((_, _, poke)) => {
+                poke.notify_one();
+                true
+            }
+            None => false,
         }
     }
 

@@ -52,12 +52,21 @@ pub(crate) fn time_of(t: DateTime<Utc>) -> Time {
     Time(k8s_openapi::jiff::Timestamp::from_second(t.timestamp()).unwrap_or_default())
 }
 
-/// Runs the loop until the task is aborted.
-pub async fn run(plan: PollPlan, ctx: Arc<Context>) {
+/// Runs the loop until the task is aborted; `poke` asks for an extra poll now.
+pub async fn run(plan: PollPlan, ctx: Arc<Context>, poke: Arc<tokio::sync::Notify>) {
     let offset = first_tick_offset(&plan.namespace, &plan.name, plan.interval);
     let mut next = tokio::time::Instant::now() + offset;
     loop {
-        tokio::time::sleep_until(next).await;
+        let poked = tokio::select! {
+            _ = tokio::time::sleep_until(next) => false,
+            _ = poke.notified() => true,
+        };
+        if poked {
+            if ctx.leader.is_leader() {
+                poll_once(&plan, &ctx).await;
+            }
+            continue;
+        }
         let lateness = tokio::time::Instant::now().saturating_duration_since(next);
         ctx.metrics.poll_lateness.observe(lateness.as_secs_f64());
         if ctx.leader.is_leader() {
