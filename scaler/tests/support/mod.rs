@@ -24,6 +24,15 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(api: &ApiServer, lease: Option<(&str, Duration)>) -> Self {
+        Self::start_with(api, lease, None)
+    }
+
+    /// Starts with the external metrics API served on `metrics_api`.
+    pub fn start_with(
+        api: &ApiServer,
+        lease: Option<(&str, Duration)>,
+        metrics_api: Option<operator::MetricsApiOptions>,
+    ) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("PRESCALE_TEST_LOG")
@@ -51,7 +60,7 @@ impl Operator {
             max_concurrent_reconciles: 8,
             default_timeout: Duration::from_millis(800),
             instance: lease.map(|(i, _)| i.to_string()),
-            metrics_api: None,
+            metrics_api,
         };
         let task = tokio::spawn(operator::run(
             api.client(),
