@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job.
 
 mod crds;
+pub mod install;
 mod run;
 mod validate;
 
@@ -24,6 +25,9 @@ pub enum Command {
     Crds(crds::CrdsArgs),
     /// Run the operator: watch ScaledObjects, manage their HPAs, poll their triggers.
     Run(Box<run::RunArgs>),
+    /// Print everything a cluster needs (CRDs, RBAC, operator, Service, APIService with a
+    /// freshly made serving certificate) for `kubectl apply -f -`.
+    Install(install::InstallArgs),
     /// Check ScaledObject manifests offline, as the operator would; exit 1 when any is wrong.
     Validate(validate::ValidateArgs),
 }
@@ -34,6 +38,7 @@ impl Args {
             Command::Crds(args) => args.run(),
             Command::Run(args) => (*args).run(),
             Command::Validate(args) => args.run(),
+            Command::Install(args) => args.run(),
         };
         match result {
             Ok(code) => code,
