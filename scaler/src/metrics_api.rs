@@ -34,7 +34,33 @@ fn age(r: &MetricRecord) -> Duration {
 }
 
 impl StoreProvider {
-    /// The record, refreshed first when it is older than the max age.
+    /// Asks the object's loop to poll now and waits up to `within` for a record newer than
+    /// `after` (any record when `after` is None).
+    async fn evaluate_now(
+        &self,
+        namespace: &str,
+        name: &str,
+        metric_name: &str,
+        after: Option<chrono::DateTime<chrono::Utc>>,
+        within: Duration,
+    ) -> Option<MetricRecord> {
+        if !self.pollers.poke(namespace, name) {
+            return None;
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if let Some((r, _)) = self.store.get(namespace, name, metric_name)
+                && after.is_none_or(|t| r.timestamp > t)
+            {
+                return Some(r);
+            }
+        }
+        None
+    }
+
+    /// The record, evaluated now when missing (the first tick is jittered) or older than the
+    /// max age.
     async fn fresh(
         &self,
         namespace: &str,
@@ -42,7 +68,9 @@ impl StoreProvider {
         metric_name: &str,
     ) -> Result<Option<MetricRecord>, ProviderError> {
         let Some((record, interval)) = self.store.get(namespace, name, metric_name) else {
-            return Ok(None);
+            return Ok(self
+                .evaluate_now(namespace, name, metric_name, None, Duration::from_secs(5))
+                .await);
         };
         let max_age = self
             .max_age
@@ -50,16 +78,17 @@ impl StoreProvider {
         if age(&record) <= max_age {
             return Ok(Some(record));
         }
-        if self.pollers.poke(namespace, name) {
-            let deadline = tokio::time::Instant::now() + max_age.min(Duration::from_secs(5));
-            while tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                if let Some((r, _)) = self.store.get(namespace, name, metric_name)
-                    && r.timestamp > record.timestamp
-                {
-                    return Ok(Some(r));
-                }
-            }
+        if let Some(r) = self
+            .evaluate_now(
+                namespace,
+                name,
+                metric_name,
+                Some(record.timestamp),
+                max_age.min(Duration::from_secs(5)),
+            )
+            .await
+        {
+            return Ok(Some(r));
         }
         Err(ProviderError::Internal(format!(
             "metric:{} the last value is {}s old (max {}s) and a fresh evaluation did not finish in time",

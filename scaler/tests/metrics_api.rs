@@ -16,6 +16,39 @@ use support::*;
 
 const HPA_USER: &str = "system:serviceaccount:kube-system:horizontal-pod-autoscaler";
 
+/// Makes the aggregator's front-proxy CA, publishes it in
+/// `kube-system/extension-apiserver-authentication`, and returns the client identity (PEM).
+fn front_proxy(api: &ApiServer) -> String {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "front-proxy-ca");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
+    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client_params
+        .distinguished_name
+        .push(DnType::CommonName, "front-proxy-client");
+    let client_key = KeyPair::generate().unwrap();
+    let client_cert = client_params
+        .signed_by(&client_key, &Issuer::from_params(&ca_params, &ca_key))
+        .unwrap();
+    api.put(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extension-apiserver-authentication", "namespace": "kube-system"},
+        "data": {"requestheader-client-ca-file": ca_pem, "requestheader-allowed-names": "[\"front-proxy-client\"]",
+                 "requestheader-username-headers": "[\"X-Remote-User\"]", "requestheader-group-headers": "[\"X-Remote-Group\"]"}}));
+    format!("{}{}", client_cert.pem(), client_key.serialize_pem())
+}
+
+fn https_client(identity: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .danger_accept_invalid_certs(true)
+        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_value_follows_the_list_through_https() {
     // the aggregator's front-proxy CA and client certificate
@@ -160,4 +193,73 @@ async fn served_value_follows_the_list_through_https() {
         failed.1
     );
     drop(op);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_are_evaluated_on_demand_when_missing_or_older_than_the_max_age() {
+    let redis = RedisServer::start();
+    let api = ApiServer::new();
+    let identity = front_proxy(&api);
+    api.put(deployment("jobs", "slow", 1, json!([])));
+    // the scheduled polls are ten minutes apart: only on-demand evaluation can keep up
+    api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "slow", "namespace": "jobs"},
+        "spec": {"scaleTargetRef": {"name": "slow"}, "pollingInterval": 600, "minReplicaCount": 1,
+                 "triggers": [{"type": "redis", "metadata": {"address": redis.address(), "listName": "q"}}]}}));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _op = Operator::start_with(
+        &api,
+        None,
+        Some(MetricsApiOptions {
+            listener,
+            cert: CertSource::SelfSigned {
+                names: vec!["localhost".into()],
+            },
+            authorization: false,
+            watch_front_proxy_config: true,
+            max_age: Some(Duration::from_secs(1)),
+            metrics: None,
+        }),
+    );
+    let client = https_client(&identity);
+    let url = format!(
+        "https://localhost:{port}/apis/external.metrics.k8s.io/v1beta1/namespaces/jobs/s0-redis-q?labelSelector=scaledobject.keda.sh%2Fname%3Dslow"
+    );
+    let get = || async {
+        match client
+            .get(&url)
+            .header("X-Remote-User", HPA_USER)
+            .send()
+            .await
+        {
+            Ok(r) => (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            ),
+            Err(_) => (0, serde_json::Value::Null),
+        }
+    };
+    redis.cli(&["RPUSH", "q", "a"]);
+    let mut first = (0, serde_json::Value::Null);
+    for _ in 0..100 {
+        first = get().await;
+        if first.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (first.0, first.1["items"][0]["value"].as_str()),
+        (200, Some("1")),
+        "{}",
+        first.1
+    );
+    redis.cli(&["RPUSH", "q", "b", "c"]);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let (code, body) = get().await;
+    assert_eq!(
+        (code, body["items"][0]["value"].as_str()),
+        (200, Some("3")),
+        "a stale value is re-evaluated, not served: {body}"
+    );
 }

@@ -339,7 +339,15 @@ async fn leader_hand_over_without_double_writes() {
     );
 
     // the leader stops: it releases the lease and the follower takes over the writing
+    assert!(
+        leader.handles.readiness.is_ready() && follower.handles.readiness.is_ready(),
+        "both replicas keep warm caches"
+    );
     leader.stop().await;
+    assert!(
+        !leader.handles.readiness.is_ready(),
+        "readiness drops at shutdown"
+    );
     let second = eventually(15, "the other replica holds the lease", || {
         holder().filter(|h| *h != first)
     })
