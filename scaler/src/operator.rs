@@ -207,9 +207,22 @@ pub async fn run(
     let ready_store = store.clone();
     let ready_shutdown = shutdown.clone();
     tokio::spawn(async move {
-        if ready_store.wait_until_ready().await.is_ok() && !ready_shutdown.is_shutting_down() {
-            readiness.set(true);
-            tracing::info!("caches synced: ready");
+        // asked again every second: a waiter that queued behind the controller's own wait was
+        // seen to miss the wake-up, while a fresh call after the sync returns at once
+        loop {
+            match tokio::time::timeout(Duration::from_secs(1), ready_store.wait_until_ready()).await
+            {
+                Ok(Ok(())) => {
+                    if !ready_shutdown.is_shutting_down() {
+                        readiness.set(true);
+                        tracing::info!("caches synced: ready");
+                    }
+                    return;
+                }
+                Ok(Err(_)) => return,
+                Err(_) if ready_shutdown.is_shutting_down() => return,
+                Err(_) => {}
+            }
         }
     });
     let drop_ready = handles.readiness.clone();

@@ -339,10 +339,10 @@ async fn leader_hand_over_without_double_writes() {
     );
 
     // the leader stops: it releases the lease and the follower takes over the writing
-    assert!(
-        leader.handles.readiness.is_ready() && follower.handles.readiness.is_ready(),
-        "both replicas keep warm caches"
-    );
+    eventually(5, "both replicas ready (warm caches)", || {
+        (leader.handles.readiness.is_ready() && follower.handles.readiness.is_ready()).then_some(())
+    })
+    .await;
     leader.stop().await;
     assert!(
         !leader.handles.readiness.is_ready(),

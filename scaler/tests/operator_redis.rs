@@ -46,6 +46,10 @@ async fn redis_list_scales_zero_to_one_and_back_with_status_events_and_metrics()
     setup(&api, &redis);
     let mut op = Operator::start(&api, None);
 
+    eventually(10, "ready after the caches synced", || {
+        op.handles.readiness.is_ready().then_some(())
+    })
+    .await;
     // the HPA KEDA would create
     let h = eventually(20, "HPA keda-hpa-worker", || {
         hpa(&api, "jobs", "keda-hpa-worker")
