@@ -14,7 +14,7 @@
 //! ownership per manager as "the last applied configuration"; no admission, defaulting or
 //! validation beyond names; set-based label selectors support `in`/`notin`/exists only.
 
-mod http_api;
+pub mod http_api;
 pub mod patch;
 pub mod resources;
 pub mod store;
@@ -45,12 +45,14 @@ impl ApiServer {
 
     /// A real kube client whose requests this server answers.
     pub fn client(&self) -> kube::Client {
-        kube::Client::new(
-            http_api::Service {
-                state: self.state.clone(),
-            },
-            "default",
-        )
+        kube::Client::new(self.service(), "default")
+    }
+
+    /// The tower service itself, to build a client with extra layers (e.g. rate limits).
+    pub fn service(&self) -> http_api::Service {
+        http_api::Service {
+            state: self.state.clone(),
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
