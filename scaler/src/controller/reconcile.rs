@@ -13,6 +13,7 @@ use crate::poller::task::{PollPlan, kube_error_text, write_status};
 use crate::scaling::fallback::{Behavior, Fallback};
 use crate::scaling::formula::Formula;
 use crate::scaling::pause::Pause;
+use crate::telemetry::metrics::{ReconcileLabels, ReconcileResult};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -65,15 +66,16 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
     res
 }
 
-/// Requeue after a failed reconcile.
-pub fn error_policy(_so: Arc<ScaledObject>, err: &Error, ctx: Arc<Context>) -> Action {
+fn count(ctx: &Context, result: ReconcileResult, category: &'static str) {
     ctx.metrics
         .reconciles
-        .get_or_create(&crate::telemetry::metrics::ReconcileLabels {
-            result: crate::telemetry::metrics::ReconcileResult::Error,
-            category: err.category(),
-        })
+        .get_or_create(&ReconcileLabels { result, category })
         .inc();
+}
+
+/// Requeue after a failed reconcile.
+pub fn error_policy(_so: Arc<ScaledObject>, err: &Error, ctx: Arc<Context>) -> Action {
+    count(&ctx, ReconcileResult::Error, err.category());
     tracing::warn!(error = %err, "reconcile failed");
     Action::requeue(Duration::from_secs(30))
 }
@@ -100,13 +102,7 @@ async fn check_failed(
             .await;
     }
     write_status(ctx, so, status).await;
-    ctx.metrics
-        .reconciles
-        .get_or_create(&crate::telemetry::metrics::ReconcileLabels {
-            result: crate::telemetry::metrics::ReconcileResult::Error,
-            category: "invalid_spec",
-        })
-        .inc();
+    count(ctx, ReconcileResult::Error, "invalid_spec");
     Ok(Action::requeue(Duration::from_secs(300)))
 }
 
@@ -253,7 +249,7 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
     }
 
     // the spec checks `prescale validate` makes too (spec §1.5)
-    let (min, _max) = (so.spec.min_replica_count(), so.spec.max_replica_count());
+    let min = so.spec.min_replica_count();
     if let Some(p) = crate::validate::check_spec(&so).into_iter().next() {
         let short = if p.field.starts_with("spec.triggers") {
             "ScaledObject doesn't have correct triggers specification"
@@ -494,12 +490,8 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
     status.health.retain(|k, _| {
         external_names.contains(k) || k == crate::poller::evaluate::COMPOSITE_METRIC
     });
-    if status.set_condition(
-        READY,
-        "True",
-        "ScaledObjectReady",
-        "ScaledObject is defined correctly and is ready for scaling",
-    ) {
+    let (ok, reason, message) = crate::poller::task::READY_OK;
+    if status.set_condition(READY, ok, reason, message) {
         ctx.events
             .normal(
                 &reference,
@@ -544,13 +536,7 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
             .normal(&reference, events::SCALERS_STARTED, "Started scalers watch")
             .await;
     }
-    ctx.metrics
-        .reconciles
-        .get_or_create(&crate::telemetry::metrics::ReconcileLabels {
-            result: crate::telemetry::metrics::ReconcileResult::Ok,
-            category: "",
-        })
-        .inc();
+    count(&ctx, ReconcileResult::Ok, "");
     Ok(Action::requeue(Duration::from_secs(300)))
 }
 

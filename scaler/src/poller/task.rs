@@ -295,6 +295,35 @@ pub async fn poll_once(plan: &PollPlan, ctx: &Context) {
     write_status(ctx, &so, status).await;
 }
 
+/// (status, reason, message) of a condition.
+type Cond = (&'static str, &'static str, &'static str);
+
+pub(crate) const READY_OK: Cond = (
+    "True",
+    "ScaledObjectReady",
+    "ScaledObject is defined correctly and is ready for scaling",
+);
+const NOT_ACTIVE: Cond = (
+    "False",
+    "ScalerNotActive",
+    "Scaling is not performed because triggers are not active",
+);
+const COOLDOWN: Cond = (
+    "False",
+    "ScalerCooldown",
+    "Scaler cooling down because triggers are not active",
+);
+const PARTIAL_ERROR: Cond = (
+    "Unknown",
+    "PartialTriggerError",
+    "Some triggers defined in ScaledObject are not working correctly",
+);
+const TRIGGER_ERROR: Cond = (
+    "False",
+    "TriggerError",
+    "Triggers defined in ScaledObject are not working correctly",
+);
+
 /// Active/Ready conditions for a poll outcome (spec §1.3, §3.5).
 fn apply_conditions(
     status: &mut ScaledObjectStatus,
@@ -302,80 +331,34 @@ fn apply_conditions(
     eval: &Evaluation,
     forced: bool,
 ) {
-    let active_msg = if forced && !eval.active {
-        "Scaling is performed because activation is being forced by annotation"
+    let active: Cond = if forced && !eval.active {
+        (
+            "True",
+            "ScalerActive",
+            "Scaling is performed because activation is being forced by annotation",
+        )
     } else {
-        "Scaling is performed because triggers are active"
+        (
+            "True",
+            "ScalerActive",
+            "Scaling is performed because triggers are active",
+        )
     };
-    match decision {
+    let (active, ready) = match decision {
         Decision::Activate { .. } | Decision::ActiveScaleOutPaused | Decision::KeepActive => {
-            status.set_condition(ACTIVE, "True", "ScalerActive", active_msg);
-            status.set_condition(
-                READY,
-                "True",
-                "ScaledObjectReady",
-                "ScaledObject is defined correctly and is ready for scaling",
-            );
+            (active, Some(READY_OK))
         }
-        Decision::PartialError => {
-            status.set_condition(ACTIVE, "True", "ScalerActive", active_msg);
-            status.set_condition(
-                READY,
-                "Unknown",
-                "PartialTriggerError",
-                "Some triggers defined in ScaledObject are not working correctly",
-            );
-        }
-        Decision::TriggerError => {
-            status.set_condition(
-                ACTIVE,
-                "False",
-                "ScalerNotActive",
-                "Scaling is not performed because triggers are not active",
-            );
-            status.set_condition(
-                READY,
-                "False",
-                "TriggerError",
-                "Triggers defined in ScaledObject are not working correctly",
-            );
-        }
-        Decision::HoldForFallback => {
-            status.set_condition(
-                ACTIVE,
-                "False",
-                "ScalerNotActive",
-                "Scaling is not performed because triggers are not active",
-            );
-        }
-        Decision::Cooldown => {
-            status.set_condition(
-                ACTIVE,
-                "False",
-                "ScalerCooldown",
-                "Scaler cooling down because triggers are not active",
-            );
-            status.set_condition(
-                READY,
-                "True",
-                "ScaledObjectReady",
-                "ScaledObject is defined correctly and is ready for scaling",
-            );
-        }
+        Decision::PartialError => (active, Some(PARTIAL_ERROR)),
+        Decision::TriggerError => (NOT_ACTIVE, Some(TRIGGER_ERROR)),
+        Decision::HoldForFallback => (NOT_ACTIVE, None),
+        Decision::Cooldown => (COOLDOWN, Some(READY_OK)),
         Decision::Deactivate { .. } | Decision::RaiseToMin { .. } | Decision::Nothing => {
-            status.set_condition(
-                ACTIVE,
-                "False",
-                "ScalerNotActive",
-                "Scaling is not performed because triggers are not active",
-            );
-            status.set_condition(
-                READY,
-                "True",
-                "ScaledObjectReady",
-                "ScaledObject is defined correctly and is ready for scaling",
-            );
+            (NOT_ACTIVE, Some(READY_OK))
         }
+    };
+    status.set_condition(ACTIVE, active.0, active.1, active.2);
+    if let Some((s, r, m)) = ready {
+        status.set_condition(READY, s, r, m);
     }
 }
 
