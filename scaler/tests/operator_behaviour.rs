@@ -217,6 +217,16 @@ async fn pause_resume_drift_and_restore_on_delete() {
     .await;
     assert_eq!(condition(&so, "Paused").unwrap().1, "ScaledObjectUnpaused");
 
+    // a new HPA name: the new HPA is created and the old one deleted
+    let mut so = scaled_object(&api, "shop", "web").unwrap();
+    so["spec"]["advanced"]["horizontalPodAutoscalerConfig"] = json!({"name": "web-hpa"});
+    api.put(so);
+    eventually(20, "renamed HPA", || {
+        (hpa(&api, "shop", "web-hpa").is_some() && hpa(&api, "shop", "keda-hpa-web").is_none())
+            .then_some(())
+    })
+    .await;
+
     // delete: original count restored, HPA removed, finalizer released
     api.delete("keda.sh/v1alpha1", "ScaledObject", "shop", "web");
     eventually(20, "ScaledObject gone", || {
@@ -228,7 +238,7 @@ async fn pause_resume_drift_and_restore_on_delete() {
         2,
         "restored to originalReplicaCount"
     );
-    assert!(hpa(&api, "shop", "keda-hpa-web").is_none());
+    assert!(hpa(&api, "shop", "web-hpa").is_none());
     assert!(!events(&api, "web", "ScaledObjectDeleted").is_empty());
 }
 
