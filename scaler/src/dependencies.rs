@@ -49,6 +49,28 @@ impl Dependencies {
     }
 }
 
+/// Remembers the generation of watched targets so that only spec changes (a new env, new
+/// replicas) re-reconcile their ScaledObjects, not every status update.
+#[derive(Debug, Default)]
+pub struct SpecChanges {
+    seen: Mutex<HashMap<(String, String, String), i64>>,
+}
+
+impl SpecChanges {
+    /// Whether `obj`'s generation differs from the last one seen (true the first time).
+    pub fn changed<K: kube::Resource>(&self, kind: &str, obj: &K) -> bool {
+        let meta = obj.meta();
+        let key = (
+            kind.to_string(),
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        );
+        let generation = meta.generation.unwrap_or(0);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.insert(key, generation) != Some(generation)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

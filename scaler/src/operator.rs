@@ -6,6 +6,7 @@ use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthenticati
 use crate::context::{Context, OperatorConfig};
 use crate::controller::events::Events;
 use crate::controller::reconcile::{error_policy, reconcile};
+use crate::dependencies::SpecChanges;
 use crate::leader::{Elector, Leadership, LeaseConfig};
 use crate::poller::Pollers;
 use crate::shutdown::Shutdown;
@@ -13,6 +14,7 @@ use crate::store::MetricStore;
 use crate::telemetry::admin::Readiness;
 use crate::telemetry::metrics::OperatorMetrics;
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -155,6 +157,38 @@ pub async fn run(
         .watches(config_maps, watcher::Config::default(), move |o| {
             users(&c4, "ConfigMap", o.namespace(), o.name_any())
         });
+    // a target whose spec (env, replicas) changed re-resolves its users; status-only updates
+    // are filtered out by generation
+    let (c5, c6) = (ctx.clone(), ctx.clone());
+    let deployments: Api<Deployment> = api(&client, &opts.watch_namespace);
+    let statefulsets: Api<StatefulSet> = api(&client, &opts.watch_namespace);
+    let (seen_d, seen_s) = (
+        Arc::new(SpecChanges::default()),
+        Arc::new(SpecChanges::default()),
+    );
+    let controller = controller
+        .watches(
+            deployments,
+            watcher::Config::default(),
+            move |o: Deployment| {
+                if seen_d.changed("Deployment", &o) {
+                    users(&c5, "Deployment", o.namespace(), o.name_any())
+                } else {
+                    Vec::new()
+                }
+            },
+        )
+        .watches(
+            statefulsets,
+            watcher::Config::default(),
+            move |o: StatefulSet| {
+                if seen_s.changed("StatefulSet", &o) {
+                    users(&c6, "StatefulSet", o.namespace(), o.name_any())
+                } else {
+                    Vec::new()
+                }
+            },
+        );
 
     // becoming leader reconciles everything again (followers skipped their writes)
     let leader_changes = futures::stream::unfold(leadership.clone(), |mut l| async move {

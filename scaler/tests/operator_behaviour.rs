@@ -377,3 +377,42 @@ async fn leader_hand_over_without_double_writes() {
         "the new leader polls"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_target_env_is_picked_up() {
+    let (a, b) = (RedisServer::start(), RedisServer::start());
+    a.cli(&["RPUSH", "q", "1"]);
+    b.cli(&["RPUSH", "q", "1", "2", "3", "4", "5"]);
+    let api = ApiServer::new();
+    api.put(deployment(
+        "shop",
+        "web",
+        1,
+        json!([{"name": "REDIS", "value": a.address()}]),
+    ));
+    let mut so = redis_so("shop", "web", "unused:1", json!({}));
+    so["spec"]["triggers"][0]["metadata"] = json!({"addressFromEnv": "REDIS", "listName": "q"});
+    api.put(so);
+    let op = Operator::start(&api, None);
+    eventually(20, "value from server a", || {
+        op.handles
+            .metric_store
+            .get("shop", "web", "s0-redis-q")
+            .filter(|(r, _)| r.value == Some(1.0))
+    })
+    .await;
+    // a new rollout points the workers (and so the trigger) at server b
+    api.put(deployment(
+        "shop",
+        "web",
+        1,
+        json!([{"name": "REDIS", "value": b.address()}]),
+    ));
+    eventually(20, "value from server b", || {
+        op.handles
+            .metric_store
+            .get("shop", "web", "s0-redis-q")
+            .filter(|(r, _)| r.value == Some(5.0))
+    })
+    .await;
+}

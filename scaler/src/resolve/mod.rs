@@ -129,6 +129,10 @@ pub async fn resolve(
         used: Vec::new(),
         warnings: Vec::new(),
     };
+    // the target's env feeds `*FromEnv` and TriggerAuthentication `env`
+    reader
+        .used
+        .push((t.kind().to_string(), ns.clone(), t.name.clone()));
     let containers = source
         .pod_template(&ns, t.api_version(), t.kind(), &t.name)
         .await?
