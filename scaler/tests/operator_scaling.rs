@@ -42,25 +42,34 @@ async fn idle_count_min_count_and_initial_cooldown() {
         "ns",
         "slow",
         redis_trigger(&redis.address()),
-        json!({"spec": {"minReplicaCount": 0, "initialCooldownPeriod": 4}}),
+        json!({"spec": {"minReplicaCount": 0, "initialCooldownPeriod": 10}}),
     ));
+    let created = std::time::Instant::now();
     let _op = Operator::start(&api, None);
     // inactive above idle: to idle after the cooldown (never active → from creation)
     eventually(15, "idle at 0", || {
         (replicas(&api, "ns", "idle") == 0).then_some(())
     })
     .await;
-    // initialCooldownPeriod holds the never-active target for a while
+    // initialCooldownPeriod (10 s from creation) holds the never-active target meanwhile
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        created.elapsed() < Duration::from_secs(9),
+        "the check below must run inside the initial cooldown"
+    );
     assert_eq!(
         replicas(&api, "ns", "slow"),
         1,
         "initial cooldown not over yet"
     );
-    eventually(15, "slow at 0 after the initial cooldown", || {
+    eventually(20, "slow at 0 after the initial cooldown", || {
         (replicas(&api, "ns", "slow") == 0).then_some(())
     })
     .await;
+    assert!(
+        created.elapsed() >= Duration::from_secs(9),
+        "not before the initial cooldown"
+    );
     // activity jumps from idle straight to minReplicaCount
     redis.cli(&["RPUSH", "q", "1"]);
     eventually(15, "idle activation to min 2", || {
