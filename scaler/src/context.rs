@@ -39,6 +39,8 @@ pub struct Context {
     pub leader: Leadership,
     pub pollers: Pollers,
     pub scaled_objects: Store<ScaledObject>,
+    /// Cache of the HPAs (so an unchanged HPA is not written again).
+    pub hpas: Store<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
     pub dependencies: Dependencies,
     pub config: OperatorConfig,
 }

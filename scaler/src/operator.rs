@@ -114,6 +114,16 @@ pub async fn run(
         .owns(hpas, watcher::Config::default())
         .with_config(ControllerConfig::default().concurrency(opts.max_concurrent_reconciles));
     let store = controller.store();
+    // an HPA cache: reconcile writes an HPA only when it differs from what is there
+    let (hpa_store, hpa_writer) = kube::runtime::reflector::store::<HorizontalPodAutoscaler>();
+    let hpa_api: Api<HorizontalPodAutoscaler> = api(&client, &opts.watch_namespace);
+    let hpa_cache = tokio::spawn(
+        kube::runtime::reflector(
+            hpa_writer,
+            watcher::watcher(hpa_api, watcher::Config::default()),
+        )
+        .for_each(|_| async {}),
+    );
     let ctx = Arc::new(Context {
         client: client.clone(),
         events: Events::new(client.clone(), opts.instance.clone()),
@@ -126,6 +136,7 @@ pub async fn run(
         leader: leadership.clone(),
         pollers: Pollers::default(),
         scaled_objects: store.clone(),
+        hpas: hpa_store,
         dependencies: Default::default(),
         config: opts.config.clone(),
     });
@@ -275,8 +286,10 @@ pub async fn run(
         })
         .await;
 
+    handles.readiness.set(false);
     ctx.pollers.stop_all();
     gauges.abort();
+    hpa_cache.abort();
     if let Some(server) = api_server {
         server.await??;
     }

@@ -99,6 +99,9 @@ async fn redis_list_scales_zero_to_one_and_back_with_status_events_and_metrics()
         "worker"
     );
 
+    // from here on the HPA is up to date: reconciles (triggered by status changes) write none
+    let hpa_writes = api.writes("horizontalpodautoscalers");
+
     // inactive while empty: stays at 0
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(replicas(&api, "jobs", "worker"), 0);
@@ -141,6 +144,11 @@ async fn redis_list_scales_zero_to_one_and_back_with_status_events_and_metrics()
     assert_eq!(
         notes[0],
         "Deactivated apps/v1.Deployment jobs/worker from 1 to 0"
+    );
+    assert_eq!(
+        api.writes("horizontalpodautoscalers"),
+        hpa_writes,
+        "an unchanged HPA is never written again"
     );
     op.stop().await;
 }

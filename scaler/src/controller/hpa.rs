@@ -223,3 +223,21 @@ pub fn composite_target(so: &ScaledObject) -> Option<Result<CompositeTarget, Str
         )),
     })
 }
+
+/// KEDA's update rule: an HPA is rewritten unless its spec equals the desired one and the
+/// desired labels, annotations and owner are already on it.
+pub fn matches(existing: &HorizontalPodAutoscaler, desired: &HorizontalPodAutoscaler) -> bool {
+    let subset = |want: &Option<BTreeMap<String, String>>,
+                  have: &Option<BTreeMap<String, String>>| {
+        want.iter()
+            .flatten()
+            .all(|(k, v)| have.as_ref().and_then(|h| h.get(k)) == Some(v))
+    };
+    existing.spec == desired.spec
+        && subset(&desired.metadata.labels, &existing.metadata.labels)
+        && subset(
+            &desired.metadata.annotations,
+            &existing.metadata.annotations,
+        )
+        && existing.metadata.owner_references == desired.metadata.owner_references
+}

@@ -434,13 +434,18 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
     if let Some(old) = status.hpa_name.clone().filter(|old| *old != hpa_name) {
         let _ = hpas.delete(&old, &DeleteParams::default()).await;
     }
-    if let Err(e) = hpas
-        .patch(
-            &hpa_name,
-            &PatchParams::apply(&ctx.config.field_manager).force(),
-            &Patch::Apply(&desired),
-        )
-        .await
+    let cached = ctx
+        .hpas
+        .get(&kube::runtime::reflector::ObjectRef::new(&hpa_name).within(&ns));
+    let up_to_date = cached.is_some_and(|existing| hpa::matches(&existing, &desired));
+    if !up_to_date
+        && let Err(e) = hpas
+            .patch(
+                &hpa_name,
+                &PatchParams::apply(&ctx.config.field_manager).force(),
+                &Patch::Apply(&desired),
+            )
+            .await
     {
         return check_failed(
             &ctx,
