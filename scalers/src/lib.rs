@@ -19,6 +19,7 @@ pub mod prometheus;
 pub mod redis;
 pub mod registry;
 pub mod resource;
+pub mod schedule;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};

@@ -17,6 +17,7 @@ pub const SOURCES: &[(&str, ParseFn)] = &[
     ("redis", crate::redis::parse),
     ("redis-cluster", crate::redis::parse),
     ("redis-sentinel", crate::redis::parse),
+    ("schedule", crate::schedule::parse),
 ];
 
 /// Whether `trigger_type` is known.
