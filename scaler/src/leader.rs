@@ -42,11 +42,10 @@ impl Leadership {
         self.0.changed().await.is_ok()
     }
 
-    /// A handle that is always leader (single-replica mode and tests).
+    /// A handle that is always leader (single-replica mode and tests): the value stays `true`
+    /// after its sender is gone, and `changed` reports the end at once (nothing to wait for).
     pub fn always() -> Self {
-        let (tx, rx) = watch::channel(true);
-        // keep the sender alive forever so the value never reads as closed
-        std::mem::forget(tx);
+        let (_tx, rx) = watch::channel(true);
         Self(rx)
     }
 }
