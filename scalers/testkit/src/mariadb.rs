@@ -24,21 +24,31 @@ impl MariaDb {
     pub fn start_with(tls: Option<crate::tls::TlsFiles>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
-        let out = Command::new(find_binary("mariadb-install-db"))
-            .args([
-                "--no-defaults",
-                "--user=root",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-            ])
-            .arg(format!("--datadir={}", data.display()))
-            .output()
-            .expect("run mariadb-install-db (is mariadb-server installed? see README set-up)");
-        assert!(
-            out.status.success(),
-            "mariadb-install-db failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // Each server gets its own tmpdir: parallel bootstraps sharing /tmp have been seen to
+        // remove each other's temporary tables ("Unknown table 'mysql.tmp_user_nopasswd'").
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).expect("create tmpdir");
+        let mut last_err = String::new();
+        for _attempt in 0..3 {
+            let _ = std::fs::remove_dir_all(&data);
+            let out = Command::new(find_binary("mariadb-install-db"))
+                .args([
+                    "--no-defaults",
+                    "--user=root",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ])
+                .arg(format!("--datadir={}", data.display()))
+                .arg(format!("--tmpdir={}", tmp.display()))
+                .output()
+                .expect("run mariadb-install-db (is mariadb-server installed? see README set-up)");
+            if out.status.success() {
+                last_err.clear();
+                break;
+            }
+            last_err = String::from_utf8_lossy(&out.stderr).into_owned();
+        }
+        assert!(last_err.is_empty(), "mariadb-install-db failed: {last_err}");
         let init = dir.path().join("init.sql");
         std::fs::write(
             &init,
@@ -63,6 +73,7 @@ impl MariaDb {
                 dir.path().join("mysqld.pid").display()
             ))
             .arg(format!("--port={port}"))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .arg(format!("--init-file={}", init.display()))
             .args([
                 "--bind-address=127.0.0.1",
