@@ -75,6 +75,12 @@ pub trait Scaler: Send + Sync {
     /// on the raw value). Every call is bounded by a timeout.
     async fn sample(&self) -> Result<Sample>;
 
+    /// For pre-scaling sources: the replica count that must be in place now (the HPA's
+    /// `minReplicas` is raised to it), or `None` for ordinary sources.
+    fn floor(&self) -> Option<i64> {
+        None
+    }
+
     /// Releases what this scaler holds alone. Shared pools stay open for other users.
     async fn close(&self) {}
 }

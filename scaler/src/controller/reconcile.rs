@@ -429,7 +429,9 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
     };
 
     // the HPA, applied server-side with one field manager (hand edits are put back)
-    let desired = hpa::build(&so, &specs, composite.as_ref(), &pause);
+    let mut desired = hpa::build(&so, &specs, composite.as_ref(), &pause);
+    // pre-scaling floors in force now raise minReplicas (the poll loop keeps it current)
+    desired.spec.min_replicas = Some(hpa::min_with_floor(&so, hpa::current_floor(&live)));
     let hpa_name = desired.metadata.name.clone().unwrap_or_default();
     if let Some(old) = status.hpa_name.clone().filter(|old| *old != hpa_name) {
         let _ = hpas.delete(&old, &DeleteParams::default()).await;
@@ -535,6 +537,9 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
             pause,
             target: scale,
             call_timeout: ctx.scalers.default_timeout * 2,
+            hpa: desired.clone(),
+            base_min: so.spec.min_replica_count().max(1),
+            max: so.spec.max_replica_count(),
         };
         ctx.pollers.start(plan, ctx.clone());
         ctx.events

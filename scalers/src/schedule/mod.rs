@@ -136,6 +136,10 @@ impl Scaler for ScheduleScaler {
         &self.def.spec
     }
 
+    fn floor(&self) -> Option<i64> {
+        Some(self.def.floor_at(self.clock.now()))
+    }
+
     async fn sample(&self) -> Result<Sample> {
         let floor = self.def.floor_at(self.clock.now());
         Ok(Sample {
