@@ -44,6 +44,7 @@ async fn run(n: usize, qps: f64, burst: u32) -> (Duration, u64) {
         default_timeout: Duration::from_secs(3),
         instance: None,
         metrics_api: None,
+        clock: Arc::new(prescale_scalers::SystemClock),
     };
     let before = api.writes("horizontalpodautoscalers");
     let started = Instant::now();

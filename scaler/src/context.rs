@@ -18,6 +18,8 @@ pub struct OperatorConfig {
     pub cluster_object_namespace: String,
     /// The server-side apply field manager for every write.
     pub field_manager: String,
+    /// `leadTime: auto` settings.
+    pub lead: crate::prescaling::startup::LeadSettings,
 }
 
 impl Default for OperatorConfig {
@@ -25,6 +27,7 @@ impl Default for OperatorConfig {
         Self {
             cluster_object_namespace: "prescale".into(),
             field_manager: "prescale-operator".into(),
+            lead: Default::default(),
         }
     }
 }
@@ -43,4 +46,6 @@ pub struct Context {
     pub hpas: Store<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
     pub dependencies: Dependencies,
     pub config: OperatorConfig,
+    /// Measured pod start-ups per workload (`leadTime: auto`).
+    pub startups: Arc<crate::prescaling::startup::PodStartups>,
 }

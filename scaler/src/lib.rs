@@ -10,6 +10,7 @@ pub mod leader;
 pub mod metrics_api;
 pub mod operator;
 pub mod poller;
+pub mod prescaling;
 pub mod resolve;
 pub mod scaling;
 pub mod shutdown;

@@ -38,6 +38,9 @@ pub struct OperatorOptions {
     pub instance: Option<String>,
     /// The external metrics API server, when it runs in this process.
     pub metrics_api: Option<MetricsApiOptions>,
+    /// What "now" is for triggers and pre-scaling (tests move it; `prescale run` uses the
+    /// system clock).
+    pub clock: std::sync::Arc<dyn prescale_scalers::Clock>,
 }
 
 /// Where and how the `external.metrics.k8s.io` server listens.
@@ -130,6 +133,7 @@ pub async fn run(
         metrics,
         scalers: prescale_scalers::Context {
             default_timeout: opts.default_timeout,
+            clock: opts.clock.clone(),
             ..prescale_scalers::Context::default()
         },
         metric_store: handles.metric_store.clone(),
@@ -139,6 +143,7 @@ pub async fn run(
         hpas: hpa_store,
         dependencies: Default::default(),
         config: opts.config.clone(),
+        startups: Default::default(),
     });
 
     // re-reconcile the users of a changed TriggerAuthentication, Secret or ConfigMap

@@ -39,8 +39,19 @@ async fn a_window_raises_min_replicas_exactly_and_restores_it() {
     .await;
     assert_eq!(
         condition(&so, "PreScaling").unwrap().2,
-        "minReplicas raised from 1 to 7 by a pre-scaling window"
+        format!("minReplicas raised from 1 to 7 by {window}; leadTime 30s")
     );
+    // the plan in status: the floor goes back to 1 at the window's end
+    let ps = &so["status"]["preScaling"];
+    assert_eq!(ps["minReplicas"], 7, "{ps}");
+    assert_eq!(ps["maxReplicas"], 20);
+    assert_eq!(ps["leadTimes"][0]["source"], "leadTime 30s");
+    assert_eq!(ps["nextChanges"][0]["minReplicas"], 1, "{ps}");
+    assert_eq!(
+        ps["nextChanges"][0]["time"],
+        end.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    );
+    assert!(!events(&api, "checkout", "PreScalingFloorRaised").is_empty());
     // after the window the floor goes back to the ScaledObject's own minimum
     let wait = (end - Utc::now()).num_seconds().max(0) as u64 + 20;
     eventually(wait, "HPA minReplicas restored", || {

@@ -15,6 +15,7 @@ pub mod metric;
 pub mod mysql;
 pub mod params;
 pub mod pools;
+pub mod prescale;
 pub mod prometheus;
 pub mod redis;
 pub mod registry;
@@ -49,6 +50,7 @@ impl Default for Context {
 
 use async_trait::async_trait;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The validated, offline form of one trigger: everything `prescale validate` and the HPA
 /// builder need, and the recipe for connecting to the backend.
@@ -75,10 +77,26 @@ pub trait Scaler: Send + Sync {
     /// on the raw value). Every call is bounded by a timeout.
     async fn sample(&self) -> Result<Sample>;
 
-    /// For pre-scaling sources: the replica count that must be in place now (the HPA's
-    /// `minReplicas` is raised to it), or `None` for ordinary sources.
-    fn floor(&self) -> Option<i64> {
+    /// For pre-scaling sources ([`prescale`]): the rule's `leadTime`; `None` for ordinary
+    /// sources, whose other pre-scaling methods are then never called.
+    fn lead_time(&self) -> Option<prescale::LeadTime> {
         None
+    }
+
+    /// For pre-scaling sources: the bounds wanted at `at`, the lead already resolved.
+    fn bounds_at(&self, _at: chrono::DateTime<chrono::Utc>, _lead: Duration) -> prescale::Bounds {
+        prescale::Bounds::default()
+    }
+
+    /// For pre-scaling sources: every instant in `[from, to]` at which the bounds may change
+    /// (a superset is fine: the operator keeps only real changes).
+    fn change_times(
+        &self,
+        _from: chrono::DateTime<chrono::Utc>,
+        _to: chrono::DateTime<chrono::Utc>,
+        _lead: Duration,
+    ) -> Vec<chrono::DateTime<chrono::Utc>> {
+        Vec::new()
     }
 
     /// Releases what this scaler holds alone. Shared pools stay open for other users.

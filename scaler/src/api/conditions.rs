@@ -9,6 +9,8 @@ pub const READY: &str = "Ready";
 pub const ACTIVE: &str = "Active";
 pub const FALLBACK: &str = "Fallback";
 pub const PAUSED: &str = "Paused";
+/// Prescale's own: whether a pre-scaling trigger holds a floor (or cap) now.
+pub const PRE_SCALING: &str = "PreScaling";
 
 /// One entry of `status.conditions`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]

@@ -275,6 +275,58 @@ pub struct ScaledObjectStatus {
     pub triggers_types: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authentications_types: Option<String>,
+    /// Prescale's own (KEDA has no such field): the bounds pre-scaling triggers hold now and
+    /// the coming changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_scaling: Option<PreScalingStatus>,
+}
+
+/// `status.preScaling`: what `schedule` and `mysql-calendar` triggers hold now and plan next.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreScalingStatus {
+    /// The HPA's `minReplicas` now (the ScaledObject's own minimum when no floor holds).
+    pub min_replicas: i32,
+    /// The HPA's `maxReplicas` now (lowered by a cap).
+    pub max_replicas: i32,
+    /// The rule that sets the floor now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor_rule: Option<String>,
+    /// The rule that sets the cap now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling_rule: Option<String>,
+    /// Each pre-scaling trigger's lead time and how it was found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lead_times: Vec<LeadTimeStatus>,
+    /// The coming changes of the bounds (at most 10, within 48 hours).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_changes: Vec<PlannedChange>,
+}
+
+/// One trigger's lead time.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadTimeStatus {
+    pub trigger_index: i32,
+    /// Go duration (`3m40s`).
+    pub lead_time: String,
+    /// `leadTime 10m`, `leadTime auto = 3m40s from 20 starts`, ...
+    pub source: String,
+}
+
+/// A coming change of the HPA's bounds.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedChange {
+    pub time: Time,
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    /// The rule that sets the floor from then on (none: the floor is restored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The lead used for that rule (Go duration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lead_time: Option<String>,
 }
 
 /// `status.scaleTargetGVKR`.

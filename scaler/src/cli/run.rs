@@ -5,6 +5,7 @@ use crate::context::OperatorConfig;
 use crate::kube_client::ClientArgs;
 use crate::leader::{Leadership, LeaseConfig};
 use crate::operator::{self, Handles, MetricsApiOptions, OperatorOptions};
+use crate::prescaling::startup::LeadSettings;
 use crate::shutdown;
 use crate::store::MetricStore;
 use crate::telemetry::admin::{self, Readiness};
@@ -56,6 +57,18 @@ pub struct RunArgs {
     /// Run as the only writer without a Lease (single replica, local testing).
     #[arg(long, env = "PRESCALE_NO_LEADER_ELECTION")]
     no_leader_election: bool,
+
+    /// `leadTime: auto` while a workload has no measured pod start-up (Go duration).
+    #[arg(long, env = "PRESCALE_LEAD_TIME_DEFAULT", default_value = "2m", value_parser = parse_duration)]
+    lead_time_default: Duration,
+
+    /// Added to the measured p90 pod start-up for `leadTime: auto` (Go duration).
+    #[arg(long, env = "PRESCALE_LEAD_TIME_MARGIN", default_value = "30s", value_parser = parse_duration)]
+    lead_time_margin: Duration,
+
+    /// How many of a workload's most recent pod starts the p90 is taken over.
+    #[arg(long, env = "PRESCALE_LEAD_TIME_HISTORY", default_value_t = 20)]
+    lead_time_history: usize,
 
     /// Parallel reconciles.
     #[arg(long, env = "PRESCALE_MAX_CONCURRENT_RECONCILES", default_value_t = 20)]
@@ -177,6 +190,12 @@ impl RunArgs {
                     .cluster_object_namespace
                     .clone()
                     .unwrap_or_else(|| self.namespace.clone()),
+                lead: LeadSettings {
+                    default: self.lead_time_default,
+                    margin: self.lead_time_margin,
+                    history: self.lead_time_history.max(1),
+                    ..LeadSettings::default()
+                },
                 ..OperatorConfig::default()
             },
             watch_namespace: self.watch_namespace.clone(),
@@ -184,9 +203,15 @@ impl RunArgs {
             max_concurrent_reconciles: self.max_concurrent_reconciles,
             default_timeout: Duration::from_millis(self.default_timeout_ms.max(1)),
             instance: Some(identity),
+            clock: std::sync::Arc::new(prescale_scalers::SystemClock),
         };
         operator::run(client, opts, metrics, handles, shutdown).await?;
         admin.await??;
         Ok(())
     }
+}
+
+/// A Go duration (`2m`, `90s`) or milliseconds, as trigger metadata takes them.
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    <Duration as prescale_scalers::params::FromParam>::from_param(raw)
 }

@@ -20,6 +20,14 @@ pub const TARGET_DEACTIVATED: &str = "KEDAScaleTargetDeactivated";
 pub const TARGET_ACTIVATION_FAILED: &str = "KEDAScaleTargetActivationFailed";
 pub const TARGET_DEACTIVATION_FAILED: &str = "KEDAScaleTargetDeactivationFailed";
 pub const SCALER_INFO: &str = "KEDAScalerInfo";
+/// Prescale's own: a pre-scaling floor raised the HPA's minReplicas.
+pub const PRE_SCALING_FLOOR_RAISED: &str = "PreScalingFloorRaised";
+/// Prescale's own: the floor went back to the ScaledObject's minimum (or a lower floor).
+pub const PRE_SCALING_FLOOR_RESTORED: &str = "PreScalingFloorRestored";
+/// Prescale's own: a cap lowered (or lifted) the HPA's maxReplicas.
+pub const PRE_SCALING_CAP_CHANGED: &str = "PreScalingCapChanged";
+/// Prescale's own: the target was scaled up to a floor at once.
+pub const PRE_SCALED_TARGET: &str = "PreScaledTarget";
 
 /// The longest note the Events API accepts.
 const MAX_NOTE: usize = 1024;

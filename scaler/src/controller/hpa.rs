@@ -241,21 +241,3 @@ pub fn matches(existing: &HorizontalPodAutoscaler, desired: &HorizontalPodAutosc
         )
         && existing.metadata.owner_references == desired.metadata.owner_references
 }
-
-/// The HPA's `minReplicas` with pre-scaling floors: the largest floor in force, never below
-/// the ScaledObject's own minimum (at least 1) and never above `maxReplicaCount`.
-pub fn min_with_floor(so: &ScaledObject, floor: i64) -> i32 {
-    let base = so.spec.min_replica_count().max(1);
-    let max = so.spec.max_replica_count().max(1);
-    let floor = i32::try_from(floor).unwrap_or(i32::MAX);
-    base.max(floor).min(max)
-}
-
-/// The floor in force now across live triggers (0 when none pre-scales).
-pub fn current_floor(triggers: &[crate::poller::evaluate::LiveTrigger]) -> i64 {
-    triggers
-        .iter()
-        .filter_map(|t| t.scaler.floor())
-        .max()
-        .unwrap_or(0)
-}

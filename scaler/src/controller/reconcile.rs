@@ -430,8 +430,19 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
 
     // the HPA, applied server-side with one field manager (hand edits are put back)
     let mut desired = hpa::build(&so, &specs, composite.as_ref(), &pause);
-    // pre-scaling floors in force now raise minReplicas (the poll loop keeps it current)
-    desired.spec.min_replicas = Some(hpa::min_with_floor(&so, hpa::current_floor(&live)));
+    // pre-scaling bounds in force now (the poll loop keeps them current)
+    if crate::prescaling::any(&live) {
+        let resolved = crate::prescaling::resolve(
+            &live,
+            &ctx.startups,
+            &crate::prescaling::workload_key(&target),
+            &ctx.config.lead,
+        );
+        let b = crate::prescaling::bounds_now(&live, &resolved, ctx.scalers.clock.now());
+        let (min, max) = crate::prescaling::hpa_bounds(&so, &b);
+        desired.spec.min_replicas = Some(min);
+        desired.spec.max_replicas = max;
+    }
     let hpa_name = desired.metadata.name.clone().unwrap_or_default();
     if let Some(old) = status.hpa_name.clone().filter(|old| *old != hpa_name) {
         let _ = hpas.delete(&old, &DeleteParams::default()).await;
@@ -538,8 +549,6 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
             target: scale,
             call_timeout: ctx.scalers.default_timeout * 2,
             hpa: desired.clone(),
-            base_min: so.spec.min_replica_count().max(1),
-            max: so.spec.max_replica_count(),
         };
         ctx.pollers.start(plan, ctx.clone());
         ctx.events

@@ -100,8 +100,8 @@ impl ScaleClient {
             .map(|_| ())
     }
 
-    /// Running pods with condition Ready=True among those the scale selector matches.
-    pub async fn ready_pods(&self) -> Result<i32, kube::Error> {
+    /// The pods the scale selector matches (none when the target has no selector).
+    pub async fn pods(&self) -> Result<Vec<Pod>, kube::Error> {
         let selector = self
             .get()
             .await?
@@ -109,13 +109,18 @@ impl ScaleClient {
             .and_then(|s| s.selector)
             .unwrap_or_default();
         if selector.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        let pods = self
+        Ok(self
             .pods
             .list(&ListParams::default().labels(&selector))
-            .await?;
-        Ok(pods.items.iter().filter(|p| is_ready(p)).count() as i32)
+            .await?
+            .items)
+    }
+
+    /// Running pods with condition Ready=True among those the scale selector matches.
+    pub async fn ready_pods(&self) -> Result<i32, kube::Error> {
+        Ok(self.pods().await?.iter().filter(|p| is_ready(p)).count() as i32)
     }
 }
 

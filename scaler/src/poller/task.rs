@@ -42,12 +42,9 @@ pub struct PollPlan {
     pub target: ScaleClient,
     /// Backend call timeout.
     pub call_timeout: Duration,
-    /// The HPA as reconcile applied it; the loop re-applies it when a pre-scaling floor moves
-    /// its `minReplicas`.
+    /// The HPA as reconcile applied it; the loop re-applies it when pre-scaling moves its
+    /// `minReplicas`/`maxReplicas`.
     pub hpa: k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
-    /// The ScaledObject's own floor for the HPA (`minReplicaCount`, at least 1).
-    pub base_min: i32,
-    pub max: i32,
 }
 
 pub(crate) fn chrono_of(t: &Time) -> Option<DateTime<Utc>> {
@@ -148,7 +145,7 @@ pub async fn poll_once(plan: &PollPlan, ctx: &Context) {
     )
     .await;
     record(plan, ctx, &eval, now);
-    enforce_floor(plan, ctx, &so, &mut status).await;
+    let floor = crate::prescaling::enforce::enforce(plan, ctx, &so, &mut status, current).await;
 
     let last_active = status.last_active_time.as_ref().and_then(chrono_of);
     let state = PollState {
@@ -170,11 +167,13 @@ pub async fn poll_once(plan: &PollPlan, ctx: &Context) {
         ),
     };
     let mut decision = decide(&state);
-    // activating with a pre-scaling floor in force goes straight to the floor
-    if let Decision::Activate { to } = &mut decision {
-        let floor = crate::controller::hpa::current_floor(&plan.triggers);
-        if floor > 0 {
-            *to = (*to).max(crate::controller::hpa::min_with_floor(&so, floor));
+    if let Some(floor) = floor {
+        match &mut decision {
+            // activating with a floor in force goes straight to the floor
+            Decision::Activate { to } => *to = (*to).max(floor),
+            // a floor in force is never scaled away (a failing calendar keeps its events)
+            Decision::Deactivate { .. } => decision = Decision::KeepActive,
+            _ => {}
         }
     }
     let kind = plan.target.target().kind_string();
@@ -307,86 +306,6 @@ pub async fn poll_once(plan: &PollPlan, ctx: &Context) {
         })
         .collect();
     write_status(ctx, &so, status).await;
-}
-
-/// Raises or restores the HPA's `minReplicas` to the pre-scaling floor in force, with a
-/// `PreScaling` condition and Events on each change. The HPA then enforces the count at its next
-/// sync, exactly, with no tolerance band (floors as metrics stop one short, KEDA #5263).
-async fn enforce_floor(
-    plan: &PollPlan,
-    ctx: &Context,
-    so: &ScaledObject,
-    status: &mut ScaledObjectStatus,
-) {
-    let floor = crate::controller::hpa::current_floor(&plan.triggers);
-    if !plan.triggers.iter().any(|t| t.scaler.floor().is_some()) {
-        return;
-    }
-    let want = crate::controller::hpa::min_with_floor(so, floor);
-    let name = plan.hpa.metadata.name.clone().unwrap_or_default();
-    let cached = ctx
-        .hpas
-        .get(&kube::runtime::reflector::ObjectRef::new(&name).within(&plan.namespace));
-    let current = cached
-        .as_ref()
-        .and_then(|h| h.spec.min_replicas)
-        .unwrap_or(plan.base_min);
-    let (cond, reason, message) = if want > plan.base_min {
-        (
-            "True",
-            "FloorRaised",
-            format!(
-                "minReplicas raised from {} to {want} by a pre-scaling window",
-                plan.base_min
-            ),
-        )
-    } else {
-        (
-            "False",
-            "NoFloor",
-            format!(
-                "no pre-scaling window holds; minReplicas is {}",
-                plan.base_min
-            ),
-        )
-    };
-    status.set_condition("PreScaling", cond, reason, &message);
-    if current == want || !ctx.leader.is_leader() {
-        return;
-    }
-    let mut hpa = plan.hpa.clone();
-    hpa.spec.min_replicas = Some(want);
-    let api: Api<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> =
-        Api::namespaced(ctx.client.clone(), &plan.namespace);
-    match api
-        .patch(
-            &name,
-            &PatchParams::apply(&ctx.config.field_manager).force(),
-            &Patch::Apply(&hpa),
-        )
-        .await
-    {
-        Ok(_) => {
-            let (reason, note) = if want > current {
-                (
-                    "PreScalingFloorRaised",
-                    format!(
-                        "HPA {name} minReplicas raised from {current} to {want} (max {})",
-                        plan.max
-                    ),
-                )
-            } else {
-                (
-                    "PreScalingFloorRestored",
-                    format!("HPA {name} minReplicas restored from {current} to {want}"),
-                )
-            };
-            ctx.events.normal(&so.object_ref(&()), reason, note).await;
-        }
-        Err(e) => {
-            tracing::warn!(scaledobject = %plan.name, error = %kube_error_text(&e), "could not move the HPA floor")
-        }
-    }
 }
 
 /// (status, reason, message) of a condition.
@@ -547,7 +466,7 @@ pub(crate) async fn write_status(ctx: &Context, so: &ScaledObject, status: Scale
 }
 
 /// A kube error as text for Events and conditions (API errors carry no credentials).
-pub(crate) fn kube_error_text(e: &kube::Error) -> String {
+pub fn kube_error_text(e: &kube::Error) -> String {
     match e {
         kube::Error::Api(s) => s.message.clone(),
         other => other.to_string(),

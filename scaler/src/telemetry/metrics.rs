@@ -57,6 +57,20 @@ pub struct ConditionLabels {
     pub status: &'static str,
 }
 
+/// One ScaledObject.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScaledObjectLabels {
+    pub namespace: String,
+    pub scaled_object: String,
+}
+
+/// One workload (`Kind/name`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkloadLabels {
+    pub namespace: String,
+    pub workload: String,
+}
+
 /// Every metric the operator exports, registered under the `prescale_` prefix.
 #[derive(Clone)]
 pub struct OperatorMetrics {
@@ -68,6 +82,14 @@ pub struct OperatorMetrics {
     pub reconciles: Family<ReconcileLabels, Counter>,
     pub reconcile_duration: Histogram,
     pub scaled_objects: Family<ConditionLabels, Gauge>,
+    /// Pre-scaling: the HPA bounds in force, the next planned change, the lead in use.
+    pub prescale_min_replicas: Family<ScaledObjectLabels, Gauge>,
+    pub prescale_max_replicas: Family<ScaledObjectLabels, Gauge>,
+    pub prescale_next_change: Family<ScaledObjectLabels, Gauge>,
+    pub prescale_lead_time: Family<ScaledObjectLabels, Gauge<f64, AtomicU64>>,
+    /// Measured pod start-up per workload (`leadTime: auto`).
+    pub pod_startup_p90: Family<WorkloadLabels, Gauge<f64, AtomicU64>>,
+    pub pod_startup_samples: Family<WorkloadLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -86,6 +108,12 @@ impl OperatorMetrics {
             reconciles: Family::default(),
             reconcile_duration: latency_histogram(),
             scaled_objects: Family::default(),
+            prescale_min_replicas: Family::default(),
+            prescale_max_replicas: Family::default(),
+            prescale_next_change: Family::default(),
+            prescale_lead_time: Family::default(),
+            pod_startup_p90: Family::default(),
+            pod_startup_samples: Family::default(),
         };
         registry.register(
             "scaler_metrics_value",
@@ -126,6 +154,36 @@ impl OperatorMetrics {
             "scaled_objects",
             "ScaledObjects by condition type and status",
             m.scaled_objects.clone(),
+        );
+        registry.register(
+            "prescaling_min_replicas",
+            "The HPA minReplicas in force: the ScaledObject's minimum raised by pre-scaling floors",
+            m.prescale_min_replicas.clone(),
+        );
+        registry.register(
+            "prescaling_max_replicas",
+            "The HPA maxReplicas in force: maxReplicaCount lowered by pre-scaling caps",
+            m.prescale_max_replicas.clone(),
+        );
+        registry.register(
+            "prescaling_next_change_timestamp_seconds",
+            "When the pre-scaling bounds change next (Unix time; 0 when no change is planned)",
+            m.prescale_next_change.clone(),
+        );
+        registry.register(
+            "prescaling_lead_time_seconds",
+            "The lead time of the rule that sets the floor (or of the first pre-scaling rule)",
+            m.prescale_lead_time.clone(),
+        );
+        registry.register(
+            "pod_startup_p90_seconds",
+            "p90 of the workload's recent pod start-ups (creation to Ready), for leadTime auto",
+            m.pod_startup_p90.clone(),
+        );
+        registry.register(
+            "pod_startup_samples",
+            "How many recent pod starts the p90 is taken over",
+            m.pod_startup_samples.clone(),
         );
         m
     }

@@ -33,6 +33,23 @@ impl Operator {
         lease: Option<(&str, Duration)>,
         metrics_api: Option<operator::MetricsApiOptions>,
     ) -> Self {
+        Self::start_full(
+            api,
+            lease,
+            metrics_api,
+            Arc::new(prescale_scalers::SystemClock),
+            Default::default(),
+        )
+    }
+
+    /// Starts with a clock the test moves, and `leadTime: auto` settings.
+    pub fn start_full(
+        api: &ApiServer,
+        lease: Option<(&str, Duration)>,
+        metrics_api: Option<operator::MetricsApiOptions>,
+        clock: Arc<dyn prescale_scalers::Clock>,
+        lead: prescale::prescaling::startup::LeadSettings,
+    ) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("PRESCALE_TEST_LOG")
@@ -48,7 +65,10 @@ impl Operator {
         };
         let (trigger, sd) = shutdown::channel();
         let opts = OperatorOptions {
-            config: Default::default(),
+            config: prescale::context::OperatorConfig {
+                lead,
+                ..Default::default()
+            },
             watch_namespace: None,
             lease: lease.map(|(identity, d)| LeaseConfig {
                 namespace: "prescale".into(),
@@ -61,6 +81,7 @@ impl Operator {
             default_timeout: Duration::from_millis(800),
             instance: lease.map(|(i, _)| i.to_string()),
             metrics_api,
+            clock,
         };
         let task = tokio::spawn(operator::run(
             api.client(),

@@ -6,13 +6,13 @@
 //! | parameter | | |
 //! |---|---|---|
 //! | `timezone` | required | IANA name, checked at parse time |
-//! | `windows` | one per line | `START/END=REPLICAS`; overlaps are errors |
-//! | `recurring` | one per line | `CRON_START / CRON_END = REPLICAS` |
-//! | `leadTime` | default `0s` | Go duration or milliseconds |
+//! | `windows` | one per line | `START/END=N` (floor) or `START/END=max:N` (cap); overlaps of the same kind are errors |
+//! | `recurring` | one per line | `CRON_START / CRON_END = N` or `= max:N` |
+//! | `leadTime` | default `0s` | Go duration, milliseconds, or `auto` (measured pod start-up) |
 //!
-//! The metric `s<i>-schedule` carries the floor with target 1, like KEDA's cron trigger. Exact
-//! floors (the HPA's `minReplicas` raised for the window) and `leadTime: auto` (measured pod
-//! start-up) belong to the operator and are not built yet (issue #5).
+//! The operator raises the HPA's `minReplicas` to the floor (and lowers `maxReplicas` to a cap)
+//! for each window and restores them after ([`crate::prescale`]). The metric `s<i>-schedule`
+//! also carries the floor, with target 1, like KEDA's cron trigger.
 
 pub mod windows;
 
@@ -24,9 +24,11 @@ use crate::error::Result;
 use crate::input::TriggerInput;
 use crate::metric::{MetricSpec, MetricTarget, MetricType, Sample, external_metric_name};
 use crate::params::{META, Need, Params};
+use crate::prescale::{Bounds, LeadTime};
 use crate::{Clock, Context, Scaler, TriggerDefinition};
 use async_trait::async_trait;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use windows::{Dated, Recurring};
 
@@ -36,7 +38,7 @@ pub struct ScheduleDefinition {
     pub zone: Zone,
     pub dated: Vec<Dated>,
     pub recurring: Vec<Recurring>,
-    pub lead_time: Duration,
+    pub lead_time: LeadTime,
     spec: MetricSpec,
 }
 
@@ -52,13 +54,10 @@ impl ScheduleDefinition {
         let windows_text = p.string(&["windows"], META, Need::Optional);
         let recurring_text = p.string(&["recurring"], META, Need::Optional);
         let lead_raw = p.string(&["leadTime"], META, Need::Default("0s"));
-        let lead_time = if lead_raw == "auto" {
-            p.error("leadTime \"auto\" (measured pod start-up) is not supported yet: give a duration such as 5m");
-            Duration::ZERO
-        } else {
-            p.get::<Duration>(&["leadTime"], META, Need::Default("0s"))
-                .unwrap_or_default()
-        };
+        let lead_time = LeadTime::parse(&lead_raw).unwrap_or_else(|e| {
+            p.error(format!("unable to set param \"leadTime\": {e}"));
+            LeadTime::Fixed(Duration::ZERO)
+        });
         let metric_type = MetricType::for_external(&input.metric_type).unwrap_or_else(|e| {
             p.error(e);
             MetricType::AverageValue
@@ -100,9 +99,19 @@ impl ScheduleDefinition {
         })
     }
 
-    /// The floor at `now` (see [`windows::floor_at`]).
+    /// The lead used when `auto` has not been resolved (offline checks): a fixed lead, else 0.
+    fn offline_lead(&self) -> Duration {
+        self.lead_time.resolve(Duration::ZERO)
+    }
+
+    /// The floor at `now` with the fixed lead (see [`windows::floor_at`]).
     pub fn floor_at(&self, now: chrono::DateTime<chrono::Utc>) -> i64 {
-        windows::floor_at(&self.dated, &self.recurring, self.zone, self.lead_time, now)
+        self.bounds_at(now, self.offline_lead()).floor
+    }
+
+    /// The bounds at `now` with `lead` (see [`windows::bounds_at`]).
+    pub fn bounds_at(&self, now: chrono::DateTime<chrono::Utc>, lead: Duration) -> Bounds {
+        windows::bounds_at(&self.dated, &self.recurring, self.zone, lead, now)
     }
 }
 
@@ -118,6 +127,7 @@ impl TriggerDefinition for ScheduleDefinition {
 
     async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>> {
         Ok(Arc::new(ScheduleScaler {
+            lead_ms: AtomicU64::new(self.offline_lead().as_millis() as u64),
             def: self.clone(),
             clock: ctx.clock.clone(),
         }))
@@ -128,6 +138,8 @@ impl TriggerDefinition for ScheduleDefinition {
 pub struct ScheduleScaler {
     def: ScheduleDefinition,
     clock: Arc<dyn Clock>,
+    /// The lead the operator last resolved (for `auto`), used for the served metric.
+    lead_ms: AtomicU64,
 }
 
 #[async_trait]
@@ -136,12 +148,35 @@ impl Scaler for ScheduleScaler {
         &self.def.spec
     }
 
-    fn floor(&self) -> Option<i64> {
-        Some(self.def.floor_at(self.clock.now()))
+    fn lead_time(&self) -> Option<LeadTime> {
+        Some(self.def.lead_time)
+    }
+
+    fn bounds_at(&self, at: chrono::DateTime<chrono::Utc>, lead: Duration) -> Bounds {
+        self.lead_ms
+            .store(lead.as_millis() as u64, Ordering::Relaxed);
+        self.def.bounds_at(at, lead)
+    }
+
+    fn change_times(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        lead: Duration,
+    ) -> Vec<chrono::DateTime<chrono::Utc>> {
+        windows::change_times(
+            &self.def.dated,
+            &self.def.recurring,
+            self.def.zone,
+            lead,
+            from,
+            to,
+        )
     }
 
     async fn sample(&self) -> Result<Sample> {
-        let floor = self.def.floor_at(self.clock.now());
+        let lead = Duration::from_millis(self.lead_ms.load(Ordering::Relaxed));
+        let floor = self.def.bounds_at(self.clock.now(), lead).floor;
         Ok(Sample {
             value: floor as f64,
             active: floor > 0,

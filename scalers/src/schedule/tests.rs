@@ -6,6 +6,7 @@ use crate::input::TriggerInput;
 use crate::{Context, ManualClock, TriggerDefinition};
 use chrono::{DateTime, TimeZone, Utc};
 use std::sync::Arc;
+use std::time::Duration;
 
 fn def(meta: &[(&str, &str)]) -> Result<ScheduleDefinition, String> {
     ScheduleDefinition::parse(&TriggerInput::new("schedule", 0, meta)).map_err(|e| e.to_string())
@@ -71,14 +72,17 @@ fn overlapping_rules_combine_by_max_and_recurring_windows_repeat() {
         10,
         "the recurring window comes back every day"
     );
-    let plan = super::windows::plan(
-        &d.dated,
-        &d.recurring,
-        d.zone,
-        d.lead_time,
+    let rule = ScheduleRule(d.clone());
+    let rules: Vec<crate::prescale::Rule<'_>> = vec![(&rule, Duration::from_secs(300))];
+    let plan: Vec<_> = crate::prescale::plan(
+        &rules,
         utc(2026, 11, 22, 17, 0),
         utc(2026, 11, 22, 23, 0),
-    );
+        10,
+    )
+    .into_iter()
+    .map(|c| (c.at, c.bounds.floor))
+    .collect();
     assert_eq!(
         plan,
         vec![
@@ -88,6 +92,116 @@ fn overlapping_rules_combine_by_max_and_recurring_windows_repeat() {
             (utc(2026, 11, 22, 22, 0), 0)
         ]
     );
+    let limited = crate::prescale::plan(
+        &rules,
+        utc(2026, 11, 22, 17, 0),
+        utc(2026, 11, 22, 23, 0),
+        2,
+    );
+    assert_eq!(limited.len(), 2);
+    assert_eq!(
+        limited[1].bounds.floor_rule.as_deref(),
+        Some("2026-11-22T19:00/2026-11-22T21:00=40")
+    );
+}
+
+/// The definition as a rule without a backend (plans need only `bounds_at` and `change_times`).
+struct ScheduleRule(ScheduleDefinition);
+
+#[async_trait::async_trait]
+impl crate::Scaler for ScheduleRule {
+    fn metric_spec(&self) -> &crate::MetricSpec {
+        unreachable!("plans do not ask for the metric")
+    }
+    async fn sample(&self) -> crate::Result<crate::Sample> {
+        unreachable!("plans do not sample")
+    }
+    fn lead_time(&self) -> Option<crate::prescale::LeadTime> {
+        Some(self.0.lead_time)
+    }
+    fn bounds_at(&self, at: DateTime<Utc>, lead: Duration) -> crate::prescale::Bounds {
+        self.0.bounds_at(at, lead)
+    }
+    fn change_times(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        lead: Duration,
+    ) -> Vec<DateTime<Utc>> {
+        super::windows::change_times(
+            &self.0.dated,
+            &self.0.recurring,
+            self.0.zone,
+            lead,
+            from,
+            to,
+        )
+    }
+}
+
+#[test]
+fn caps_hold_without_lead_and_floors_beat_them_in_the_operator() {
+    let d = def(&[
+        ("timezone", "Europe/Berlin"),
+        ("leadTime", "10m"),
+        ("recurring", "0 1 * * * / 0 6 * * * = max:2"),
+        (
+            "windows",
+            "2026-11-27T00:00/2026-11-27T02:00=50\n2026-11-26T22:00/2026-11-27T01:30=max:30",
+        ),
+    ])
+    .unwrap();
+    // 2026-11-27T00:50 Berlin = 23:50Z the day before: floor 50 (lead 10 m), cap 30
+    let b = d.bounds_at(utc(2026, 11, 26, 23, 50), Duration::from_secs(600));
+    assert_eq!((b.floor, b.ceiling), (50, Some(30)));
+    // the nightly cap starts at 01:00 local exactly, not 10 minutes early
+    let b = d.bounds_at(utc(2026, 11, 26, 23, 59), Duration::from_secs(600));
+    assert_eq!(b.ceiling, Some(30));
+    let b = d.bounds_at(utc(2026, 11, 27, 0, 0), Duration::from_secs(600));
+    assert_eq!(b.ceiling, Some(2), "min of the caps in force");
+    assert_eq!(
+        b.ceiling_rule.as_deref(),
+        Some("0 1 * * * / 0 6 * * * = max:2")
+    );
+    let b = d.bounds_at(utc(2026, 11, 27, 5, 0), Duration::from_secs(600));
+    assert_eq!((b.floor, b.ceiling), (0, None));
+    // a floor and a cap may overlap in one trigger; two caps may not
+    let e = def(&[
+        ("timezone", "Etc/UTC"),
+        (
+            "windows",
+            "2026-11-27T00:00/2026-11-27T02:00=max:5\n2026-11-27T01:00/2026-11-27T03:00=max:7",
+        ),
+    ])
+    .unwrap_err();
+    assert!(
+        e.contains("windows line 2") && e.contains("overlaps line 1"),
+        "{e}"
+    );
+    let e = def(&[
+        ("timezone", "Etc/UTC"),
+        ("windows", "2026-11-27T00:00/2026-11-27T02:00=max:0"),
+    ])
+    .unwrap_err();
+    assert!(e.contains("max:N for a cap"), "{e}");
+}
+
+#[test]
+fn seconds_and_auto_lead() {
+    let d = def(&[
+        ("timezone", "Etc/UTC"),
+        ("leadTime", "auto"),
+        ("windows", "2026-11-22T19:00:30/2026-11-22T19:10=4"),
+    ])
+    .unwrap();
+    assert_eq!(d.lead_time, crate::prescale::LeadTime::Auto);
+    let lead = Duration::from_secs(95);
+    let at = Utc.with_ymd_and_hms(2026, 11, 22, 18, 58, 55).unwrap();
+    assert_eq!(
+        d.bounds_at(at - chrono::Duration::seconds(1), lead).floor,
+        0
+    );
+    assert_eq!(d.bounds_at(at, lead).floor, 4, "19:00:30 − 1m35s");
 }
 
 #[test]
@@ -196,14 +310,6 @@ fn precise_errors() {
                 ("recurring", "0 8 * * * / 0 18 * * * = x"),
             ],
             "recurring line 1: replicas \"x\"",
-        ),
-        (
-            &[
-                ("timezone", "Etc/UTC"),
-                ("recurring", "0 8 * * * / 0 18 * * * = 2"),
-                ("leadTime", "auto"),
-            ],
-            "leadTime \"auto\"",
         ),
         (
             &[

@@ -1,20 +1,39 @@
 //! Windows of a `schedule` trigger: dated one-off windows (`START/END=REPLICAS` in local time of
 //! an IANA zone) and recurring ones (`CRON_START / CRON_END = REPLICAS`, cron form as KEDA's
-//! cron trigger). The floor at instant t is the largest replica count of the windows whose
-//! capacity must be in place at t: a window `[start, end)` holds from `start − leadTime` until
-//! `end`, so that pods are Ready when the window starts.
+//! cron trigger). `=N` asks for a floor of N replicas, `=max:N` caps the workload at N (a night
+//! cap). The floor at instant t is the largest count of the floor windows whose capacity must be
+//! in place at t: a window `[start, end)` holds from `start − leadTime` until `end`, so that pods
+//! are Ready when it starts. A cap holds exactly over `[start, end)` (no lead) and the smallest
+//! cap wins. Floors overlap floors only across triggers (within one trigger it is an error),
+//! likewise caps.
 
 use crate::cron::schedule::Schedule;
 use crate::cron::window::{Zone, is_active};
+use crate::prescale::Bounds;
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use std::time::Duration;
+
+/// What a window asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// At least this many replicas (`=N`).
+    Floor(i64),
+    /// At most this many replicas (`=max:N`).
+    Ceiling(i64),
+}
+
+impl Want {
+    fn is_floor(self) -> bool {
+        matches!(self, Want::Floor(_))
+    }
+}
 
 /// A one-off window, as UTC instants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dated {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    pub replicas: i64,
+    pub want: Want,
     /// The line as written (for messages and plans).
     pub text: String,
 }
@@ -24,7 +43,7 @@ pub struct Dated {
 pub struct Recurring {
     pub start: Schedule,
     pub end: Schedule,
-    pub replicas: i64,
+    pub want: Want,
     pub text: String,
 }
 
@@ -45,12 +64,17 @@ pub fn local_instant(text: &str, zone: Zone) -> Result<DateTime<Utc>, String> {
     }
 }
 
-fn replicas(text: &str) -> Result<i64, String> {
-    match text.trim().parse::<i64>() {
-        Ok(n) if n > 0 => Ok(n),
+fn want(text: &str) -> Result<Want, String> {
+    let t = text.trim();
+    let (cap, n) = match t.strip_prefix("max:") {
+        Some(rest) => (true, rest.trim()),
+        None => (false, t),
+    };
+    match n.parse::<i64>() {
+        Ok(n) if n > 0 && cap => Ok(Want::Ceiling(n)),
+        Ok(n) if n > 0 => Ok(Want::Floor(n)),
         _ => Err(format!(
-            "replicas {:?} must be a whole number greater than 0",
-            text.trim()
+            "replicas {t:?} must be a whole number greater than 0 (N for a floor, max:N for a cap)"
         )),
     }
 }
@@ -82,15 +106,15 @@ pub fn parse_dated(text: &str, zone: Zone) -> Result<Vec<Dated>, Vec<String>> {
             Ok::<_, String>(Dated {
                 start,
                 end,
-                replicas: replicas(count)?,
+                want: want(count)?,
                 text: line.to_string(),
             })
         })();
         match parsed {
             Ok(d) => {
-                if let Some((m, other)) =
-                    out.iter().find(|(_, o)| d.start < o.end && o.start < d.end)
-                {
+                if let Some((m, other)) = out.iter().find(|(_, o)| {
+                    o.want.is_floor() == d.want.is_floor() && d.start < o.end && o.start < d.end
+                }) {
                     errors.push(format!(
                         "windows line {n}: {} overlaps line {m} ({})",
                         d.text, other.text
@@ -136,7 +160,7 @@ pub fn parse_recurring(text: &str) -> Result<Vec<Recurring>, Vec<String>> {
             Ok::<_, String>(Recurring {
                 start,
                 end,
-                replicas: replicas(count)?,
+                want: want(count)?,
                 text: line.to_string(),
             })
         })();
@@ -152,7 +176,54 @@ pub fn parse_recurring(text: &str) -> Result<Vec<Recurring>, Vec<String>> {
     }
 }
 
-/// The floor at `now`: the largest count of the windows that must hold at `now`.
+/// The bounds at `now`: floors of the windows that must hold at `now` (from `start − lead`),
+/// by max; caps in force at `now`, by min. Rules are named by their line.
+pub fn bounds_at(
+    dated: &[Dated],
+    recurring: &[Recurring],
+    zone: Zone,
+    lead: Duration,
+    now: DateTime<Utc>,
+) -> Bounds {
+    let lead = chrono::Duration::from_std(lead).unwrap_or_default();
+    let mut b = Bounds::default();
+    let mut add = |want: Want, text: &str| {
+        let one = match want {
+            Want::Floor(n) => Bounds {
+                floor: n,
+                floor_rule: Some(text.to_string()),
+                ..Bounds::default()
+            },
+            Want::Ceiling(n) => Bounds {
+                ceiling: Some(n),
+                ceiling_rule: Some(text.to_string()),
+                ..Bounds::default()
+            },
+        };
+        b = std::mem::take(&mut b).combine(&one);
+    };
+    for d in dated {
+        let from = if d.want.is_floor() {
+            d.start - lead
+        } else {
+            d.start
+        };
+        if from <= now && now < d.end {
+            add(d.want, &d.text);
+        }
+    }
+    for r in recurring {
+        // a recurring floor holds at `now` when its window is active at `now` or at `now + lead`
+        let holds = is_active(&r.start, &r.end, now, zone)
+            || (r.want.is_floor() && is_active(&r.start, &r.end, now + lead, zone));
+        if holds {
+            add(r.want, &r.text);
+        }
+    }
+    b
+}
+
+/// The floor at `now` (see [`bounds_at`]).
 pub fn floor_at(
     dated: &[Dated],
     recurring: &[Recurring],
@@ -160,43 +231,52 @@ pub fn floor_at(
     lead: Duration,
     now: DateTime<Utc>,
 ) -> i64 {
-    let lead = chrono::Duration::from_std(lead).unwrap_or_default();
-    let from_dated = dated
-        .iter()
-        .filter(|d| d.start - lead <= now && now < d.end)
-        .map(|d| d.replicas);
-    // a recurring window holds at `now` when it is active at `now` or at `now + lead`
-    let from_recurring = recurring
-        .iter()
-        .filter(|r| {
-            is_active(&r.start, &r.end, now, zone) || is_active(&r.start, &r.end, now + lead, zone)
-        })
-        .map(|r| r.replicas);
-    from_dated.chain(from_recurring).max().unwrap_or(0)
+    bounds_at(dated, recurring, zone, lead, now).floor
 }
 
-/// When the floor changes between `from` and `to` (minute resolution), with the new floor:
-/// the plan shown in status.
-pub fn plan(
+/// Every instant in `[from, to]` at which the bounds may change: the edges of dated windows
+/// (floors at `start − lead`) and, for recurring windows (minute resolution), each whole minute
+/// at which one becomes active or inactive, and that minute minus the lead.
+pub fn change_times(
     dated: &[Dated],
     recurring: &[Recurring],
     zone: Zone,
     lead: Duration,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, i64)> {
+) -> Vec<DateTime<Utc>> {
+    let lead = chrono::Duration::from_std(lead).unwrap_or_default();
     let mut out = Vec::new();
-    let mut last = floor_at(dated, recurring, zone, lead, from);
-    let step = chrono::Duration::minutes(1);
-    // whole minutes after `from` (schedules and local date-times have minute resolution)
-    let mut t = chrono::DurationRound::duration_trunc(from, step).unwrap_or(from) + step;
-    while t <= to {
-        let f = floor_at(dated, recurring, zone, lead, t);
-        if f != last {
-            out.push((t, f));
-            last = f;
-        }
-        t += step;
+    for d in dated {
+        let rise = if d.want.is_floor() {
+            d.start - lead
+        } else {
+            d.start
+        };
+        out.extend([rise, d.end]);
     }
-    out
+    if !recurring.is_empty() {
+        let step = chrono::Duration::minutes(1);
+        let first = chrono::DurationRound::duration_trunc(from, step).unwrap_or(from);
+        let mut active: Vec<bool> = recurring
+            .iter()
+            .map(|r| is_active(&r.start, &r.end, first, zone))
+            .collect();
+        let mut t = first + step;
+        while t <= to + lead {
+            for (r, was) in recurring.iter().zip(active.iter_mut()) {
+                let now = is_active(&r.start, &r.end, t, zone);
+                if now != *was {
+                    out.push(t);
+                    if r.want.is_floor() {
+                        out.push(t - lead);
+                    }
+                    *was = now;
+                }
+            }
+            t += step;
+        }
+    }
+    out.retain(|t| *t >= from && *t <= to);
+    crate::prescale::sorted_unique(out)
 }

@@ -1,0 +1,309 @@
+//! Ready by T: the operator's half of pre-scaling. Pre-scaling triggers (`schedule`,
+//! `mysql-calendar`; see `prescale_scalers::prescale`) say which floor and cap they want at any
+//! instant given a lead time. Each poll this module
+//!
+//! 1. resolves every rule's lead (`leadTime: 5m`, or `auto` = p90 of the workload's measured pod
+//!    start-ups plus a margin, [`startup`]);
+//! 2. combines the rules' bounds now (floors by max, caps by min) and turns them into the HPA's
+//!    `minReplicas`/`maxReplicas` (ScaledObject bounds always win);
+//! 3. applies them to the HPA (server-side apply, only when they differ), so the HPA enforces
+//!    them at its next sync, exactly, with no tolerance band and no stabilisation delay; a floor
+//!    that rises above the current replicas also scales the target at once;
+//! 4. reports: `status.preScaling` (bounds now, leads, the next changes), the `PreScaling`
+//!    condition, Events, and metrics.
+//!
+//! Scale-back after a window follows the HPA's `behavior` (a `scaleDown` policy makes it
+//! gradual). A source that fails keeps its last known events, so a floor in force is not
+//! dropped during its window.
+
+pub mod enforce;
+pub mod startup;
+
+use crate::api::conditions::PRE_SCALING;
+use crate::api::{LeadTimeStatus, PlannedChange, PreScalingStatus, ScaledObject};
+use crate::poller::evaluate::LiveTrigger;
+use chrono::{DateTime, Utc};
+use prescale_scalers::prescale::{self, Bounds, LeadTime, Rule};
+use startup::{LeadSettings, PodStartups};
+use std::time::Duration;
+
+/// Floors rise this much before their instant, so a poll that lands a moment late still has
+/// them in place at `start − lead`.
+pub const LOOKAHEAD: Duration = Duration::from_secs(2);
+/// How far ahead the plan in status looks, and how many changes it lists.
+pub const PLAN_HORIZON_HOURS: i64 = 48;
+pub const PLAN_LIMIT: usize = 10;
+
+/// One pre-scaling trigger with its lead resolved.
+#[derive(Debug, Clone)]
+pub struct ResolvedRule {
+    /// Position in the ScaledObject's `triggers`.
+    pub trigger_index: usize,
+    pub lead: Duration,
+    /// How the lead was found (`leadTime 10m`, `leadTime auto = 3m40s from 20 starts ...`).
+    pub source: String,
+}
+
+/// `namespace/Kind/name` of a target (the key of its measured start-ups).
+pub fn workload_key(t: &crate::poller::target::TargetRef) -> String {
+    format!("{}/{}/{}", t.namespace, t.resource.kind, t.name)
+}
+
+/// Whether any trigger pre-scales.
+pub fn any(triggers: &[LiveTrigger]) -> bool {
+    triggers.iter().any(|t| t.scaler.lead_time().is_some())
+}
+
+/// Whether any trigger pre-scales with `leadTime: auto`.
+pub fn needs_startups(triggers: &[LiveTrigger]) -> bool {
+    triggers
+        .iter()
+        .any(|t| t.scaler.lead_time() == Some(LeadTime::Auto))
+}
+
+/// Resolves the lead of every pre-scaling trigger, in trigger order.
+pub fn resolve(
+    triggers: &[LiveTrigger],
+    startups: &PodStartups,
+    workload: &str,
+    settings: &LeadSettings,
+) -> Vec<(usize, ResolvedRule)> {
+    triggers
+        .iter()
+        .enumerate()
+        .filter_map(|(pos, t)| {
+            let lt = t.scaler.lead_time()?;
+            let (lead, source) = match lt {
+                LeadTime::Fixed(d) => (d, format!("leadTime {}", prescale::format_duration(d))),
+                LeadTime::Auto => {
+                    let a = startups.lead(workload, settings);
+                    (a.lead, a.describe(settings.margin))
+                }
+            };
+            Some((
+                pos,
+                ResolvedRule {
+                    trigger_index: t.index,
+                    lead,
+                    source,
+                },
+            ))
+        })
+        .collect()
+}
+
+fn rules<'a>(triggers: &'a [LiveTrigger], resolved: &[(usize, ResolvedRule)]) -> Vec<Rule<'a>> {
+    resolved
+        .iter()
+        .map(|(pos, r)| (triggers[*pos].scaler.as_ref(), r.lead))
+        .collect()
+}
+
+/// The combined bounds now; floors looked up [`LOOKAHEAD`] ahead as well.
+pub fn bounds_now(
+    triggers: &[LiveTrigger],
+    resolved: &[(usize, ResolvedRule)],
+    now: DateTime<Utc>,
+) -> Bounds {
+    let rules = rules(triggers, resolved);
+    let mut b = prescale::combined_at(&rules, now);
+    let ahead = prescale::combined_at(
+        &rules,
+        now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default(),
+    );
+    if ahead.floor > b.floor {
+        b.floor = ahead.floor;
+        b.floor_rule = ahead.floor_rule;
+        b.floor_from = ahead.floor_from;
+    }
+    b
+}
+
+/// The HPA's `(minReplicas, maxReplicas)` under `b`: the floor raises the ScaledObject's own
+/// minimum (at least 1) but never above `maxReplicaCount`; a cap lowers `maxReplicaCount` but
+/// never below the minimum in force (a known event beats a night cap).
+pub fn hpa_bounds(so: &ScaledObject, b: &Bounds) -> (i32, i32) {
+    let max = so.spec.max_replica_count().max(1);
+    let base = so.spec.min_replica_count().max(1).min(max);
+    let floor = i32::try_from(b.floor).unwrap_or(i32::MAX);
+    let min = base.max(floor).min(max);
+    let max_eff = match b.ceiling {
+        Some(c) => i32::try_from(c).unwrap_or(i32::MAX).min(max).max(min),
+        None => max,
+    };
+    (min, max_eff)
+}
+
+/// `status.preScaling` for the bounds now and the coming changes.
+pub fn status(
+    so: &ScaledObject,
+    triggers: &[LiveTrigger],
+    resolved: &[(usize, ResolvedRule)],
+    now: DateTime<Utc>,
+    b: &Bounds,
+) -> PreScalingStatus {
+    let (min, max) = hpa_bounds(so, b);
+    let rules = rules(triggers, resolved);
+    let lead_of = |from: Option<usize>| {
+        from.and_then(|i| resolved.get(i))
+            .map(|(_, r)| prescale::format_duration(r.lead))
+    };
+    let next_changes = prescale::plan(
+        &rules,
+        now,
+        now + chrono::Duration::hours(PLAN_HORIZON_HOURS),
+        PLAN_LIMIT,
+    )
+    .into_iter()
+    .map(|c| {
+        let (cmin, cmax) = hpa_bounds(so, &c.bounds);
+        PlannedChange {
+            time: crate::poller::task::time_of(c.at),
+            min_replicas: cmin,
+            max_replicas: cmax,
+            rule: c.bounds.floor_rule.clone(),
+            lead_time: lead_of(c.bounds.floor_from),
+        }
+    })
+    // changes that the ScaledObject's own bounds absorb are not changes of the HPA
+    .scan((min, max), |last, c| {
+        let keep = (c.min_replicas, c.max_replicas) != *last;
+        *last = (c.min_replicas, c.max_replicas);
+        Some(keep.then_some(c))
+    })
+    .flatten()
+    .collect();
+    PreScalingStatus {
+        min_replicas: min,
+        max_replicas: max,
+        floor_rule: b.floor_rule.clone(),
+        ceiling_rule: b.ceiling_rule.clone(),
+        lead_times: resolved
+            .iter()
+            .map(|(_, r)| LeadTimeStatus {
+                trigger_index: r.trigger_index as i32,
+                lead_time: prescale::format_duration(r.lead),
+                source: r.source.clone(),
+            })
+            .collect(),
+        next_changes,
+    }
+}
+
+/// The `PreScaling` condition: (status, reason, message).
+pub fn condition(
+    so: &ScaledObject,
+    b: &Bounds,
+    resolved: &[(usize, ResolvedRule)],
+) -> (&'static str, &'static str, String) {
+    let (min, max) = hpa_bounds(so, b);
+    let base = so.spec.min_replica_count().max(1);
+    let so_max = so.spec.max_replica_count().max(1);
+    let lead = b
+        .floor_from
+        .and_then(|i| resolved.get(i))
+        .map(|(_, r)| r.source.clone())
+        .unwrap_or_default();
+    if min > base {
+        let rule = b.floor_rule.as_deref().unwrap_or("a pre-scaling rule");
+        let capped = if i64::from(min) < b.floor {
+            format!(" (floor {} capped by maxReplicaCount)", b.floor)
+        } else {
+            String::new()
+        };
+        (
+            "True",
+            "FloorRaised",
+            format!("minReplicas raised from {base} to {min}{capped} by {rule}; {lead}"),
+        )
+    } else if max < so_max {
+        let rule = b.ceiling_rule.as_deref().unwrap_or("a pre-scaling rule");
+        (
+            "True",
+            "Capped",
+            format!("maxReplicas lowered from {so_max} to {max} by {rule}"),
+        )
+    } else {
+        (
+            "False",
+            "NoFloor",
+            format!("no pre-scaling window holds; minReplicas is {base}"),
+        )
+    }
+}
+
+/// Condition type re-exported for callers.
+pub const CONDITION: &str = PRE_SCALING;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn so(min: i32, max: i32) -> ScaledObject {
+        serde_json::from_value(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": "a", "namespace": "n"},
+            "spec": {"scaleTargetRef": {"name": "a"}, "minReplicaCount": min, "maxReplicaCount": max, "triggers": []}}))
+        .unwrap()
+    }
+
+    fn b(floor: i64, ceiling: Option<i64>) -> Bounds {
+        Bounds {
+            floor,
+            ceiling,
+            ..Bounds::default()
+        }
+    }
+
+    #[test]
+    fn scaled_object_bounds_always_win() {
+        assert_eq!(
+            hpa_bounds(&so(0, 20), &b(0, None)),
+            (1, 20),
+            "min 0 maps to HPA min 1"
+        );
+        assert_eq!(hpa_bounds(&so(2, 20), &b(7, None)), (7, 20));
+        assert_eq!(
+            hpa_bounds(&so(2, 20), &b(50, None)),
+            (20, 20),
+            "never above maxReplicaCount"
+        );
+        assert_eq!(
+            hpa_bounds(&so(5, 20), &b(3, None)),
+            (5, 20),
+            "a lower floor changes nothing"
+        );
+        assert_eq!(hpa_bounds(&so(1, 20), &b(0, Some(3))), (1, 3), "night cap");
+        assert_eq!(
+            hpa_bounds(&so(1, 20), &b(8, Some(3))),
+            (8, 8),
+            "a floor beats a cap"
+        );
+        assert_eq!(
+            hpa_bounds(&so(4, 20), &b(0, Some(2))),
+            (4, 4),
+            "never below minReplicaCount"
+        );
+        assert_eq!(hpa_bounds(&so(1, 20), &b(0, Some(90))), (1, 20));
+    }
+
+    #[test]
+    fn the_condition_says_what_holds() {
+        let mut bb = b(50, None);
+        bb.floor_rule = Some("2026-11-27T00:00/2026-11-27T02:00=50".into());
+        let (s, r, m) = condition(&so(2, 30), &bb, &[]);
+        assert_eq!((s, r), ("True", "FloorRaised"));
+        assert!(m.starts_with("minReplicas raised from 2 to 30 (floor 50 capped by maxReplicaCount) by 2026-11-27T00:00/2026-11-27T02:00=50"), "{m}");
+        let (s, r, _) = condition(&so(2, 30), &b(0, Some(4)), &[]);
+        assert_eq!((s, r), ("True", "Capped"));
+        let (s, r, m) = condition(&so(2, 30), &b(0, None), &[]);
+        assert_eq!(
+            (s, r, m.as_str()),
+            (
+                "False",
+                "NoFloor",
+                "no pre-scaling window holds; minReplicas is 2"
+            )
+        );
+    }
+}
