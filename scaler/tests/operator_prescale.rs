@@ -63,3 +63,112 @@ async fn a_window_raises_min_replicas_exactly_and_restores_it() {
     let c = condition(&so, "PreScaling");
     assert!(c.as_ref().is_some_and(|c| c.0 == "False"), "{c:?}");
 }
+
+/// A Ready pod of `app` that took `startup_s` seconds from creation to Ready.
+fn started_pod(api: &ApiServer, ns: &str, name: &str, app: &str, startup_s: i64) {
+    let created = api.put(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": app}},
+        "spec": {"containers": [{"name": "worker", "image": "worker:1"}]}}));
+    let at = chrono::DateTime::parse_from_rfc3339(
+        created["metadata"]["creationTimestamp"].as_str().unwrap(),
+    )
+    .unwrap()
+    .with_timezone(&Utc)
+        + Seconds::seconds(startup_s);
+    let mut pod = created.clone();
+    pod["status"] = json!({"phase": "Running",
+        "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": at.format("%Y-%m-%dT%H:%M:%SZ").to_string()}],
+        "containerStatuses": [{"name": "worker", "image": "worker:1", "imageID": "", "ready": true, "restartCount": 0}]});
+    api.put(pod);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lead_time_auto_uses_measured_pod_start_up_and_caps_lower_max_replicas() {
+    let api = ApiServer::new();
+    let now = Utc::now().duration_trunc(Seconds::seconds(1)).unwrap();
+    let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    api.put(deployment("school", "classes", 2, json!([])));
+    // three measured starts: 60 s, 95 s, 80 s → p90 95 s, + 5 s margin = lead 100 s
+    for (i, s) in [60, 95, 80].into_iter().enumerate() {
+        started_pod(&api, "school", &format!("classes-{i}"), "classes", s);
+    }
+    // a pod of another workload does not count
+    started_pod(&api, "school", "other-0", "other", 900);
+    // the class starts in 90 s: with the measured lead its floor holds now; with the 10 s
+    // default it would not
+    let start = now + Seconds::seconds(90);
+    let window = format!("{}/{}=6", fmt(start), fmt(start + Seconds::seconds(600)));
+    api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "classes", "namespace": "school"},
+        "spec": {"scaleTargetRef": {"name": "classes"}, "pollingInterval": 1, "minReplicaCount": 1, "maxReplicaCount": 20,
+                 "triggers": [{"type": "schedule", "metadata": {"timezone": "Etc/UTC", "leadTime": "auto", "windows": window}}]}}));
+    // a night cap in force now on another ScaledObject
+    api.put(deployment("school", "reports", 9, json!([])));
+    let cap = format!(
+        "{}/{}=max:3",
+        fmt(now - Seconds::seconds(60)),
+        fmt(now + Seconds::seconds(3600))
+    );
+    api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "reports", "namespace": "school"},
+        "spec": {"scaleTargetRef": {"name": "reports"}, "pollingInterval": 1, "minReplicaCount": 1, "maxReplicaCount": 10,
+                 "triggers": [{"type": "schedule", "metadata": {"timezone": "Etc/UTC", "windows": cap}}]}}));
+    let op = Operator::start_full(
+        &api,
+        None,
+        None,
+        std::sync::Arc::new(prescale_scalers::SystemClock),
+        prescale::prescaling::startup::LeadSettings {
+            default: std::time::Duration::from_secs(10),
+            margin: std::time::Duration::from_secs(5),
+            history: 20,
+            refresh: std::time::Duration::from_secs(1),
+        },
+    );
+    eventually(20, "HPA minReplicas 6 from the measured lead", || {
+        hpa(&api, "school", "keda-hpa-classes").filter(|h| h["spec"]["minReplicas"] == 6)
+    })
+    .await;
+    eventually(10, "target scaled to the floor at once", || {
+        (replicas(&api, "school", "classes") == 6).then_some(())
+    })
+    .await;
+    let so = eventually(10, "status with the measured lead", || {
+        scaled_object(&api, "school", "classes")
+            .filter(|s| s["status"]["preScaling"]["minReplicas"] == 6)
+    })
+    .await;
+    let source = "leadTime auto = 1m40s from 3 starts (p90 1m35s + 5s margin)";
+    assert_eq!(so["status"]["preScaling"]["leadTimes"][0]["source"], source);
+    let raised = events(&api, "classes", "PreScalingFloorRaised");
+    assert!(raised.iter().any(|e| e.contains(source)), "{raised:?}");
+    assert!(!events(&api, "classes", "PreScaledTarget").is_empty());
+    let text = op.metrics_text();
+    assert!(
+        text.contains("prescale_pod_startup_p90_seconds{namespace=\"school\",workload=\"Deployment/classes\"} 95.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "prescale_prescaling_min_replicas{namespace=\"school\",scaled_object=\"classes\"} 6"
+        ),
+        "{text}"
+    );
+    // the cap: maxReplicas 3, the Capped condition and an Event; minReplicas untouched
+    let h = eventually(20, "HPA maxReplicas 3", || {
+        hpa(&api, "school", "keda-hpa-reports").filter(|h| h["spec"]["maxReplicas"] == 3)
+    })
+    .await;
+    assert_eq!(h["spec"]["minReplicas"], 1);
+    let so = eventually(10, "Capped", || {
+        scaled_object(&api, "school", "reports")
+            .filter(|s| condition(s, "PreScaling").is_some_and(|c| c.1 == "Capped"))
+    })
+    .await;
+    assert_eq!(
+        condition(&so, "PreScaling").unwrap().2,
+        format!("maxReplicas lowered from 10 to 3 by {cap}")
+    );
+    assert_eq!(
+        so["status"]["preScaling"]["nextChanges"][0]["maxReplicas"],
+        10
+    );
+}

@@ -55,42 +55,56 @@ pub(crate) fn time_of(t: DateTime<Utc>) -> Time {
     Time(k8s_openapi::jiff::Timestamp::from_second(t.timestamp()).unwrap_or_default())
 }
 
-/// Runs the loop until the task is aborted; `poke` asks for an extra poll now.
+/// Runs the loop until the task is aborted; `poke` asks for an extra poll now. Besides every
+/// `pollingInterval`, the loop also wakes when a pre-scaling change is due, so floors move on
+/// time whatever the interval.
 pub async fn run(plan: PollPlan, ctx: Arc<Context>, poke: Arc<tokio::sync::Notify>) {
     let offset = first_tick_offset(&plan.namespace, &plan.name, plan.interval);
     let mut next = tokio::time::Instant::now() + offset;
+    let mut change: Option<tokio::time::Instant> = None;
     loop {
+        let wake = change.map_or(next, |c| c.min(next));
         let poked = tokio::select! {
-            _ = tokio::time::sleep_until(next) => false,
+            _ = tokio::time::sleep_until(wake) => false,
             _ = poke.notified() => true,
         };
-        if poked {
-            if ctx.leader.is_leader() {
-                poll_once(&plan, &ctx).await;
-            }
-            continue;
+        let on_tick = !poked && wake == next;
+        if on_tick {
+            let lateness = tokio::time::Instant::now().saturating_duration_since(next);
+            ctx.metrics.poll_lateness.observe(lateness.as_secs_f64());
         }
-        let lateness = tokio::time::Instant::now().saturating_duration_since(next);
-        ctx.metrics.poll_lateness.observe(lateness.as_secs_f64());
         if ctx.leader.is_leader() {
-            poll_once(&plan, &ctx).await;
+            let due = poll_once(&plan, &ctx).await;
+            change = due.map(|at| {
+                let wait = (at - ctx.scalers.clock.now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .saturating_sub(crate::prescaling::LOOKAHEAD)
+                    .max(Duration::from_millis(200));
+                tokio::time::Instant::now() + wait
+            });
+        } else {
+            change = None;
         }
-        next += plan.interval;
-        // after a long stall, do not fire a burst of catch-up polls
-        let now = tokio::time::Instant::now();
-        if next < now {
-            next = now + plan.interval;
+        if on_tick {
+            next += plan.interval;
+            // after a long stall, do not fire a burst of catch-up polls
+            let now = tokio::time::Instant::now();
+            if next < now {
+                next = now + plan.interval;
+            }
         }
     }
 }
 
-/// One poll: evaluate, store, decide, act, report.
-pub async fn poll_once(plan: &PollPlan, ctx: &Context) {
+/// One poll: evaluate, store, decide, act, report. Returns when the pre-scaling bounds change
+/// next, if a change is planned.
+pub async fn poll_once(plan: &PollPlan, ctx: &Context) -> Option<DateTime<Utc>> {
     let Some(so) = ctx
         .scaled_objects
         .get(&kube::runtime::reflector::ObjectRef::new(&plan.name).within(&plan.namespace))
     else {
-        return;
+        return None;
     };
     let mut status = so.status.clone().unwrap_or_default();
     let reference = so.object_ref(&());
@@ -105,7 +119,7 @@ pub async fn poll_once(plan: &PollPlan, ctx: &Context) {
             );
             status.set_condition(READY, "False", "ErrorGettingCurrentReplicas", &msg);
             write_status(ctx, &so, status).await;
-            return;
+            return None;
         }
     };
     let needs_ready_pods = plan.fallback.is_some()
@@ -305,7 +319,13 @@ pub async fn poll_once(plan: &PollPlan, ctx: &Context) {
             )
         })
         .collect();
+    let next_change = status
+        .pre_scaling
+        .as_ref()
+        .and_then(|p| p.next_changes.first())
+        .and_then(|c| chrono_of(&c.time));
     write_status(ctx, &so, status).await;
+    next_change
 }
 
 /// (status, reason, message) of a condition.

@@ -148,9 +148,11 @@ pub fn status(
         from.and_then(|i| resolved.get(i))
             .map(|(_, r)| prescale::format_duration(r.lead))
     };
+    // changes within the lookahead are already in force
+    let from = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
     let next_changes = prescale::plan(
         &rules,
-        now,
+        from,
         now + chrono::Duration::hours(PLAN_HORIZON_HOURS),
         PLAN_LIMIT,
     )
