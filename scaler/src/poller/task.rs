@@ -100,12 +100,9 @@ pub async fn run(plan: PollPlan, ctx: Arc<Context>, poke: Arc<tokio::sync::Notif
 /// One poll: evaluate, store, decide, act, report. Returns when the pre-scaling bounds change
 /// next, if a change is planned.
 pub async fn poll_once(plan: &PollPlan, ctx: &Context) -> Option<DateTime<Utc>> {
-    let Some(so) = ctx
+    let so = ctx
         .scaled_objects
-        .get(&kube::runtime::reflector::ObjectRef::new(&plan.name).within(&plan.namespace))
-    else {
-        return None;
-    };
+        .get(&kube::runtime::reflector::ObjectRef::new(&plan.name).within(&plan.namespace))?;
     let mut status = so.status.clone().unwrap_or_default();
     let reference = so.object_ref(&());
     let now = ctx.scalers.clock.now();
