@@ -13,6 +13,7 @@ pub mod error;
 pub mod input;
 pub mod metric;
 pub mod mysql;
+pub mod mysql_calendar;
 pub mod params;
 pub mod pools;
 pub mod prescale;

@@ -13,6 +13,7 @@ pub const SOURCES: &[(&str, ParseFn)] = &[
     ("cpu", crate::resource::parse_cpu),
     ("memory", crate::resource::parse_memory),
     ("mysql", crate::mysql::parse),
+    ("mysql-calendar", crate::mysql_calendar::parse),
     ("prometheus", crate::prometheus::parse),
     ("redis", crate::redis::parse),
     ("redis-cluster", crate::redis::parse),

@@ -42,12 +42,7 @@ const META_AUTH_ENV: &[Source] = &[Source::Metadata, Source::Auth, Source::Env];
 impl MySqlDefinition {
     pub fn parse(input: &TriggerInput) -> Result<Self> {
         let mut p = Params::new(input);
-        let connection_string = p.string(&["connectionString"], AUTH_ENV, Need::Optional);
-        let username = p.string(&["username"], META_AUTH_ENV, Need::Optional);
-        let password = p.string(&["password"], AUTH_ENV, Need::Optional);
-        let host = p.string(&["host"], META_AUTH, Need::Optional);
-        let port = p.string(&["port"], META_AUTH, Need::Optional);
-        let db_name = p.string(&["dbName"], META_AUTH, Need::Optional);
+        let (dsn, metric_db) = connection(&mut p);
         let query = p.string(&["query"], META, Need::Required);
         let query_value = p
             .get::<f64>(&["queryValue"], META, Need::Required)
@@ -60,22 +55,6 @@ impl MySqlDefinition {
             MetricType::AverageValue
         });
         p.finish("MySQL")?;
-        // KEDA: with a connection string, dbName for the metric is everything after the last '/'
-        let (dsn, metric_db) = if connection_string.is_empty() {
-            (
-                Ok(Dsn::from_parts(
-                    &username, &password, &host, &port, &db_name,
-                )),
-                db_name,
-            )
-        } else {
-            let after_slash = connection_string
-                .rsplit('/')
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            (Dsn::parse(&connection_string), after_slash)
-        };
         let spec = MetricSpec::External {
             name: external_metric_name(input.index, &format!("mysql-{metric_db}")),
             target: MetricTarget::from_float(metric_type, query_value),
@@ -91,8 +70,70 @@ impl MySqlDefinition {
     }
 }
 
+/// The connection parameters (`connectionString` or `host`/`port`/`username`/`password`/
+/// `dbName`) with KEDA's sources, and the database name used in metric names (with a
+/// connection string, everything after its last `/`, as KEDA does).
+pub(crate) fn connection(p: &mut Params) -> (std::result::Result<Dsn, String>, String) {
+    let connection_string = p.string(&["connectionString"], AUTH_ENV, Need::Optional);
+    let username = p.string(&["username"], META_AUTH_ENV, Need::Optional);
+    let password = p.string(&["password"], AUTH_ENV, Need::Optional);
+    let host = p.string(&["host"], META_AUTH, Need::Optional);
+    let port = p.string(&["port"], META_AUTH, Need::Optional);
+    let db_name = p.string(&["dbName"], META_AUTH, Need::Optional);
+    if connection_string.is_empty() {
+        (
+            Ok(Dsn::from_parts(
+                &username, &password, &host, &port, &db_name,
+            )),
+            db_name,
+        )
+    } else {
+        let after_slash = connection_string
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        (Dsn::parse(&connection_string), after_slash)
+    }
+}
+
+/// The shared pool for `dsn`, checked with a ping; and the call timeout.
+pub(crate) async fn open_pool(
+    dsn: &std::result::Result<Dsn, String>,
+    ctx: &Context,
+) -> Result<(Arc<MySqlPool>, Duration)> {
+    let dsn = dsn
+        .clone()
+        .map_err(|e| Error::Connect(format!("error establishing MySQL connection: {e}")))?;
+    let timeout = dsn.timeout.unwrap_or(ctx.default_timeout);
+    let opts = dsn
+        .opts()
+        .map_err(|e| Error::Connect(format!("error establishing MySQL connection: {e}")))?;
+    let pool = ctx
+        .pools
+        .get_or_create::<MySqlPool, _, _>(&pool_key(&dsn), || async move {
+            Ok(MySqlPool(mysql_async::Pool::new(opts)))
+        })
+        .await?;
+    let ping = async {
+        let mut conn = pool.0.get_conn().await?;
+        conn.ping().await
+    };
+    match tokio::time::timeout(timeout, ping).await {
+        Ok(Ok(())) => Ok((pool, timeout)),
+        Ok(Err(e)) => Err(Error::Connect(format!(
+            "error establishing MySQL connection: {}",
+            describe(&e)
+        ))),
+        Err(_) => Err(Error::Timeout {
+            what: "MySQL ping".into(),
+            after: timeout,
+        }),
+    }
+}
+
 /// A pool for one DSN; dropping the last user disconnects it.
-pub struct MySqlPool(mysql_async::Pool);
+pub struct MySqlPool(pub(crate) mysql_async::Pool);
 
 impl Drop for MySqlPool {
     fn drop(&mut self) {
@@ -123,39 +164,7 @@ impl TriggerDefinition for MySqlDefinition {
     }
 
     async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>> {
-        let dsn = self
-            .dsn
-            .clone()
-            .map_err(|e| Error::Connect(format!("error establishing MySQL connection: {e}")))?;
-        let timeout = dsn.timeout.unwrap_or(ctx.default_timeout);
-        let opts = dsn
-            .opts()
-            .map_err(|e| Error::Connect(format!("error establishing MySQL connection: {e}")))?;
-        let pool = ctx
-            .pools
-            .get_or_create::<MySqlPool, _, _>(&pool_key(&dsn), || async move {
-                Ok(MySqlPool(mysql_async::Pool::new(opts)))
-            })
-            .await?;
-        let ping = async {
-            let mut conn = pool.0.get_conn().await?;
-            conn.ping().await
-        };
-        match tokio::time::timeout(timeout, ping).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(Error::Connect(format!(
-                    "error establishing MySQL connection: {}",
-                    describe(&e)
-                )));
-            }
-            Err(_) => {
-                return Err(Error::Timeout {
-                    what: "MySQL ping".into(),
-                    after: timeout,
-                });
-            }
-        }
+        let (pool, timeout) = open_pool(&self.dsn, ctx).await?;
         Ok(Arc::new(MySqlScaler {
             spec: self.spec.clone(),
             pool,
@@ -167,7 +176,7 @@ impl TriggerDefinition for MySqlDefinition {
 }
 
 /// A MySQL error without anything secret (server messages name the user, never the password).
-fn describe(e: &mysql_async::Error) -> String {
+pub(crate) fn describe(e: &mysql_async::Error) -> String {
     let mut s = e.to_string();
     s.truncate(400);
     s
@@ -183,7 +192,7 @@ pub struct MySqlScaler {
 }
 
 /// The first column of a row as a number (integers, decimals, floats, numeric strings).
-fn to_f64(v: &mysql_async::Value) -> std::result::Result<f64, String> {
+pub(crate) fn to_f64(v: &mysql_async::Value) -> std::result::Result<f64, String> {
     use mysql_async::Value;
     match v {
         Value::NULL => Err("the query returned NULL".into()),

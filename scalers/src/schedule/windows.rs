@@ -54,12 +54,18 @@ pub fn local_instant(text: &str, zone: Zone) -> Result<DateTime<Utc>, String> {
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| format!("{text:?} is not a local date-time like 2026-11-11T00:00"))?;
+    local_instant_naive(naive, zone).map_err(|e| format!("{text} {e}"))
+}
+
+/// A local date-time in `zone` as a UTC instant, with the same rules as [`local_instant`]; the
+/// error reads "does not exist in ZONE (...)".
+pub fn local_instant_naive(naive: NaiveDateTime, zone: Zone) -> Result<DateTime<Utc>, String> {
     let tz = zone.tz();
     match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
         LocalResult::Ambiguous(first, _) => Ok(first.with_timezone(&Utc)),
         LocalResult::None => Err(format!(
-            "{text} does not exist in {tz} (it falls in a daylight saving time gap)"
+            "does not exist in {tz} (it falls in a daylight saving time gap)"
         )),
     }
 }
