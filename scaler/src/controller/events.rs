@@ -55,6 +55,19 @@ impl Events {
             .await;
     }
 
+    /// A Normal event with its own `action`: Events with the same reason but a different
+    /// action are not folded into one series (whose note would keep the first text).
+    pub async fn normal_with_action(
+        &self,
+        regarding: &ObjectReference,
+        reason: &str,
+        action: String,
+        note: impl Into<String>,
+    ) {
+        self.publish_as(regarding, EventType::Normal, reason, action, note.into())
+            .await;
+    }
+
     /// A Warning event.
     pub async fn warning(
         &self,
@@ -73,11 +86,23 @@ impl Events {
         reason: &str,
         note: String,
     ) {
+        self.publish_as(regarding, type_, reason, reason.to_string(), note)
+            .await
+    }
+
+    async fn publish_as(
+        &self,
+        regarding: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: String,
+        note: String,
+    ) {
         let ev = Event {
             type_,
             reason: reason.to_string(),
             note: Some(truncate(note, MAX_NOTE)),
-            action: reason.to_string(),
+            action: truncate(action, 128),
             secondary: None,
         };
         // An Event that cannot be written must not fail the reconcile; say so in the log.

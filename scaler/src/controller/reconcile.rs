@@ -432,14 +432,33 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
     let mut desired = hpa::build(&so, &specs, composite.as_ref(), &pause);
     // pre-scaling bounds in force now (the poll loop keeps them current)
     if crate::prescaling::any(&live) {
-        let resolved = crate::prescaling::resolve(
-            &live,
-            &ctx.startups,
-            &crate::prescaling::workload_key(&target),
-            &ctx.config.lead,
-        );
-        let b = crate::prescaling::bounds_now(&live, &resolved, ctx.scalers.clock.now());
-        let (min, max) = crate::prescaling::hpa_bounds(&so, &b);
+        // A running poll loop of this generation owns the bounds it put on the HPA (its sources
+        // hold the events read so far; these freshly connected ones have read nothing yet).
+        let running = ctx
+            .pollers
+            .runs(&ns, &name, fingerprint.clone().finish() as i64);
+        let held = ctx
+            .hpas
+            .get(
+                &kube::runtime::reflector::ObjectRef::new(
+                    desired.metadata.name.as_deref().unwrap_or_default(),
+                )
+                .within(&ns),
+            )
+            .map(|h| (h.spec.min_replicas.unwrap_or(1), h.spec.max_replicas));
+        let (min, max) = match held {
+            Some(bounds) if running => bounds,
+            _ => {
+                let resolved = crate::prescaling::resolve(
+                    &live,
+                    &ctx.startups,
+                    &crate::prescaling::workload_key(&target),
+                    &ctx.config.lead,
+                );
+                let b = crate::prescaling::bounds_now(&live, &resolved, ctx.scalers.clock.now());
+                crate::prescaling::hpa_bounds(&so, &b)
+            }
+        };
         desired.spec.min_replicas = Some(min);
         desired.spec.max_replicas = max;
     }

@@ -59,7 +59,12 @@ pub(crate) fn time_of(t: DateTime<Utc>) -> Time {
 /// `pollingInterval`, the loop also wakes when a pre-scaling change is due, so floors move on
 /// time whatever the interval.
 pub async fn run(plan: PollPlan, ctx: Arc<Context>, poke: Arc<tokio::sync::Notify>) {
-    let offset = first_tick_offset(&plan.namespace, &plan.name, plan.interval);
+    // pre-scaling sources read their events at once (their floors may already be due)
+    let offset = if crate::prescaling::any(&plan.triggers) {
+        Duration::ZERO
+    } else {
+        first_tick_offset(&plan.namespace, &plan.name, plan.interval)
+    };
     let mut next = tokio::time::Instant::now() + offset;
     let mut change: Option<tokio::time::Instant> = None;
     loop {

@@ -131,17 +131,19 @@ pub async fn enforce(
         if want_min > prev_min {
             let rule = b.floor_rule.as_deref().unwrap_or("a pre-scaling rule");
             ctx.events
-                .normal(
+                .normal_with_action(
                     &reference,
                     events::PRE_SCALING_FLOOR_RAISED,
+                    format!("{}-{want_min}", events::PRE_SCALING_FLOOR_RAISED),
                     format!("HPA {name} minReplicas raised from {prev_min} to {want_min} by {rule}; {lead_note}"),
                 )
                 .await;
         } else if want_min < prev_min {
             ctx.events
-                .normal(
+                .normal_with_action(
                     &reference,
                     events::PRE_SCALING_FLOOR_RESTORED,
+                    format!("{}-{want_min}", events::PRE_SCALING_FLOOR_RESTORED),
                     format!("HPA {name} minReplicas restored from {prev_min} to {want_min}; scale-down follows the HPA behavior"),
                 )
                 .await;
@@ -152,9 +154,10 @@ pub async fn enforce(
                 _ => "cap lifted".to_string(),
             };
             ctx.events
-                .normal(
+                .normal_with_action(
                     &reference,
                     events::PRE_SCALING_CAP_CHANGED,
+                    format!("{}-{want_max}", events::PRE_SCALING_CAP_CHANGED),
                     format!("HPA {name} maxReplicas changed from {prev_max} to {want_max}, {why}"),
                 )
                 .await;
@@ -173,9 +176,10 @@ pub async fn enforce(
         match plan.target.set_replicas(want_min).await {
             Ok(()) => {
                 ctx.events
-                    .normal(
+                    .normal_with_action(
                         &reference,
                         events::PRE_SCALED_TARGET,
+                        format!("{}-{want_min}", events::PRE_SCALED_TARGET),
                         format!(
                             "Scaled {} {}/{} from {current} to {want_min} for {}",
                             t.kind_string(),

@@ -211,10 +211,16 @@ pub fn warnings(so: &ScaledObject) -> Vec<String> {
         .triggers
         .iter()
         .any(|t| t.use_cached_metrics == Some(true));
+    // pre-scaling triggers (Prescale's own) are read every pollingInterval to move the floors
+    let prescaling = spec
+        .triggers
+        .iter()
+        .any(|t| matches!(t.type_.as_str(), "schedule" | "mysql-calendar"));
     if spec.polling_interval.is_some()
         && min_above_zero
         && spec.idle_replica_count.is_none()
         && !cached
+        && !prescaling
     {
         out.push("spec.pollingInterval is set but has no effect: minReplicaCount > 0, no idleReplicaCount and no useCachedMetrics".into());
     }
