@@ -172,3 +172,78 @@ async fn lead_time_auto_uses_measured_pod_start_up_and_caps_lower_max_replicas()
         10
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_calendar_falls_back_and_keeps_the_floor_in_force() {
+    use mysql_async::prelude::Queryable;
+    use prescale_testkit::mariadb::{DATABASE, MariaDb, PASSWORD, USER};
+    let mut db = MariaDb::start();
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(db.port)
+        .user(Some(USER))
+        .pass(Some(PASSWORD))
+        .db_name(Some(DATABASE));
+    let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+    let now = Utc::now();
+    let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
+    conn.query_drop("CREATE TABLE classes (starts_at DATETIME, ends_at DATETIME, students INT)")
+        .await
+        .unwrap();
+    // a class in 30 s for 10 minutes, 200 students at 40 per pod: 5 pods, in force now (lead 1m)
+    conn.exec_drop(
+        "INSERT INTO classes VALUES (?, ?, 200)",
+        (
+            fmt(now + Seconds::seconds(30)),
+            fmt(now + Seconds::seconds(630)),
+        ),
+    )
+    .await
+    .unwrap();
+    conn.disconnect().await.unwrap();
+
+    let api = ApiServer::new();
+    api.put(deployment("school", "lessons", 1, json!([])));
+    api.put(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "school"},
+        "data": {"dsn": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, db.go_dsn(""))}}));
+    api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication", "metadata": {"name": "db", "namespace": "school"},
+        "spec": {"secretTargetRef": [{"parameter": "connectionString", "name": "db", "key": "dsn"}]}}));
+    api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "lessons", "namespace": "school"},
+        "spec": {"scaleTargetRef": {"name": "lessons"}, "pollingInterval": 1, "minReplicaCount": 1, "maxReplicaCount": 20,
+                 "fallback": {"failureThreshold": 2, "replicas": 2},
+                 "triggers": [{"type": "mysql-calendar", "authenticationRef": {"name": "db"},
+                               "metadata": {"query": "SELECT starts_at, ends_at, students FROM classes WHERE ends_at > :from AND starts_at < :to",
+                                            "loadPerReplica": "40", "leadTime": "1m"}}]}}));
+    let _op = Operator::start(&api, None);
+    eventually(20, "floor 5 from the calendar", || {
+        hpa(&api, "school", "keda-hpa-lessons").filter(|h| h["spec"]["minReplicas"] == 5)
+    })
+    .await;
+    eventually(10, "workload at 5", || {
+        (replicas(&api, "school", "lessons") == 5).then_some(())
+    })
+    .await;
+
+    // the database goes away during the class: the metric falls back, the floor stays
+    db.kill();
+    let so = eventually(20, "Fallback=True", || {
+        scaled_object(&api, "school", "lessons")
+            .filter(|so| condition(so, "Fallback").is_some_and(|c| c.0 == "True"))
+    })
+    .await;
+    let health = &so["status"]["health"]["s0-mysql-calendar-app"];
+    assert_eq!(health["status"], "Failing", "{}", so["status"]);
+    assert!(!so.to_string().contains(PASSWORD), "no secret in status");
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        hpa(&api, "school", "keda-hpa-lessons").unwrap()["spec"]["minReplicas"],
+        5
+    );
+    assert_eq!(
+        replicas(&api, "school", "lessons"),
+        5,
+        "never scaled to a wrong value"
+    );
+    let so = scaled_object(&api, "school", "lessons").unwrap();
+    assert_eq!(condition(&so, "PreScaling").unwrap().1, "FloorRaised");
+}
