@@ -171,6 +171,27 @@ async fn lead_time_auto_uses_measured_pod_start_up_and_caps_lower_max_replicas()
         so["status"]["preScaling"]["nextChanges"][0]["maxReplicas"],
         10
     );
+
+    // the pre-scaling trigger removed: bounds restored, nothing of it reported any more
+    api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "reports", "namespace": "school"},
+        "spec": {"scaleTargetRef": {"name": "reports"}, "pollingInterval": 1, "minReplicaCount": 1, "maxReplicaCount": 10,
+                 "triggers": [{"type": "cron", "metadata": {"timezone": "Etc/UTC", "start": "0 6 * * *", "end": "0 7 * * *", "desiredReplicas": "2"}}]}}));
+    eventually(20, "HPA maxReplicas back to 10", || {
+        hpa(&api, "school", "keda-hpa-reports").filter(|h| h["spec"]["maxReplicas"] == 10)
+    })
+    .await;
+    eventually(10, "no PreScaling report", || {
+        scaled_object(&api, "school", "reports")
+            .filter(|s| condition(s, "PreScaling").is_none() && s["status"]["preScaling"].is_null())
+    })
+    .await;
+    let text = op.metrics_text();
+    assert!(
+        !text.contains(
+            "prescale_prescaling_max_replicas{namespace=\"school\",scaled_object=\"reports\"}"
+        ),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

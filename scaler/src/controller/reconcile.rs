@@ -583,6 +583,7 @@ async fn cleanup(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Err
     let name = so.name_any();
     ctx.pollers.stop(&ns, &name);
     ctx.metric_store.remove_object(&ns, &name);
+    ctx.metrics.forget_scaled_object(&ns, &name);
     ctx.dependencies
         .forget(&kube::runtime::reflector::ObjectRef::from_obj(&*so));
     let status = so.status.clone().unwrap_or_default();

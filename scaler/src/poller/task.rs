@@ -474,7 +474,22 @@ pub(crate) async fn write_status(ctx: &Context, so: &ScaledObject, status: Scale
         ctx.client.clone(),
         so.metadata.namespace.as_deref().unwrap_or_default(),
     );
-    let patch = serde_json::json!({ "status": status });
+    // a merge patch removes a field only when it says null: fields the new status dropped
+    let mut new = serde_json::to_value(&status).unwrap_or_default();
+    if let (Some(old), Some(new)) = (
+        so.status
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s).ok()),
+        new.as_object_mut(),
+    ) && let Some(old) = old.as_object()
+    {
+        for key in old.keys() {
+            if !new.contains_key(key) {
+                new.insert(key.clone(), serde_json::Value::Null);
+            }
+        }
+    }
+    let patch = serde_json::json!({ "status": new });
     if let Err(e) = api
         .patch_status(
             &so.metadata.name.clone().unwrap_or_default(),

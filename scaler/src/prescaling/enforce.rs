@@ -21,7 +21,11 @@ pub async fn enforce(
     current: i32,
 ) -> Option<i32> {
     if !super::any(&plan.triggers) {
+        // no pre-scaling trigger (any more): nothing of it is reported
         status.pre_scaling = None;
+        status.conditions.retain(|c| c.type_ != CONDITION);
+        ctx.metrics
+            .forget_scaled_object(&plan.namespace, &plan.name);
         return None;
     }
     let settings = ctx.config.lead;

@@ -189,6 +189,20 @@ impl OperatorMetrics {
     }
 }
 
+impl OperatorMetrics {
+    /// Drops the per-ScaledObject pre-scaling series of a deleted ScaledObject.
+    pub fn forget_scaled_object(&self, namespace: &str, name: &str) {
+        let labels = ScaledObjectLabels {
+            namespace: namespace.to_string(),
+            scaled_object: name.to_string(),
+        };
+        self.prescale_min_replicas.remove(&labels);
+        self.prescale_max_replicas.remove(&labels);
+        self.prescale_next_change.remove(&labels);
+        self.prescale_lead_time.remove(&labels);
+    }
+}
+
 /// Recounts `scaled_objects{condition,status}` from the cached ScaledObjects' statuses.
 pub fn count_conditions(
     m: &OperatorMetrics,
