@@ -180,12 +180,7 @@ async fn main() {
 
     // MySQL: the KEDA e2e query shape
     let db = MariaDb::start();
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(db.port)
-        .user(Some(USER))
-        .pass(Some(PASSWORD))
-        .db_name(Some(DATABASE));
+    let opts = db.client_opts();
     let pool = mysql_async::Pool::new(opts);
     {
         let mut c = pool.get_conn().await.expect("conn");

@@ -59,27 +59,8 @@ async fn a_window_raises_min_replicas_exactly_and_restores_it() {
     })
     .await;
     assert!(!events(&api, "checkout", "PreScalingFloorRestored").is_empty());
-    let so = scaled_object(&api, "shop", "checkout").unwrap();
-    let c = condition(&so, "PreScaling");
-    assert!(c.as_ref().is_some_and(|c| c.0 == "False"), "{c:?}");
-}
-
-/// A Ready pod of `app` that took `startup_s` seconds from creation to Ready.
-fn started_pod(api: &ApiServer, ns: &str, name: &str, app: &str, startup_s: i64) {
-    let created = api.put(json!({"apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns, "labels": {"app": app}},
-        "spec": {"containers": [{"name": "worker", "image": "worker:1"}]}}));
-    let at = chrono::DateTime::parse_from_rfc3339(
-        created["metadata"]["creationTimestamp"].as_str().unwrap(),
-    )
-    .unwrap()
-    .with_timezone(&Utc)
-        + Seconds::seconds(startup_s);
-    let mut pod = created.clone();
-    pod["status"] = json!({"phase": "Running",
-        "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": at.format("%Y-%m-%dT%H:%M:%SZ").to_string()}],
-        "containerStatuses": [{"name": "worker", "image": "worker:1", "imageID": "", "ready": true, "restartCount": 0}]});
-    api.put(pod);
+    let so = pre_scaling_reason(&api, "shop", "checkout", "NoFloor").await;
+    assert_eq!(condition(&so, "PreScaling").unwrap().0, "False");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,11 +139,7 @@ async fn lead_time_auto_uses_measured_pod_start_up_and_caps_lower_max_replicas()
     })
     .await;
     assert_eq!(h["spec"]["minReplicas"], 1);
-    let so = eventually(10, "Capped", || {
-        scaled_object(&api, "school", "reports")
-            .filter(|s| condition(s, "PreScaling").is_some_and(|c| c.1 == "Capped"))
-    })
-    .await;
+    let so = pre_scaling_reason(&api, "school", "reports", "Capped").await;
     assert_eq!(
         condition(&so, "PreScaling").unwrap().2,
         format!("maxReplicas lowered from 10 to 3 by {cap}")
@@ -197,15 +174,9 @@ async fn lead_time_auto_uses_measured_pod_start_up_and_caps_lower_max_replicas()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_calendar_falls_back_and_keeps_the_floor_in_force() {
     use mysql_async::prelude::Queryable;
-    use prescale_testkit::mariadb::{DATABASE, MariaDb, PASSWORD, USER};
+    use prescale_testkit::mariadb::{MariaDb, PASSWORD};
     let mut db = MariaDb::start();
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(db.port)
-        .user(Some(USER))
-        .pass(Some(PASSWORD))
-        .db_name(Some(DATABASE));
-    let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+    let mut conn = mysql_async::Conn::new(db.client_opts()).await.unwrap();
     let now = Utc::now();
     let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
     conn.query_drop("CREATE TABLE classes (starts_at DATETIME, ends_at DATETIME, students INT)")

@@ -11,7 +11,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use prescale_kube_standin::ApiServer;
 use prescale_scalers::ManualClock;
-use prescale_testkit::mariadb::{DATABASE, MariaDb, PASSWORD, USER};
+use prescale_testkit::mariadb::MariaDb;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,23 +46,6 @@ fn load_example(api: &ApiServer, file: &str, edit: impl Fn(&mut Value)) {
         }
         api.put(v);
     }
-}
-
-/// A Ready pod of `app` in `ns` that took `startup_s` from creation to Ready.
-fn started_pod(api: &ApiServer, ns: &str, name: &str, app: &str, startup_s: i64) {
-    let created = api.put(json!({"apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns, "labels": {"app": app}},
-        "spec": {"containers": [{"name": "c", "image": "c:1"}]}}));
-    let at =
-        DateTime::parse_from_rfc3339(created["metadata"]["creationTimestamp"].as_str().unwrap())
-            .unwrap()
-            .with_timezone(&Utc)
-            + Span::seconds(startup_s);
-    let mut pod = created.clone();
-    pod["status"] = json!({"phase": "Running",
-        "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": at.format("%Y-%m-%dT%H:%M:%SZ").to_string()}],
-        "containerStatuses": [{"name": "c", "image": "c:1", "imageID": "", "ready": true, "restartCount": 0}]});
-    api.put(pod);
 }
 
 fn hpa_bounds(api: &ApiServer, ns: &str, name: &str) -> (i64, i64) {
@@ -127,13 +110,7 @@ fn shanghai(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn class_peaks_from_the_mysql_schedule_are_ready_by_their_start() {
     let db = MariaDb::start();
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(db.port)
-        .user(Some(USER))
-        .pass(Some(PASSWORD))
-        .db_name(Some(DATABASE));
-    let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+    let mut conn = mysql_async::Conn::new(db.client_opts()).await.unwrap();
     use mysql_async::prelude::Queryable;
     // the table of the example's comment; 19:00 maths (3,000) and physics (1,200) → 105 pods,
     // above maxReplicaCount 100; 20:00 chemistry (500) → 13 pods
@@ -412,11 +389,7 @@ async fn the_midnight_sale_is_ready_ten_minutes_early_and_the_night_cap_follows(
         false,
     )
     .await;
-    eventually(10, "Capped", || {
-        scaled_object(&api, ns, name)
-            .filter(|s| condition(s, "PreScaling").is_some_and(|c| c.1 == "Capped"))
-    })
-    .await;
+    pre_scaling_reason(&api, ns, name, "Capped").await;
     assert!(!events(&api, name, "PreScalingCapChanged").is_empty());
     at_time(
         &clock,
@@ -428,11 +401,7 @@ async fn the_midnight_sale_is_ready_ten_minutes_early_and_the_night_cap_follows(
         false,
     )
     .await;
-    eventually(10, "NoFloor", || {
-        scaled_object(&api, ns, name)
-            .filter(|s| condition(s, "PreScaling").is_some_and(|c| c.1 == "NoFloor"))
-    })
-    .await;
+    pre_scaling_reason(&api, ns, name, "NoFloor").await;
     let text = op.metrics_text();
     assert!(
         text.contains(

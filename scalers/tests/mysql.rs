@@ -1,7 +1,6 @@
 //! The mysql scaler against a real mariadbd: values, activity, DSN forms, failures (wrong
 //! password, bad SQL, NULL/no rows, server down, timeout), TLS, shared pools, no leaks.
 
-use mysql_async::prelude::Queryable;
 use prescale_scalers::{Context, Error, Scaler, TriggerInput, registry};
 use prescale_testkit::mariadb::{DATABASE, MariaDb, PASSWORD, USER};
 use prescale_testkit::tls::TlsFiles;
@@ -19,21 +18,6 @@ async fn scaler(ctx: &Context, input: TriggerInput) -> Result<Arc<dyn Scaler>, E
     registry::parse(&input)?.connect(ctx).await
 }
 
-/// Runs SQL as the test user through a real client.
-async fn sql(db: &MariaDb, stmts: &[&str]) {
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(db.port)
-        .user(Some(USER))
-        .pass(Some(PASSWORD))
-        .db_name(Some(DATABASE));
-    let mut conn = mysql_async::Conn::new(opts).await.unwrap();
-    for s in stmts {
-        conn.query_drop(*s).await.unwrap();
-    }
-    conn.disconnect().await.unwrap();
-}
-
 const COUNT: &str =
     "SELECT CEIL(COUNT(*) / 5) FROM task_instance WHERE state='running' OR state='queued'";
 
@@ -46,11 +30,8 @@ fn with_dsn(dsn: &str, query: &str, extra: &[(&str, &str)]) -> TriggerInput {
 #[tokio::test]
 async fn value_and_activity_follow_the_rows() {
     let db = MariaDb::start();
-    sql(
-        &db,
-        &["CREATE TABLE task_instance (id INT AUTO_INCREMENT PRIMARY KEY, state VARCHAR(16))"],
-    )
-    .await;
+    db.sql(&["CREATE TABLE task_instance (id INT AUTO_INCREMENT PRIMARY KEY, state VARCHAR(16))"])
+        .await;
     let ctx = ctx();
     let s = scaler(
         &ctx,
@@ -68,10 +49,11 @@ async fn value_and_activity_follow_the_rows() {
             )
         })
         .collect();
-    sql(&db, &inserts.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    db.sql(&inserts.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
     let v = s.sample().await.unwrap();
     assert_eq!((v.value, v.active), (3.0, true), "ceil(12/5) = 3 > 2");
-    sql(&db, &["DELETE FROM task_instance LIMIT 3"]).await;
+    db.sql(&["DELETE FROM task_instance LIMIT 3"]).await;
     assert_eq!(s.sample().await.unwrap().value, 2.0);
 }
 

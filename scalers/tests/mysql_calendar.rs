@@ -3,25 +3,10 @@
 //! horizon, a broken query and a server that goes away keeping the floor in force.
 
 use chrono::{DateTime, TimeZone, Utc};
-use mysql_async::prelude::Queryable;
 use prescale_scalers::{Context, ManualClock, Scaler, TriggerInput, registry};
-use prescale_testkit::mariadb::{DATABASE, MariaDb, PASSWORD, USER};
+use prescale_testkit::mariadb::{MariaDb, PASSWORD};
 use std::sync::Arc;
 use std::time::Duration;
-
-async fn sql(db: &MariaDb, stmts: &[&str]) {
-    let opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(db.port)
-        .user(Some(USER))
-        .pass(Some(PASSWORD))
-        .db_name(Some(DATABASE));
-    let mut conn = mysql_async::Conn::new(opts).await.unwrap();
-    for s in stmts {
-        conn.query_drop(*s).await.unwrap();
-    }
-    conn.disconnect().await.unwrap();
-}
 
 fn at(d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 1, d, h, mi, 0).unwrap()
@@ -32,19 +17,16 @@ const CLASSES: &str = "SELECT starts_at, ends_at, students FROM classes \
 
 async fn classes_db() -> MariaDb {
     let db = MariaDb::start();
-    sql(
-        &db,
-        &[
-            "CREATE TABLE classes (id INT AUTO_INCREMENT PRIMARY KEY, title VARCHAR(64), \
+    db.sql(&[
+        "CREATE TABLE classes (id INT AUTO_INCREMENT PRIMARY KEY, title VARCHAR(64), \
              starts_at DATETIME NOT NULL, ends_at DATETIME NOT NULL, students INT NOT NULL)",
-            // 19:00 (Berlin local time in the table): 100 + 30 students; 20:00: 45; next day 9:00: 400
-            "INSERT INTO classes (title, starts_at, ends_at, students) VALUES \
+        // 19:00 (Berlin local time in the table): 100 + 30 students; 20:00: 45; next day 9:00: 400
+        "INSERT INTO classes (title, starts_at, ends_at, students) VALUES \
              ('maths', '2030-01-10 19:00:00', '2030-01-10 20:00:00', 100), \
              ('O''Brien''s poetry', '2030-01-10 19:00:00', '2030-01-10 19:45:00', 30), \
              ('physics', '2030-01-10 20:00:00', '2030-01-10 21:00:00', 45), \
              ('exam', '2030-01-11 09:00:00', '2030-01-11 11:00:00', 400)",
-        ],
-    )
+    ])
     .await;
     db
 }
@@ -184,7 +166,7 @@ async fn failures_are_clear_keep_the_floor_and_leak_no_secret() {
     let s = connect(trigger(&db, CLASSES, &[]), &clock).await;
     assert_eq!(s.sample().await.unwrap().value, 4.0);
     // a bad row: ends before it starts
-    sql(&db, &["INSERT INTO classes (title, starts_at, ends_at, students) VALUES ('oops', '2030-01-10 19:30:00', '2030-01-10 19:00:00', 5)"]).await;
+    db.sql(&["INSERT INTO classes (title, starts_at, ends_at, students) VALUES ('oops', '2030-01-10 19:30:00', '2030-01-10 19:00:00', 5)"]).await;
     let e = s.sample().await.unwrap_err().to_string();
     assert!(e.contains("error inspecting MySQL calendar: row 4: ends_at 2030-01-10 18:00:00 UTC is not after starts_at 2030-01-10 18:30:00 UTC"), "{e}");
     assert_eq!(

@@ -184,3 +184,31 @@ pub fn events(api: &ApiServer, so: &str, reason: &str) -> Vec<String> {
         .map(|e| e["note"].as_str().unwrap_or_default().to_string())
         .collect()
 }
+
+/// A Ready pod labelled `app: <app>` that took `startup_s` seconds from creation to Ready (the
+/// stand-in stamps the creation time; the Ready transition is set after it).
+pub fn started_pod(api: &ApiServer, ns: &str, name: &str, app: &str, startup_s: i64) {
+    let created = api.put(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": app}},
+        "spec": {"containers": [{"name": "c", "image": "c:1"}]}}));
+    let at = chrono::DateTime::parse_from_rfc3339(
+        created["metadata"]["creationTimestamp"].as_str().unwrap(),
+    )
+    .unwrap()
+    .with_timezone(&chrono::Utc)
+        + chrono::Duration::seconds(startup_s);
+    let mut pod = created.clone();
+    pod["status"] = json!({"phase": "Running",
+        "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": at.format("%Y-%m-%dT%H:%M:%SZ").to_string()}],
+        "containerStatuses": [{"name": "c", "image": "c:1", "imageID": "", "ready": true, "restartCount": 0}]});
+    api.put(pod);
+}
+
+/// Waits until the ScaledObject's `PreScaling` condition has `reason`.
+pub async fn pre_scaling_reason(api: &ApiServer, ns: &str, name: &str, reason: &str) -> Value {
+    eventually(15, &format!("{ns}/{name} PreScaling {reason}"), || {
+        scaled_object(api, ns, name)
+            .filter(|s| condition(s, "PreScaling").is_some_and(|c| c.1 == reason))
+    })
+    .await
+}

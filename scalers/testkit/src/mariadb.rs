@@ -110,6 +110,30 @@ impl MariaDb {
         self.process.kill();
     }
 
+    /// Client options for the test user and database (a real client, for loading data).
+    pub fn client_opts(&self) -> mysql_async::OptsBuilder {
+        mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.port)
+            .user(Some(USER))
+            .pass(Some(PASSWORD))
+            .db_name(Some(DATABASE))
+    }
+
+    /// Runs statements as the test user through a real client; panics on any error.
+    pub async fn sql(&self, stmts: &[&str]) {
+        use mysql_async::prelude::Queryable;
+        let mut conn = mysql_async::Conn::new(self.client_opts())
+            .await
+            .expect("connect as the test user");
+        for s in stmts {
+            conn.query_drop(*s)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        conn.disconnect().await.expect("disconnect");
+    }
+
     pub fn log(&self) -> String {
         self.process.log()
     }
