@@ -10,12 +10,14 @@
 pub mod clock;
 pub mod cron;
 pub mod error;
+pub mod forecast;
 pub mod input;
 pub mod metric;
 pub mod mysql;
 pub mod params;
 pub mod pools;
 pub mod prometheus;
+pub mod prometheus_forecast;
 pub mod redis;
 pub mod registry;
 pub mod resource;

@@ -14,6 +14,7 @@ pub const SOURCES: &[(&str, ParseFn)] = &[
     ("memory", crate::resource::parse_memory),
     ("mysql", crate::mysql::parse),
     ("prometheus", crate::prometheus::parse),
+    ("prometheus-forecast", crate::prometheus_forecast::parse),
     ("redis", crate::redis::parse),
     ("redis-cluster", crate::redis::parse),
     ("redis-sentinel", crate::redis::parse),
