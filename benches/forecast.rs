@@ -85,7 +85,9 @@ impl Kind {
                 let shape = if weekend {
                     10.0 * bump(h, 15.0, 3.0)
                 } else {
-                    40.0 * bump(h, 8.0, 1.0) + 30.0 * bump(h, 13.0, 2.0) + 120.0 * bump(h, 19.0, 1.2)
+                    40.0 * bump(h, 8.0, 1.0)
+                        + 30.0 * bump(h, 13.0, 2.0)
+                        + 120.0 * bump(h, 19.0, 1.2)
                 };
                 (20.0 + shape) * (1.0 + 0.01 * days) * (1.0 + 0.05 * gauss(t, 1))
             }
@@ -183,7 +185,10 @@ fn generated(kind: Kind) {
     let eval_to = start + 21 * DAY - HORIZON;
     let floor = peak_floor(&s, eval_from + HORIZON, eval_to + HORIZON);
     let models: Vec<(&str, Model)> = vec![
-        ("model (defaults: 7d, q 0.9, daily+weekly)", model(0.9, BOTH, 7)),
+        (
+            "model (defaults: 7d, q 0.9, daily+weekly)",
+            model(0.9, BOTH, 7),
+        ),
         ("model, 14d history", model(0.9, BOTH, 14)),
         ("model, q 0.5", model(0.5, BOTH, 7)),
         ("model, daily only", model(0.9, DAILY, 7)),
@@ -238,7 +243,11 @@ async fn replayed() {
     let probe = format!("count_over_time(bench_load[10h] @ {})", start + 10 * 3600);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !p.instant_query(&probe).contains("\"601\"") {
-        assert!(Instant::now() < deadline, "backfill not visible:\n{}", p.log());
+        assert!(
+            Instant::now() < deadline,
+            "backfill not visible:\n{}",
+            p.log()
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 
@@ -301,7 +310,7 @@ async fn replayed() {
         elapsed.as_secs_f64() * 1e3 / polls as f64,
         st.range_requests,
         st.points_fetched,
-        7 * DAY / STEP + 1,
+        (m.lookback() + STEP - 1) / STEP + 1,
     );
 }
 

@@ -33,12 +33,12 @@ fn load(t: i64, peak_tod: i64) -> f64 {
     10.0 + 90.0 * (-(minutes / 7.0).powi(2) / 2.0).exp() + noise(t)
 }
 
-/// Eight days of one-minute points ending at `end`, with the daily peak 15 minutes after `end`.
+/// Nine days of one-minute points ending at `end`, with the daily peak 15 minutes after `end`.
 fn history(end: i64) -> Vec<(i64, f64)> {
     let peak = (end + 900).rem_euclid(DAY);
-    (0..=8 * 1440)
+    (0..=9 * 1440)
         .map(|i| {
-            let t = end - 8 * DAY + i * 60;
+            let t = end - 9 * DAY + i * 60;
             (t, load(t, peak))
         })
         .collect()
@@ -57,7 +57,7 @@ fn start(end: i64, extra_args: &[&str]) -> PrometheusServer {
     let deadline = Instant::now() + Duration::from_secs(60);
     let oldest = format!(
         "count_over_time({METRIC}[10h] @ {})",
-        end - 8 * DAY + 10 * 3600
+        end - 9 * DAY + 10 * 3600
     );
     let newest = format!("count_over_time({METRIC}[10h] @ {end})");
     loop {
@@ -134,13 +134,14 @@ async fn forecast_ahead_of_a_daily_peak_and_incremental_refresh() {
         "above activationThreshold 50 thanks to the forecast"
     );
     assert_eq!(st.last_served, Some(sample.value));
-    // first read: 7 days at 1m = 10,081 points in two range queries (≤ 10,000 points each)
+    // first read: 7 days + 1 day + 2m30s (up to 3m, on the grid) at 1m = 11,524 points in
+    // two range queries (≤ 10,000 points each)
     assert_eq!(
         (st.range_requests, st.points_fetched),
-        (2, 10_081),
+        (2, 11_524),
         "{st:?}"
     );
-    assert_eq!(st.points_held, 10_081);
+    assert_eq!(st.points_held, 11_524);
     assert_eq!(st.failed_range_requests, 0);
 
     // 30 s later: refreshInterval (= step, 1m) not reached, nothing is read
@@ -156,7 +157,7 @@ async fn forecast_ahead_of_a_daily_peak_and_incremental_refresh() {
     let new_points = st2.points_fetched - st.points_fetched;
     assert!((1..=2).contains(&new_points), "{st2:?}");
     // points older than the history window are dropped
-    assert!(st2.points_held <= 10_081, "{st2:?}");
+    assert!(st2.points_held <= 11_524, "{st2:?}");
     assert!((later.value - peak).abs() / peak < 0.1, "{st2:?}");
 
     // the same query through the plain `prometheus` trigger sees only the actual value

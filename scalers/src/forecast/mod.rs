@@ -15,12 +15,16 @@
 //!    around `T − k·7d`, `k = 1..K_weeks`. Only samples at or before `now` are used. A profile
 //!    with no samples is unavailable.
 //! 2. **Combination.** The seasonal value `S_q(T)` is the weighted mean of the available enabled
-//!    profiles. Each profile's weight is `1 / (MAE + ε)²`, where `MAE` is the mean absolute error
-//!    of its median (`q = 0.5`) against the actual values of the last 24 hours (at most 96
-//!    evenly spaced points) and `ε` is 1% of the mean actual level. A profile that has described
-//!    the recent past well dominates: on a Sunday the daily profile (mostly weekdays) is far
-//!    off and the weekly one takes over, so Monday's rise is forecast from last Monday. Without
-//!    enough recent actuals the weights are equal.
+//!    profiles. Each profile's weight is `1 / (L + ε)²`, where `L` is the mean pinball loss of
+//!    its own `q`-quantile forecasts against the actual values of the last 24 hours (at most 96
+//!    evenly spaced points; the loss of forecasting `f` when `a` happened is `q·(a − f)` when
+//!    under, `(1 − q)·(f − a)` when over) and `ε` is 0.1% of the mean actual level. A profile
+//!    that has described the recent past well dominates: on a Sunday the daily profile (mostly
+//!    weekdays) is far off and the weekly one takes over, so Monday's rise is forecast from last
+//!    Monday; on weekdays of a shop whose weekends are busier, the daily profile's high quantile
+//!    is pulled up by the weekend and the weekly one takes over again. Without enough recent
+//!    actuals (fewer than 4 points where both profiles exist) the weights are equal. The
+//!    weights need the history to reach `1d` (plus the window) beyond the longest lag.
 //! 3. **Trend.** `r = mean(actual over the last hour) / mean(S_0.5 over the same times)`, on the
 //!    times where both exist, clamped to `[0.5, 2]`; `r = 1` when fewer than a quarter of the
 //!    last hour's samples exist or the baseline is not positive. This carries growth (and a
@@ -218,6 +222,15 @@ impl Model {
     }
 }
 
+impl Model {
+    /// Seconds of history before `now` that a forecast can read: the longest lag, the window
+    /// around it and the day over which the profiles are weighed.
+    pub fn lookback(&self) -> i64 {
+        let lags = (self.max_days as i64 * DAY).max(self.max_weeks as i64 * WEEK);
+        lags + self.half_window + self.weight_window.max(self.trend_window)
+    }
+}
+
 /// A forecast and its parts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Forecast {
@@ -233,6 +246,16 @@ pub struct Forecast {
     pub weekly: Option<f64>,
     /// Weight of the daily profile in `S` (0 when absent).
     pub daily_weight: f64,
+}
+
+/// The pinball (quantile) loss of forecasting `f` for the `q`-quantile when `a` happened:
+/// under-forecasts cost `q` per unit, over-forecasts `1 − q`.
+pub fn pinball(q: f64, a: f64, f: f64) -> f64 {
+    if a >= f {
+        q * (a - f)
+    } else {
+        (1.0 - q) * (f - a)
+    }
 }
 
 /// The `q`-quantile of `v` (linear interpolation between order statistics; sorts `v`).
@@ -314,20 +337,20 @@ impl Profiles<'_> {
 
     /// The daily profile's weight in `S` (see the module documentation).
     fn daily_weight(&mut self) -> f64 {
-        let (s, m, now) = (self.s, self.m, self.now);
+        let (s, m, now, q) = (self.s, self.m, self.now, self.m.quantile);
         let from = now - m.weight_window;
         let n = (m.weight_window / s.step()).max(1);
         let stride = (n / 96).max(1) * s.step();
-        let (mut err_d, mut err_w, mut level, mut count) = (0.0, 0.0, 0.0, 0usize);
+        let (mut loss_d, mut loss_w, mut level, mut count) = (0.0, 0.0, 0.0, 0usize);
         let mut t = s.align(from);
         while t <= now {
             if let Some(a) = s.get(t) {
                 // lagged windows lie a day or more before t: no sample at or after t is used
-                let d = self.daily(t, 0.5);
-                let w = self.weekly(t, 0.5);
+                let d = self.daily(t, q);
+                let w = self.weekly(t, q);
                 if let (Some(d), Some(w)) = (d, w) {
-                    err_d += (d - a).abs();
-                    err_w += (w - a).abs();
+                    loss_d += pinball(q, a, d);
+                    loss_w += pinball(q, a, w);
                     level += a.abs();
                     count += 1;
                 }
@@ -337,9 +360,9 @@ impl Profiles<'_> {
         if count < 4 {
             return 0.5;
         }
-        let eps = 0.01 * level / count as f64 + 1e-12;
-        let wd = 1.0 / (err_d / count as f64 + eps).powi(2);
-        let ww = 1.0 / (err_w / count as f64 + eps).powi(2);
+        let eps = 0.001 * level / count as f64 + 1e-12;
+        let wd = 1.0 / (loss_d / count as f64 + eps).powi(2);
+        let ww = 1.0 / (loss_w / count as f64 + eps).powi(2);
         wd / (wd + ww)
     }
 

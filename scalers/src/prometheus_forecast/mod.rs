@@ -21,9 +21,10 @@
 //! durations lack: `7d`, `1d12h`. `history / step` may not exceed 50,000 points.
 //!
 //! The history is read with `/api/v1/query_range` on a grid of `step`: the first poll reads
-//! `[now − history, now]` in requests of at most 10,000 points (Prometheus refuses more than
-//! 11,000 per query); later polls, once `refreshInterval` has passed, read only the points after
-//! the last one held, and points older than `history` are dropped. The history is held per
+//! `[now − history − 1d − window, now]` (the extra day weighs the profiles against each other,
+//! see [`crate::forecast`]; the window is `max(2·step, 150s)`) in requests of at most 10,000
+//! points (Prometheus refuses more than 11,000 per query); later polls, once `refreshInterval`
+//! has passed, read only the points after the last one held, and older points are dropped. The history is held per
 //! scaler. The model is [`crate::forecast`]: seasonal quantile profiles with a trend ratio.
 //!
 //! The metric `s<i>-prometheus-forecast` has the `prometheus` target (`threshold`, AverageValue
@@ -331,7 +332,7 @@ impl PrometheusForecastScaler {
     async fn refresh_and_forecast(&self, now: i64) -> (Result<()>, Option<Forecast>) {
         let mut st = self.state.lock().await;
         let step = self.settings.step.as_secs() as i64;
-        let history = self.settings.history.as_secs() as i64;
+        let history = self.model.lookback();
         let end = now.div_euclid(step) * step;
         let due = st
             .last_attempt
@@ -339,7 +340,8 @@ impl PrometheusForecastScaler {
         let mut result = Ok(());
         if due {
             st.last_attempt = Some(now);
-            let oldest = end - history;
+            // on the grid of `step`, like every point read
+            let oldest = end - (history + step - 1).div_euclid(step) * step;
             let mut start = st.fetched_until.map_or(oldest, |t| (t + step).max(oldest));
             while start <= end {
                 let chunk_end = end.min(start + (CHUNK_POINTS - 1) * step);
