@@ -126,8 +126,11 @@ fn settings(p: &mut Params<'_>) -> ForecastSettings {
     let history = span(p, "history", "7d");
     let step = span(p, "step", "1m");
     let horizon = span(p, "horizon", "15m");
-    let step_raw = p.string(&["step"], META, Need::Default("1m"));
-    let refresh = span(p, "refreshInterval", &step_raw);
+    // absent: the step (whose own error, if any, is reported once)
+    let refresh = match p.lookup(&["refreshInterval"], META) {
+        Some(_) => span(p, "refreshInterval", ""),
+        None => step,
+    };
     let quantile = p.get::<f64>(&["quantile"], META, Need::Default("0.9"));
     let kinds = p.enum_list(
         &["seasonality"],
