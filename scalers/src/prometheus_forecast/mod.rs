@@ -18,14 +18,16 @@
 //! | `refreshInterval` | default = `step` | how often new history points are fetched; at least `step` |
 //!
 //! Durations are Go durations (`90m`, `1h30m`, `10s`) optionally led by whole days, which Go
-//! durations lack: `7d`, `1d12h`. `history / step` may not exceed 50,000 points.
+//! durations lack: `7d`, `1d12h`. `history / step` may not exceed 50,000 points (the extra day
+//! read for the weights, below, comes on top).
 //!
 //! The history is read with `/api/v1/query_range` on a grid of `step`: the first poll reads
 //! `[now − history − 1d − window, now]` (the extra day weighs the profiles against each other,
 //! see [`crate::forecast`]; the window is `max(2·step, 150s)`) in requests of at most 10,000
 //! points (Prometheus refuses more than 11,000 per query); later polls, once `refreshInterval`
-//! has passed, read only the points after the last one held, and older points are dropped. The history is held per
-//! scaler. The model is [`crate::forecast`]: seasonal quantile profiles with a trend ratio.
+//! has passed, read only the points after the last one held, and older points are dropped.
+//! Each scaler holds its own history (8 bytes a point). The model is [`crate::forecast`]:
+//! seasonal quantile profiles weighed by their recent loss, times a trend ratio.
 //!
 //! The metric `s<i>-prometheus-forecast` has the `prometheus` target (`threshold`, AverageValue
 //! unless `metricType: Value`); `active` ⇔ served value > `activationThreshold`. When the
