@@ -218,10 +218,12 @@ async fn failures_are_clear_and_never_show_the_password() {
         ])
     };
 
-    // right password: works (no history yet: the actual value is served)
+    // right password: works; `vector(3)` has a flat history of 3 over the whole range read
     let s = connect(&ctx, with_pass("vector(3)", "right-pass")).await;
     assert_eq!(s.sample().await.unwrap().value, 3.0);
-    assert_eq!(s.stats().history_error, None);
+    let st = s.stats();
+    assert_eq!(st.history_error, None);
+    assert_eq!(st.last_forecast.map(|f| f.value), Some(3.0), "{st:?}");
 
     // wrong password: the instant query's error, and the history error, without the password
     let s = connect(&ctx, with_pass("vector(3)", "wrong-pass-42")).await;
