@@ -10,6 +10,7 @@
 pub mod clock;
 pub mod cron;
 pub mod error;
+pub mod forecast;
 pub mod input;
 pub mod metric;
 pub mod mysql;
@@ -18,6 +19,7 @@ pub mod params;
 pub mod pools;
 pub mod prescale;
 pub mod prometheus;
+pub mod prometheus_forecast;
 pub mod redis;
 pub mod registry;
 pub mod resource;

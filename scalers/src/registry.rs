@@ -15,6 +15,7 @@ pub const SOURCES: &[(&str, ParseFn)] = &[
     ("mysql", crate::mysql::parse),
     ("mysql-calendar", crate::mysql_calendar::parse),
     ("prometheus", crate::prometheus::parse),
+    ("prometheus-forecast", crate::prometheus_forecast::parse),
     ("redis", crate::redis::parse),
     ("redis-cluster", crate::redis::parse),
     ("redis-sentinel", crate::redis::parse),

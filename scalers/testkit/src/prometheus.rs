@@ -87,8 +87,65 @@ impl PrometheusServer {
     }
 
     pub fn start_with(options: PrometheusOptions) -> Self {
-        let exporter = Exporter::start(0.0);
         let dir = tempfile::tempdir().expect("temp dir");
+        Self::launch(options, dir, &[])
+    }
+
+    /// A plain HTTP server whose TSDB already holds `points` (`(unix seconds, value)`, in time
+    /// order) of the gauge `metric` (no labels), written with `promtool tsdb
+    /// create-blocks-from openmetrics` before the server starts. Retention is 400 days so
+    /// that no backfilled block is dropped; `extra_args` go to `prometheus` as they are
+    /// (e.g. `--query.max-samples=1000`). Returns once the server answers.
+    pub fn start_with_backfill(metric: &str, points: &[(i64, f64)], extra_args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("backfill.om");
+        let mut text = String::with_capacity(points.len() * 32 + 64);
+        text.push_str(&format!("# TYPE {metric} gauge\n"));
+        for (t, v) in points {
+            text.push_str(&format!("{metric} {v} {t}\n"));
+        }
+        text.push_str("# EOF\n");
+        std::fs::write(&file, text).expect("write OpenMetrics file");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("create data dir");
+        let out = Command::new(find_binary("promtool"))
+            .args(["tsdb", "create-blocks-from", "openmetrics", "--quiet"])
+            .arg(&file)
+            .arg(&data)
+            .output()
+            .expect("run promtool (is the prometheus package installed?)");
+        assert!(
+            out.status.success(),
+            "promtool create-blocks-from failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut args = vec!["--storage.tsdb.retention.time=400d".to_string()];
+        args.extend(extra_args.iter().map(|a| a.to_string()));
+        Self::launch(PrometheusOptions::default(), dir, &args)
+    }
+
+    /// The body of an instant query (plain HTTP servers), e.g. to wait for backfilled blocks.
+    pub fn instant_query(&self, promql: &str) -> String {
+        let prefix = self.options.route_prefix.clone().unwrap_or_default();
+        let mut q = String::new();
+        for b in promql.bytes() {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                q.push(b as char);
+            } else {
+                q.push_str(&format!("%{b:02X}"));
+            }
+        }
+        http_get(self.port, &format!("{prefix}/api/v1/query?query={q}"))
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    fn launch(options: PrometheusOptions, dir: tempfile::TempDir, extra_args: &[String]) -> Self {
+        let exporter = Exporter::start(0.0);
         let config = format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
             exporter.port
@@ -104,7 +161,8 @@ impl PrometheusServer {
             "--storage.tsdb.path={}",
             dir.path().join("data").display()
         ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(extra_args);
         if let Some(prefix) = &options.route_prefix {
             cmd.arg(format!("--web.route-prefix={prefix}")).arg(format!(
                 "--web.external-url=http://127.0.0.1:{port}{prefix}"

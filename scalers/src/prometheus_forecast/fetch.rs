@@ -1,0 +1,183 @@
+//! The range query: `/api/v1/query_range` with the `prometheus` trigger's URL rules, headers
+//! and auth, and the HTTP client shared with `prometheus` triggers of the same TLS settings.
+
+use crate::Context;
+use crate::error::{Error, Result};
+use crate::prometheus::config::PrometheusMetadata;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `…/api/v1/query_range?query=…&start=…&end=…&step=…s[&namespace=<raw>][&k=v…]`: the
+/// `prometheus` trigger's URL rules with a range instead of `time`.
+pub fn range_url(m: &PrometheusMetadata, start: i64, end: i64, step: i64) -> String {
+    let esc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let mut u = format!(
+        "{}/api/v1/query_range?query={}&start={start}&end={end}&step={step}s",
+        m.server_address.trim_end_matches('/'),
+        esc(&m.query),
+    );
+    if !m.namespace.is_empty() {
+        u.push_str(&format!("&namespace={}", m.namespace));
+    }
+    for (k, v) in &m.query_parameters {
+        u.push_str(&format!("&{}={}", esc(k), esc(v)));
+    }
+    u
+}
+
+/// An HTTP error without the URL (which may carry credentials) or anything secret.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    if e.is_timeout() {
+        return "request timed out".into();
+    }
+    if e.is_connect() {
+        return format!(
+            "connection failed: {}",
+            std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        );
+    }
+    e.to_string()
+}
+
+/// The client of the `prometheus` trigger for these TLS settings, from the shared pools.
+///
+/// The key and the builder are those of `crate::prometheus` (whose helpers are private to it),
+/// so both triggers share one client per TLS configuration; the integration test
+/// `shares_the_prometheus_client` checks that they do.
+pub async fn shared_client(ctx: &Context, m: &PrometheusMetadata) -> Result<Arc<reqwest::Client>> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&m.auth.client_cert, &m.auth.ca, m.unsafe_ssl).hash(&mut h);
+    let key = format!("prometheus-client|{:x}", h.finish());
+    let m = m.clone();
+    ctx.pools
+        .get_or_create::<reqwest::Client, _, _>(&key, || async move { client(&m) })
+        .await
+}
+
+fn client(m: &PrometheusMetadata) -> Result<reqwest::Client> {
+    let custom_tls = m.auth.client_cert.is_some() || m.auth.ca.is_some();
+    let mut b = reqwest::Client::builder()
+        .use_rustls_tls()
+        .pool_idle_timeout(Duration::from_secs(90));
+    if !custom_tls && m.unsafe_ssl {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    if let Some(ca) = &m.auth.ca {
+        let cert = reqwest::Certificate::from_pem(ca.as_bytes()).map_err(|_| {
+            Error::Connect("the ca of the prometheus trigger is not a valid PEM certificate".into())
+        })?;
+        b = b.add_root_certificate(cert);
+    }
+    if let Some((cert, key)) = &m.auth.client_cert {
+        let id =
+            reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes()).map_err(|_| {
+                Error::Connect(
+                    "the cert and key of the prometheus trigger are not a valid PEM pair".into(),
+                )
+            })?;
+        b = b.identity(id);
+    }
+    b.build()
+        .map_err(|e| Error::Connect(format!("error creating HTTP client: {}", describe(e))))
+}
+
+#[derive(Deserialize)]
+struct Body {
+    data: Data,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    result: Vec<Element>,
+}
+
+#[derive(Deserialize)]
+struct Element {
+    #[serde(default)]
+    values: Vec<(f64, String)>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: String,
+}
+
+/// The points of a range-query answer. Non-numbers and `NaN`/`±Inf` become NaN (missing).
+pub fn points_of(status: u16, body: &[u8], query: &str) -> Result<Vec<(i64, f64)>> {
+    if !(200..300).contains(&status) {
+        // Prometheus explains a refusal (bad query, too many points) in `error`; it quotes
+        // only the query and the range, never request headers.
+        let why = serde_json::from_slice::<ErrorBody>(body)
+            .map(|b| b.error)
+            .unwrap_or_default();
+        let why: String = why.chars().take(300).collect();
+        return Err(Error::Query(if why.is_empty() {
+            format!("prometheus range query api returned error. status: {status}")
+        } else {
+            format!("prometheus range query api returned error. status: {status}: {why}")
+        }));
+    }
+    let body: Body = serde_json::from_slice(body).map_err(|e| {
+        Error::Value(format!(
+            "prometheus range query {query} returned an unexpected body: {e}"
+        ))
+    })?;
+    match body.data.result.as_slice() {
+        [] => Ok(Vec::new()),
+        [one] => Ok(one
+            .values
+            .iter()
+            .map(|(t, v)| {
+                let v = v.parse::<f64>().ok().filter(|v| v.is_finite());
+                (t.round() as i64, v.unwrap_or(f64::NAN))
+            })
+            .collect()),
+        _ => Err(Error::Value(format!(
+            "prometheus range query {query} returned multiple series"
+        ))),
+    }
+}
+
+/// One range query for `[start, end]` every `step` seconds.
+pub async fn range(
+    http: &reqwest::Client,
+    m: &PrometheusMetadata,
+    timeout: Duration,
+    start: i64,
+    end: i64,
+    step: i64,
+) -> Result<Vec<(i64, f64)>> {
+    let mut req = http.get(range_url(m, start, end, step)).timeout(timeout);
+    for (k, v) in &m.custom_headers {
+        req = req.header(k, v);
+    }
+    if let Some(t) = &m.auth.bearer_token {
+        req = req.bearer_auth(t);
+    }
+    if let Some((u, p)) = &m.auth.basic {
+        req = req.basic_auth(u, Some(p));
+    }
+    if let Some((h, v)) = &m.auth.custom {
+        req = req.header(h, v);
+    }
+    let fail = |e: reqwest::Error| {
+        if e.is_timeout() {
+            Error::Timeout {
+                what: "prometheus range query".into(),
+                after: timeout,
+            }
+        } else {
+            Error::Connect(format!("prometheus range query failed: {}", describe(e)))
+        }
+    };
+    let res = req.send().await.map_err(fail)?;
+    let status = res.status().as_u16();
+    let body = res.bytes().await.map_err(fail)?;
+    points_of(status, &body, &m.query)
+}
