@@ -59,7 +59,7 @@ pub fn query_url(m: &PrometheusMetadata, now: chrono::DateTime<chrono::Utc>) -> 
 }
 
 /// An HTTP error without the URL (which may carry credentials) or anything secret.
-fn describe(e: reqwest::Error) -> String {
+pub(crate) fn describe(e: reqwest::Error) -> String {
     let e = e.without_url();
     if e.is_timeout() {
         return "request timed out".into();
@@ -111,6 +111,18 @@ fn client_key(m: &PrometheusMetadata) -> String {
     format!("prometheus-client|{:x}", h.finish())
 }
 
+/// The HTTP client for these TLS settings from the shared pools: one per TLS configuration,
+/// shared by `prometheus` and `prometheus-forecast` triggers.
+pub(crate) async fn shared_client(
+    ctx: &Context,
+    m: &PrometheusMetadata,
+) -> Result<Arc<reqwest::Client>> {
+    let meta = m.clone();
+    ctx.pools
+        .get_or_create::<reqwest::Client, _, _>(&client_key(m), || async move { client(&meta) })
+        .await
+}
+
 #[async_trait]
 impl TriggerDefinition for PrometheusDefinition {
     fn trigger_type(&self) -> &str {
@@ -124,13 +136,7 @@ impl TriggerDefinition for PrometheusDefinition {
     /// Builds (or reuses) the HTTP client. Like KEDA, no query is sent here: a Prometheus
     /// that is down shows up at the first poll, not as a broken ScaledObject.
     async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>> {
-        let meta = self.meta.clone();
-        let http = ctx
-            .pools
-            .get_or_create::<reqwest::Client, _, _>(&client_key(&self.meta), || async move {
-                client(&meta)
-            })
-            .await?;
+        let http = shared_client(ctx, &self.meta).await?;
         Ok(Arc::new(PrometheusScaler {
             spec: self.spec.clone(),
             meta: self.meta.clone(),

@@ -1,11 +1,9 @@
 //! The range query: `/api/v1/query_range` with the `prometheus` trigger's URL rules, headers
 //! and auth, and the HTTP client shared with `prometheus` triggers of the same TLS settings.
 
-use crate::Context;
 use crate::error::{Error, Result};
 use crate::prometheus::config::PrometheusMetadata;
 use serde::Deserialize;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// `…/api/v1/query_range?query=…&start=…&end=…&step=…s[&namespace=<raw>][&k=v…]`: the
@@ -26,65 +24,7 @@ pub fn range_url(m: &PrometheusMetadata, start: i64, end: i64, step: i64) -> Str
     u
 }
 
-/// An HTTP error without the URL (which may carry credentials) or anything secret.
-fn describe(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    if e.is_timeout() {
-        return "request timed out".into();
-    }
-    if e.is_connect() {
-        return format!(
-            "connection failed: {}",
-            std::error::Error::source(&e)
-                .map(|s| s.to_string())
-                .unwrap_or_default()
-        );
-    }
-    e.to_string()
-}
-
-/// The client of the `prometheus` trigger for these TLS settings, from the shared pools.
-///
-/// The key and the builder are those of `crate::prometheus` (whose helpers are private to it),
-/// so both triggers share one client per TLS configuration; the integration test
-/// `shares_the_prometheus_client` checks that they do.
-pub async fn shared_client(ctx: &Context, m: &PrometheusMetadata) -> Result<Arc<reqwest::Client>> {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (&m.auth.client_cert, &m.auth.ca, m.unsafe_ssl).hash(&mut h);
-    let key = format!("prometheus-client|{:x}", h.finish());
-    let m = m.clone();
-    ctx.pools
-        .get_or_create::<reqwest::Client, _, _>(&key, || async move { client(&m) })
-        .await
-}
-
-fn client(m: &PrometheusMetadata) -> Result<reqwest::Client> {
-    let custom_tls = m.auth.client_cert.is_some() || m.auth.ca.is_some();
-    let mut b = reqwest::Client::builder()
-        .use_rustls_tls()
-        .pool_idle_timeout(Duration::from_secs(90));
-    if !custom_tls && m.unsafe_ssl {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    if let Some(ca) = &m.auth.ca {
-        let cert = reqwest::Certificate::from_pem(ca.as_bytes()).map_err(|_| {
-            Error::Connect("the ca of the prometheus trigger is not a valid PEM certificate".into())
-        })?;
-        b = b.add_root_certificate(cert);
-    }
-    if let Some((cert, key)) = &m.auth.client_cert {
-        let id =
-            reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes()).map_err(|_| {
-                Error::Connect(
-                    "the cert and key of the prometheus trigger are not a valid PEM pair".into(),
-                )
-            })?;
-        b = b.identity(id);
-    }
-    b.build()
-        .map_err(|e| Error::Connect(format!("error creating HTTP client: {}", describe(e))))
-}
+pub(crate) use crate::prometheus::{describe, shared_client};
 
 #[derive(Deserialize)]
 struct Body {
