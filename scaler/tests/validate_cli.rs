@@ -208,3 +208,65 @@ fn stdin_directories_and_syntax_errors() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("cannot read"), "{}", text(&o));
 }
+
+#[test]
+fn schedule_plans_are_listed_as_of_a_given_instant() {
+    let sale: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "../deploy/examples/midnight-sale-ready-by-t.yaml",
+    ]
+    .iter()
+    .collect();
+    let sale = sale.display().to_string();
+    // 19:00 in Shanghai on Friday 2026-12-11, before the weekly flash sale and Double 12
+    let o = prescale(&[
+        "validate",
+        "-f",
+        &sale,
+        "--now",
+        "2026-12-11T19:00:00+08:00",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    let obj = format!("{sale}: ScaledObject sales/checkout: pre-scaling at");
+    for line in [
+        "2026-12-11T11:50:00Z: minReplicas 10, maxReplicas 80 (0 20 * * 5 / 0 23 * * 5 = 10, lead 10m0s)",
+        "2026-12-11T15:00:00Z: minReplicas 3, maxReplicas 80",
+        "2026-12-11T15:50:00Z: minReplicas 50, maxReplicas 80 (2026-12-12T00:00/2026-12-12T02:00=50, lead 10m0s)",
+        "2026-12-11T18:00:00Z: minReplicas 3, maxReplicas 6 (0 2 * * * / 0 7 * * * = max:6)",
+    ] {
+        assert!(t.contains(&format!("{obj} {line}")), "{line}\n{t}");
+    }
+    assert!(
+        t.contains("more changes within 14 days (--output json lists them)"),
+        "{t}"
+    );
+    let o = prescale(&[
+        "validate",
+        "-o",
+        "json",
+        "-f",
+        &sale,
+        "--now",
+        "2026-12-11T19:00:00+08:00",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plan = v["scaledObjects"][0]["preScaling"].as_array().unwrap();
+    assert_eq!(plan.len(), 20);
+    assert_eq!(plan[2]["time"], "2026-12-11T15:50:00Z");
+    assert_eq!(plan[2]["minReplicas"], 50);
+    assert_eq!(plan[2]["leadTime"], "10m0s");
+    // once the sale is over, it is not planned any more
+    let o = prescale(&[
+        "validate",
+        "-o",
+        "json",
+        "-f",
+        &sale,
+        "--now",
+        "2026-12-12T03:00:00+08:00",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plan = v["scaledObjects"][0]["preScaling"].as_array().unwrap();
+    assert!(plan.iter().all(|c| c["minReplicas"] != 50), "{plan:?}");
+}

@@ -24,6 +24,11 @@ pub struct ValidateArgs {
     /// Namespace where ClusterTriggerAuthentication Secrets and ConfigMaps are looked up.
     #[arg(long, default_value = "prescale")]
     cluster_object_namespace: String,
+
+    /// List the `schedule` triggers' coming floor and cap changes as of this instant (RFC 3339,
+    /// e.g. `2026-12-11T23:00:00+08:00`; default: now).
+    #[arg(long)]
+    now: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 impl ValidateArgs {
@@ -32,10 +37,13 @@ impl ValidateArgs {
             .enable_all()
             .build()?;
         let loaded = Loaded::read(&self.files);
+        let now = self
+            .now
+            .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
         let mut reports: Vec<Report> = rt.block_on(async {
             let mut out = Vec::new();
             for so in &loaded.scaled_objects {
-                out.push(check(&loaded, so, &self.cluster_object_namespace).await);
+                out.push(check(&loaded, so, &self.cluster_object_namespace, now).await);
             }
             out
         });
@@ -101,6 +109,26 @@ fn print_text(loaded: &Loaded, reports: &[Report]) {
                 r.file,
                 metrics.join(", ")
             );
+            const SHOWN: usize = 6;
+            for c in r.pre_scaling.iter().take(SHOWN) {
+                let why = match (&c.rule, &c.lead_time) {
+                    (Some(rule), Some(lead)) => format!(" ({rule}, lead {lead})"),
+                    (Some(rule), None) => format!(" ({rule})"),
+                    _ => String::new(),
+                };
+                println!(
+                    "{}: {obj}: pre-scaling at {}: minReplicas {}, maxReplicas {}{why}",
+                    r.file, c.time.0, c.min_replicas, c.max_replicas
+                );
+            }
+            if r.pre_scaling.len() > SHOWN {
+                println!(
+                    "{}: {obj}: pre-scaling: {} more changes within {} days (--output json lists them)",
+                    r.file,
+                    r.pre_scaling.len() - SHOWN,
+                    crate::validate::report::PLAN_DAYS
+                );
+            }
         }
     }
     let bad = reports.iter().filter(|r| !r.valid).count() + loaded.errors.len();

@@ -568,6 +568,7 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
             target: scale,
             call_timeout: ctx.scalers.default_timeout * 2,
             hpa: desired.clone(),
+            plan_cache: Default::default(),
         };
         ctx.pollers.start(plan, ctx.clone());
         ctx.events

@@ -45,6 +45,8 @@ pub struct PollPlan {
     /// The HPA as reconcile applied it; the loop re-applies it when pre-scaling moves its
     /// `minReplicas`/`maxReplicas`.
     pub hpa: k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+    /// The pre-scaling plan computed last.
+    pub plan_cache: Arc<std::sync::Mutex<crate::prescaling::PlanCache>>,
 }
 
 pub(crate) fn chrono_of(t: &Time) -> Option<DateTime<Utc>> {

@@ -57,7 +57,8 @@ pub async fn enforce(
     let resolved = resolve(&plan.triggers, &ctx.startups, &workload, &settings);
     let b = bounds_now(&plan.triggers, &resolved, now);
     let (want_min, want_max) = hpa_bounds(so, &b);
-    let st = super::status(so, &plan.triggers, &resolved, now, &b);
+    let changes = super::next_changes(so, &plan.triggers, &resolved, now, &plan.plan_cache);
+    let st = super::status(so, &resolved, &b, changes);
     let (cs, reason, message) = condition(so, &b, &resolved);
     status.set_condition(CONDITION, cs, reason, &message);
 

@@ -134,47 +134,101 @@ pub fn hpa_bounds(so: &ScaledObject, b: &Bounds) -> (i32, i32) {
     (min, max_eff)
 }
 
-/// `status.preScaling` for the bounds now and the coming changes.
-pub fn status(
+/// The coming changes of the HPA bounds after `from` up to `to`, at most `limit`; changes the
+/// ScaledObject's own bounds absorb are left out. A change names the rule that sets the floor
+/// from then on (or the cap, when only a cap holds) and that rule's lead.
+pub fn planned_changes(
+    so: &ScaledObject,
+    rules: &[Rule<'_>],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: usize,
+) -> Vec<PlannedChange> {
+    let mut last = hpa_bounds(so, &prescale::combined_at(rules, from));
+    // a generous raw limit: some raw changes vanish in the ScaledObject's bounds
+    prescale::plan(rules, from, to, limit.saturating_mul(4))
+        .into_iter()
+        .filter_map(|c| {
+            let (min, max) = hpa_bounds(so, &c.bounds);
+            let changed = (min, max) != last;
+            last = (min, max);
+            let rule = c
+                .bounds
+                .floor_rule
+                .clone()
+                .or(c.bounds.ceiling_rule.clone());
+            let lead = c
+                .bounds
+                .floor_from
+                .and_then(|i| rules.get(i))
+                .map(|(_, l)| prescale::format_duration(*l));
+            changed.then(|| PlannedChange {
+                time: crate::poller::task::time_of(c.at),
+                min_replicas: min,
+                max_replicas: max,
+                rule,
+                lead_time: lead,
+            })
+        })
+        .take(limit)
+        .collect()
+}
+
+/// The plan a poll loop computed last, reused while it is younger than [`PLAN_TTL_SECONDS`],
+/// its leads are unchanged and its first change is still ahead (walking recurring windows
+/// minute by minute over 48 hours is not free).
+#[derive(Debug, Default)]
+pub struct PlanCache {
+    computed: Option<DateTime<Utc>>,
+    leads: Vec<Duration>,
+    changes: Vec<PlannedChange>,
+}
+
+pub const PLAN_TTL_SECONDS: i64 = 60;
+
+/// The next changes from `now` for the status, from `cache` when it still holds.
+pub fn next_changes(
     so: &ScaledObject,
     triggers: &[LiveTrigger],
     resolved: &[(usize, ResolvedRule)],
     now: DateTime<Utc>,
-    b: &Bounds,
-) -> PreScalingStatus {
-    let (min, max) = hpa_bounds(so, b);
-    let rules = rules(triggers, resolved);
-    let lead_of = |from: Option<usize>| {
-        from.and_then(|i| resolved.get(i))
-            .map(|(_, r)| prescale::format_duration(r.lead))
-    };
+    cache: &std::sync::Mutex<PlanCache>,
+) -> Vec<PlannedChange> {
     // changes within the lookahead are already in force
     let from = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
-    let next_changes = prescale::plan(
-        &rules,
-        from,
-        now + chrono::Duration::hours(PLAN_HORIZON_HOURS),
-        PLAN_LIMIT,
-    )
-    .into_iter()
-    .map(|c| {
-        let (cmin, cmax) = hpa_bounds(so, &c.bounds);
-        PlannedChange {
-            time: crate::poller::task::time_of(c.at),
-            min_replicas: cmin,
-            max_replicas: cmax,
-            rule: c.bounds.floor_rule.clone(),
-            lead_time: lead_of(c.bounds.floor_from),
-        }
-    })
-    // changes that the ScaledObject's own bounds absorb are not changes of the HPA
-    .scan((min, max), |last, c| {
-        let keep = (c.min_replicas, c.max_replicas) != *last;
-        *last = (c.min_replicas, c.max_replicas);
-        Some(keep.then_some(c))
-    })
-    .flatten()
-    .collect();
+    let leads: Vec<Duration> = resolved.iter().map(|(_, r)| r.lead).collect();
+    let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let fresh = c
+        .computed
+        .is_some_and(|t| t <= now && (now - t).num_seconds() < PLAN_TTL_SECONDS)
+        && c.leads == leads
+        && c.changes
+            .first()
+            .and_then(|f| crate::poller::task::chrono_of(&f.time))
+            .is_none_or(|f| f > from);
+    if !fresh {
+        let rules = rules(triggers, resolved);
+        c.changes = planned_changes(
+            so,
+            &rules,
+            from,
+            now + chrono::Duration::hours(PLAN_HORIZON_HOURS),
+            PLAN_LIMIT,
+        );
+        c.computed = Some(now);
+        c.leads = leads;
+    }
+    c.changes.clone()
+}
+
+/// `status.preScaling` for the bounds now and the coming changes.
+pub fn status(
+    so: &ScaledObject,
+    resolved: &[(usize, ResolvedRule)],
+    b: &Bounds,
+    next_changes: Vec<PlannedChange>,
+) -> PreScalingStatus {
+    let (min, max) = hpa_bounds(so, b);
     PreScalingStatus {
         min_replicas: min,
         max_replicas: max,

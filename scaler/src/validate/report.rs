@@ -32,6 +32,49 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hpa: Option<HorizontalPodAutoscaler>,
     pub metrics: Vec<MetricSummary>,
+    /// The coming changes of the HPA bounds that `schedule` triggers make (they need no
+    /// backend; a `mysql-calendar`'s events are known only at run time).
+    #[serde(rename = "preScaling", skip_serializing_if = "Vec::is_empty")]
+    pub pre_scaling: Vec<crate::api::PlannedChange>,
+}
+
+/// How far ahead `validate` lists pre-scaling changes, and how many.
+pub const PLAN_DAYS: i64 = 14;
+pub const PLAN_LIMIT: usize = 20;
+
+/// The next changes `schedule` triggers make from `now`. `leadTime: auto` uses the operator's
+/// default lead (nothing is measured offline).
+async fn schedule_plan(
+    so: &crate::api::ScaledObject,
+    inputs: &[prescale_scalers::TriggerInput],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<crate::api::PlannedChange> {
+    use prescale_scalers::prescale::{self, LeadTime};
+    let default_lead = crate::prescaling::startup::LeadSettings::default().default;
+    let ctx = prescale_scalers::Context::default();
+    let mut scalers = Vec::new();
+    for input in inputs.iter().filter(|i| i.trigger_type == "schedule") {
+        if let Ok(def) = prescale_scalers::registry::parse(input)
+            && let Ok(s) = def.connect(&ctx).await
+        {
+            let lead = match s.lead_time() {
+                Some(LeadTime::Fixed(d)) => d,
+                _ => default_lead,
+            };
+            scalers.push((s, lead));
+        }
+    }
+    let rules: Vec<prescale::Rule<'_>> = scalers.iter().map(|(s, l)| (s.as_ref(), *l)).collect();
+    if rules.is_empty() {
+        return Vec::new();
+    }
+    crate::prescaling::planned_changes(
+        so,
+        &rules,
+        now,
+        now + chrono::Duration::days(PLAN_DAYS),
+        PLAN_LIMIT,
+    )
 }
 
 fn summary(specs: &[MetricSpec], composite: Option<&hpa::CompositeTarget>) -> Vec<MetricSummary> {
@@ -127,7 +170,12 @@ fn resource_requests(loaded: &Loaded, so: &crate::api::ScaledObject) -> Vec<Prob
 }
 
 /// Checks one ScaledObject against everything loaded.
-pub async fn check(loaded: &Loaded, located: &Located, cluster_ns: &str) -> Report {
+pub async fn check(
+    loaded: &Loaded,
+    located: &Located,
+    cluster_ns: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Report {
     let so = &located.object;
     let mut problems = check_spec(so);
     let mut warns = warnings(so);
@@ -160,12 +208,14 @@ pub async fn check(loaded: &Loaded, located: &Located, cluster_ns: &str) -> Repo
         }
     };
     let mut specs = Vec::new();
+    let mut pre_scaling = Vec::new();
     match resolve(&loaded.source, so, cluster_ns).await {
         Ok(resolved) => {
             warns.extend(resolved.warnings);
             let (p, s) = check_triggers(so, &resolved.inputs);
             problems.extend(p);
             specs = s;
+            pre_scaling = schedule_plan(so, &resolved.inputs, now).await;
         }
         Err(e) => problems.push(Problem {
             field: "spec.scaleTargetRef".into(),
@@ -185,6 +235,7 @@ pub async fn check(loaded: &Loaded, located: &Located, cluster_ns: &str) -> Repo
         warnings: warns,
         hpa: valid.then(|| hpa::build(so, &specs, composite.as_ref(), &pause)),
         metrics: summary(&specs, composite.as_ref()),
+        pre_scaling: if valid { pre_scaling } else { Vec::new() },
     }
 }
 
