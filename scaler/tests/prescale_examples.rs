@@ -57,47 +57,39 @@ fn hpa_bounds(api: &ApiServer, ns: &str, name: &str) -> (i64, i64) {
     })
 }
 
-/// Sets the clock and waits until the HPA has `(min, max)` and the workload at least `min`
-/// replicas (when `scaled`).
-async fn at_time(
-    clock: &ManualClock,
-    api: &ApiServer,
-    ns: &str,
-    name: &str,
-    t: DateTime<Utc>,
-    want: (i64, i64),
-    scaled: bool,
-) {
-    clock.set(t);
-    let what = format!("{ns}/{name} at {t}: HPA bounds {want:?}");
-    eventually(15, &what, || {
-        (hpa_bounds(api, ns, &format!("keda-hpa-{name}")) == want).then_some(())
-    })
-    .await;
-    if scaled {
-        eventually(10, &format!("{what}, workload scaled"), || {
-            (replicas(api, ns, name) == want.0).then_some(())
-        })
-        .await;
-    }
+/// One workload of a test and the clock that moves through its events.
+struct Scene<'a> {
+    clock: &'a ManualClock,
+    api: &'a ApiServer,
+    ns: &'a str,
+    name: &'a str,
 }
 
-/// Holds `t` for a few polls and checks the bounds did not move.
-async fn still(
-    clock: &ManualClock,
-    api: &ApiServer,
-    ns: &str,
-    name: &str,
-    t: DateTime<Utc>,
-    want: (i64, i64),
-) {
-    clock.set(t);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(
-        hpa_bounds(api, ns, &format!("keda-hpa-{name}")),
-        want,
-        "{ns}/{name} at {t}"
-    );
+impl Scene<'_> {
+    fn bounds(&self) -> (i64, i64) {
+        hpa_bounds(self.api, self.ns, &format!("keda-hpa-{}", self.name))
+    }
+
+    /// Sets the clock and waits until the HPA has `(min, max)` and, when `scaled`, the
+    /// workload `min` replicas.
+    async fn at(&self, t: DateTime<Utc>, want: (i64, i64), scaled: bool) {
+        self.clock.set(t);
+        let what = format!("{}/{} at {t}: HPA bounds {want:?}", self.ns, self.name);
+        eventually(15, &what, || (self.bounds() == want).then_some(())).await;
+        if scaled {
+            eventually(10, &format!("{what}, workload scaled"), || {
+                (replicas(self.api, self.ns, self.name) == want.0).then_some(())
+            })
+            .await;
+        }
+    }
+
+    /// Holds `t` for a few polls and checks the bounds did not move.
+    async fn still(&self, t: DateTime<Utc>, want: (i64, i64)) {
+        self.clock.set(t);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(self.bounds(), want, "{}/{} at {t}", self.ns, self.name);
+    }
 }
 
 fn shanghai(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
@@ -158,6 +150,12 @@ async fn class_peaks_from_the_mysql_schedule_are_ready_by_their_start() {
             ..Default::default()
         },
     );
+    let scene = Scene {
+        clock: &clock,
+        api: &api,
+        ns: "school",
+        name: "classroom",
+    };
     let so = eventually(20, "the plan in status", || {
         scaled_object(&api, "school", "classroom")
             .filter(|s| !s["status"]["preScaling"]["nextChanges"].is_null())
@@ -199,81 +197,28 @@ async fn class_peaks_from_the_mysql_schedule_are_ready_by_their_start() {
     assert_eq!(hpa_bounds(&api, "school", "keda-hpa-classroom"), (2, 100));
 
     // nothing before start − lead; then 100 pods (105 wanted, capped by maxReplicaCount)
-    still(
-        &clock,
-        &api,
-        "school",
-        "classroom",
-        first - lead - Span::seconds(10),
-        (2, 100),
-    )
-    .await;
-    at_time(
-        &clock,
-        &api,
-        "school",
-        "classroom",
-        first - lead,
-        (100, 100),
-        true,
-    )
-    .await;
+    scene
+        .still(first - lead - Span::seconds(10), (2, 100))
+        .await;
+    scene.at(first - lead, (100, 100), true).await;
     let so = scaled_object(&api, "school", "classroom").unwrap();
     let c = condition(&so, "PreScaling").unwrap();
     assert_eq!((c.0.as_str(), c.1.as_str()), ("True", "FloorRaised"));
     assert!(c.2.starts_with("minReplicas raised from 2 to 100 (floor 105 capped by maxReplicaCount) by mysql-calendar: 2 event(s) with load 4200 at 40 per replica; leadTime auto = 3m30s"), "{}", c.2);
     assert!(!events(&api, "classroom", "PreScaledTarget").is_empty());
     // physics ends at 19:50: maths alone, 75; from 20:00 − lead chemistry counts too: 3,500 → 88
-    at_time(
-        &clock,
-        &api,
-        "school",
-        "classroom",
-        shanghai(2030, 3, 4, 19, 50, 0),
-        (75, 100),
-        false,
-    )
-    .await;
-    still(
-        &clock,
-        &api,
-        "school",
-        "classroom",
-        second - lead - Span::seconds(10),
-        (75, 100),
-    )
-    .await;
-    at_time(
-        &clock,
-        &api,
-        "school",
-        "classroom",
-        second - lead,
-        (88, 100),
-        false,
-    )
-    .await;
-    at_time(
-        &clock,
-        &api,
-        "school",
-        "classroom",
-        second,
-        (13, 100),
-        false,
-    )
-    .await;
+    scene
+        .at(shanghai(2030, 3, 4, 19, 50, 0), (75, 100), false)
+        .await;
+    scene
+        .still(second - lead - Span::seconds(10), (75, 100))
+        .await;
+    scene.at(second - lead, (88, 100), false).await;
+    scene.at(second, (13, 100), false).await;
     // after the last class, back to the ScaledObject's own minimum
-    at_time(
-        &clock,
-        &api,
-        "school",
-        "classroom",
-        shanghai(2030, 3, 4, 21, 0, 0),
-        (2, 100),
-        false,
-    )
-    .await;
+    scene
+        .at(shanghai(2030, 3, 4, 21, 0, 0), (2, 100), false)
+        .await;
     let restored = events(&api, "classroom", "PreScalingFloorRestored");
     assert!(
         restored.iter().any(|e| e.contains("restored from 13 to 2")),
@@ -306,38 +251,24 @@ async fn the_midnight_sale_is_ready_ten_minutes_early_and_the_night_cap_follows(
         Default::default(),
     );
     let (ns, name) = ("sales", "checkout");
+    let scene = Scene {
+        clock: &clock,
+        api: &api,
+        ns,
+        name,
+    };
     eventually(20, "HPA", || hpa(&api, ns, "keda-hpa-checkout")).await;
     assert_eq!(hpa_bounds(&api, ns, "keda-hpa-checkout"), (3, 80));
     // the Friday flash sale 20:00–23:00: 10 pods from 19:50
-    still(
-        &clock,
-        &api,
-        ns,
-        name,
-        shanghai(2026, 12, 11, 19, 49, 50),
-        (3, 80),
-    )
-    .await;
-    at_time(
-        &clock,
-        &api,
-        ns,
-        name,
-        shanghai(2026, 12, 11, 19, 50, 0),
-        (10, 80),
-        true,
-    )
-    .await;
-    at_time(
-        &clock,
-        &api,
-        ns,
-        name,
-        shanghai(2026, 12, 11, 23, 0, 0),
-        (3, 80),
-        false,
-    )
-    .await;
+    scene
+        .still(shanghai(2026, 12, 11, 19, 49, 50), (3, 80))
+        .await;
+    scene
+        .at(shanghai(2026, 12, 11, 19, 50, 0), (10, 80), true)
+        .await;
+    scene
+        .at(shanghai(2026, 12, 11, 23, 0, 0), (3, 80), false)
+        .await;
     // Double 12 at midnight: 50 pods from 23:50, exactly
     let so = eventually(10, "status after 23:00", || {
         scaled_object(&api, ns, name).filter(|s| s["status"]["preScaling"]["minReplicas"] == 3)
@@ -352,25 +283,12 @@ async fn the_midnight_sale_is_ready_ten_minutes_early_and_the_night_cap_follows(
         so["status"]["preScaling"]["nextChanges"][0]["minReplicas"],
         50
     );
-    still(
-        &clock,
-        &api,
-        ns,
-        name,
-        shanghai(2026, 12, 11, 23, 49, 50),
-        (3, 80),
-    )
-    .await;
-    at_time(
-        &clock,
-        &api,
-        ns,
-        name,
-        shanghai(2026, 12, 11, 23, 50, 0),
-        (50, 80),
-        true,
-    )
-    .await;
+    scene
+        .still(shanghai(2026, 12, 11, 23, 49, 50), (3, 80))
+        .await;
+    scene
+        .at(shanghai(2026, 12, 11, 23, 50, 0), (50, 80), true)
+        .await;
     let raised = events(&api, name, "PreScalingFloorRaised");
     assert!(
         raised.iter().any(|e| e.contains(
@@ -379,28 +297,14 @@ async fn the_midnight_sale_is_ready_ten_minutes_early_and_the_night_cap_follows(
         "{raised:?}"
     );
     // 02:00: the sale ends and the night cap begins; 07:00 the cap is lifted
-    at_time(
-        &clock,
-        &api,
-        ns,
-        name,
-        shanghai(2026, 12, 12, 2, 0, 0),
-        (3, 6),
-        false,
-    )
-    .await;
+    scene
+        .at(shanghai(2026, 12, 12, 2, 0, 0), (3, 6), false)
+        .await;
     pre_scaling_reason(&api, ns, name, "Capped").await;
     assert!(!events(&api, name, "PreScalingCapChanged").is_empty());
-    at_time(
-        &clock,
-        &api,
-        ns,
-        name,
-        shanghai(2026, 12, 12, 7, 0, 0),
-        (3, 80),
-        false,
-    )
-    .await;
+    scene
+        .at(shanghai(2026, 12, 12, 7, 0, 0), (3, 80), false)
+        .await;
     pre_scaling_reason(&api, ns, name, "NoFloor").await;
     let text = op.metrics_text();
     assert!(

@@ -111,6 +111,26 @@ fn client_key(m: &PrometheusMetadata) -> String {
     format!("prometheus-client|{:x}", h.finish())
 }
 
+/// A request with the trigger's custom headers and its bearer, basic or custom auth.
+pub(crate) fn with_headers_and_auth(
+    mut req: reqwest::RequestBuilder,
+    m: &PrometheusMetadata,
+) -> reqwest::RequestBuilder {
+    for (k, v) in &m.custom_headers {
+        req = req.header(k, v);
+    }
+    if let Some(t) = &m.auth.bearer_token {
+        req = req.bearer_auth(t);
+    }
+    if let Some((u, p)) = &m.auth.basic {
+        req = req.basic_auth(u, Some(p));
+    }
+    if let Some((h, v)) = &m.auth.custom {
+        req = req.header(h, v);
+    }
+    req
+}
+
 /// The HTTP client for these TLS settings from the shared pools: one per TLS configuration,
 /// shared by `prometheus` and `prometheus-forecast` triggers.
 pub(crate) async fn shared_client(
@@ -164,22 +184,12 @@ impl Scaler for PrometheusScaler {
 
     async fn sample(&self) -> Result<Sample> {
         let m = &self.meta;
-        let mut req = self
-            .http
-            .get(query_url(m, self.clock.now()))
-            .timeout(self.timeout);
-        for (k, v) in &m.custom_headers {
-            req = req.header(k, v);
-        }
-        if let Some(t) = &m.auth.bearer_token {
-            req = req.bearer_auth(t);
-        }
-        if let Some((u, p)) = &m.auth.basic {
-            req = req.basic_auth(u, Some(p));
-        }
-        if let Some((h, v)) = &m.auth.custom {
-            req = req.header(h, v);
-        }
+        let req = with_headers_and_auth(
+            self.http
+                .get(query_url(m, self.clock.now()))
+                .timeout(self.timeout),
+            m,
+        );
         let fail = |e: reqwest::Error| {
             if e.is_timeout() {
                 Error::Timeout {

@@ -93,19 +93,10 @@ pub async fn range(
     end: i64,
     step: i64,
 ) -> Result<Vec<(i64, f64)>> {
-    let mut req = http.get(range_url(m, start, end, step)).timeout(timeout);
-    for (k, v) in &m.custom_headers {
-        req = req.header(k, v);
-    }
-    if let Some(t) = &m.auth.bearer_token {
-        req = req.bearer_auth(t);
-    }
-    if let Some((u, p)) = &m.auth.basic {
-        req = req.basic_auth(u, Some(p));
-    }
-    if let Some((h, v)) = &m.auth.custom {
-        req = req.header(h, v);
-    }
+    let req = crate::prometheus::with_headers_and_auth(
+        http.get(range_url(m, start, end, step)).timeout(timeout),
+        m,
+    );
     let fail = |e: reqwest::Error| {
         if e.is_timeout() {
             Error::Timeout {
