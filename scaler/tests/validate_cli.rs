@@ -241,32 +241,20 @@ fn schedule_plans_are_listed_as_of_a_given_instant() {
         t.contains("more changes within 14 days (--output json lists them)"),
         "{t}"
     );
-    let o = prescale(&[
-        "validate",
-        "-o",
-        "json",
-        "-f",
-        &sale,
-        "--now",
-        "2026-12-11T19:00:00+08:00",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let plan = v["scaledObjects"][0]["preScaling"].as_array().unwrap();
+    let plan_at = |now: &str| {
+        let o = prescale(&["validate", "-o", "json", "-f", &sale, "--now", now]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["scaledObjects"][0]["preScaling"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let plan = plan_at("2026-12-11T19:00:00+08:00");
     assert_eq!(plan.len(), 20);
     assert_eq!(plan[2]["time"], "2026-12-11T15:50:00Z");
     assert_eq!(plan[2]["minReplicas"], 50);
     assert_eq!(plan[2]["leadTime"], "10m0s");
     // once the sale is over, it is not planned any more
-    let o = prescale(&[
-        "validate",
-        "-o",
-        "json",
-        "-f",
-        &sale,
-        "--now",
-        "2026-12-12T03:00:00+08:00",
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let plan = v["scaledObjects"][0]["preScaling"].as_array().unwrap();
+    let plan = plan_at("2026-12-12T03:00:00+08:00");
     assert!(plan.iter().all(|c| c["minReplicas"] != 50), "{plan:?}");
 }
