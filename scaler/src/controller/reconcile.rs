@@ -437,25 +437,21 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
         let running = ctx
             .pollers
             .runs(&ns, &name, fingerprint.clone().finish() as i64);
-        let held = ctx
-            .hpas
-            .get(
-                &kube::runtime::reflector::ObjectRef::new(
-                    desired.metadata.name.as_deref().unwrap_or_default(),
-                )
-                .within(&ns),
-            )
-            .map(|h| (h.spec.min_replicas.unwrap_or(1), h.spec.max_replicas));
+        let held = crate::prescaling::held_bounds(
+            &ctx.hpas,
+            &ns,
+            desired.metadata.name.as_deref().unwrap_or_default(),
+        );
         let (min, max) = match held {
             Some(bounds) if running => bounds,
             _ => {
-                let resolved = crate::prescaling::resolve(
+                let (_, b) = crate::prescaling::evaluate(
                     &live,
+                    &target,
                     &ctx.startups,
-                    &crate::prescaling::workload_key(&target),
                     &ctx.config.lead,
+                    ctx.scalers.clock.now(),
                 );
-                let b = crate::prescaling::bounds_now(&live, &resolved, ctx.scalers.clock.now());
                 crate::prescaling::hpa_bounds(&so, &b)
             }
         };

@@ -1,7 +1,8 @@
 //! Each poll: resolve leads, put the bounds in force on the HPA, scale up to a rising floor at
 //! once, and report (status, condition, Events, metrics).
 
-use super::{CONDITION, bounds_now, condition, hpa_bounds, needs_startups, resolve};
+use super::{condition, hpa_bounds, needs_startups};
+use crate::api::conditions::PRE_SCALING;
 use crate::api::{ScaledObject, ScaledObjectStatus};
 use crate::context::Context;
 use crate::controller::events;
@@ -21,11 +22,12 @@ pub async fn enforce(
     current: i32,
 ) -> Option<i32> {
     if !super::any(&plan.triggers) {
-        // no pre-scaling trigger (any more): nothing of it is reported
-        status.pre_scaling = None;
-        status.conditions.retain(|c| c.type_ != CONDITION);
-        ctx.metrics
-            .forget_scaled_object(&plan.namespace, &plan.name);
+        // a pre-scaling trigger was removed: nothing of it is reported any more
+        if status.pre_scaling.take().is_some() {
+            status.conditions.retain(|c| c.type_ != PRE_SCALING);
+            ctx.metrics
+                .forget_scaled_object(&plan.namespace, &plan.name);
+        }
         return None;
     }
     let settings = ctx.config.lead;
@@ -54,13 +56,18 @@ pub async fn enforce(
         }
     }
     let now = ctx.scalers.clock.now();
-    let resolved = resolve(&plan.triggers, &ctx.startups, &workload, &settings);
-    let b = bounds_now(&plan.triggers, &resolved, now);
+    let (resolved, b) = super::evaluate(
+        &plan.triggers,
+        plan.target.target(),
+        &ctx.startups,
+        &settings,
+        now,
+    );
     let (want_min, want_max) = hpa_bounds(so, &b);
     let changes = super::next_changes(so, &plan.triggers, &resolved, now, &plan.plan_cache);
     let st = super::status(so, &resolved, &b, changes);
     let (cs, reason, message) = condition(so, &b, &resolved);
-    status.set_condition(CONDITION, cs, reason, &message);
+    status.set_condition(PRE_SCALING, cs, reason, &message);
 
     let labels = ScaledObjectLabels {
         namespace: plan.namespace.clone(),
@@ -95,16 +102,10 @@ pub async fn enforce(
         return (b.floor > 0).then_some(want_min);
     }
     let name = plan.hpa.metadata.name.clone().unwrap_or_default();
-    let cached = ctx
-        .hpas
-        .get(&kube::runtime::reflector::ObjectRef::new(&name).within(&plan.namespace));
-    let (have_min, have_max) = match &cached {
-        Some(h) => (h.spec.min_replicas.unwrap_or(1), h.spec.max_replicas),
-        None => (
-            plan.hpa.spec.min_replicas.unwrap_or(1),
-            plan.hpa.spec.max_replicas,
-        ),
-    };
+    let (have_min, have_max) = super::held_bounds(&ctx.hpas, &plan.namespace, &name).unwrap_or((
+        plan.hpa.spec.min_replicas.unwrap_or(1),
+        plan.hpa.spec.max_replicas,
+    ));
     let reference = so.object_ref(&());
     let lead_note = b
         .floor_from

@@ -19,7 +19,6 @@
 pub mod enforce;
 pub mod startup;
 
-use crate::api::conditions::PRE_SCALING;
 use crate::api::{LeadTimeStatus, PlannedChange, PreScalingStatus, ScaledObject};
 use crate::poller::evaluate::LiveTrigger;
 use chrono::{DateTime, Utc};
@@ -117,6 +116,32 @@ pub fn bounds_now(
         b.floor_from = ahead.floor_from;
     }
     b
+}
+
+/// Every pre-scaling rule's lead resolved for `target`, and the combined bounds at `now`: what
+/// the reconcile and each poll start from.
+pub fn evaluate(
+    triggers: &[LiveTrigger],
+    target: &crate::poller::target::TargetRef,
+    startups: &PodStartups,
+    settings: &LeadSettings,
+    now: DateTime<Utc>,
+) -> (Vec<(usize, ResolvedRule)>, Bounds) {
+    let resolved = resolve(triggers, startups, &workload_key(target), settings);
+    let b = bounds_now(triggers, &resolved, now);
+    (resolved, b)
+}
+
+/// `(minReplicas, maxReplicas)` of the HPA `name` in `namespace` as the cache holds it.
+pub fn held_bounds(
+    hpas: &kube::runtime::reflector::Store<
+        k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+    >,
+    namespace: &str,
+    name: &str,
+) -> Option<(i32, i32)> {
+    hpas.get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace))
+        .map(|h| (h.spec.min_replicas.unwrap_or(1), h.spec.max_replicas))
 }
 
 /// The HPA's `(minReplicas, maxReplicas)` under `b`: the floor raises the ScaledObject's own
@@ -287,9 +312,6 @@ pub fn condition(
         )
     }
 }
-
-/// Condition type re-exported for callers.
-pub const CONDITION: &str = PRE_SCALING;
 
 #[cfg(test)]
 mod tests {
