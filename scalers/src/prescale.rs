@@ -8,6 +8,10 @@
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+/// The trigger types that pre-scale (their live scalers answer [`crate::Scaler::lead_time`]),
+/// for checks that only see a manifest.
+pub const TRIGGER_TYPES: &[&str] = &["schedule", "mysql-calendar"];
+
 /// A trigger's `leadTime`: how long before a window starts its capacity must be asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeadTime {
@@ -173,6 +177,13 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pre_scaling_types_are_registered() {
+        for t in TRIGGER_TYPES {
+            assert!(crate::registry::is_known(t), "{t}");
+        }
+    }
 
     #[test]
     fn lead_time_parses_auto_and_durations() {

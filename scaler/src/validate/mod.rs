@@ -215,7 +215,7 @@ pub fn warnings(so: &ScaledObject) -> Vec<String> {
     let prescaling = spec
         .triggers
         .iter()
-        .any(|t| matches!(t.type_.as_str(), "schedule" | "mysql-calendar"));
+        .any(|t| prescale_scalers::prescale::TRIGGER_TYPES.contains(&t.type_.as_str()));
     if spec.polling_interval.is_some()
         && min_above_zero
         && spec.idle_replica_count.is_none()

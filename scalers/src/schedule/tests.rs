@@ -45,8 +45,8 @@ fn dated_window_with_lead_time_across_midnight() {
     );
 }
 
-#[test]
-fn overlapping_rules_combine_by_max_and_recurring_windows_repeat() {
+#[tokio::test]
+async fn overlapping_rules_combine_by_max_and_recurring_windows_repeat() {
     let d = def(&[
         ("timezone", "Etc/UTC"),
         ("leadTime", "5m"),
@@ -72,8 +72,9 @@ fn overlapping_rules_combine_by_max_and_recurring_windows_repeat() {
         10,
         "the recurring window comes back every day"
     );
-    let rule = ScheduleRule(d.clone());
-    let rules: Vec<crate::prescale::Rule<'_>> = vec![(&rule, Duration::from_secs(300))];
+    // the live scaler: no backend, so it connects offline
+    let rule = d.connect(&Context::default()).await.unwrap();
+    let rules: Vec<crate::prescale::Rule<'_>> = vec![(rule.as_ref(), Duration::from_secs(300))];
     let plan: Vec<_> = crate::prescale::plan(
         &rules,
         utc(2026, 11, 22, 17, 0),
@@ -103,40 +104,6 @@ fn overlapping_rules_combine_by_max_and_recurring_windows_repeat() {
         limited[1].bounds.floor_rule.as_deref(),
         Some("2026-11-22T19:00/2026-11-22T21:00=40")
     );
-}
-
-/// The definition as a rule without a backend (plans need only `bounds_at` and `change_times`).
-struct ScheduleRule(ScheduleDefinition);
-
-#[async_trait::async_trait]
-impl crate::Scaler for ScheduleRule {
-    fn metric_spec(&self) -> &crate::MetricSpec {
-        unreachable!("plans do not ask for the metric")
-    }
-    async fn sample(&self) -> crate::Result<crate::Sample> {
-        unreachable!("plans do not sample")
-    }
-    fn lead_time(&self) -> Option<crate::prescale::LeadTime> {
-        Some(self.0.lead_time)
-    }
-    fn bounds_at(&self, at: DateTime<Utc>, lead: Duration) -> crate::prescale::Bounds {
-        self.0.bounds_at(at, lead)
-    }
-    fn change_times(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        lead: Duration,
-    ) -> Vec<DateTime<Utc>> {
-        super::windows::change_times(
-            &self.0.dated,
-            &self.0.recurring,
-            self.0.zone,
-            lead,
-            from,
-            to,
-        )
-    }
 }
 
 #[test]
