@@ -8,20 +8,12 @@ use prescale_scalers::prometheus_forecast::{
 };
 use prescale_scalers::{Context, Error, ManualClock, Scaler, TriggerInput, registry};
 use prescale_testkit::prometheus::{PrometheusOptions, PrometheusServer};
+use prescale_testkit::series::noise;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const DAY: i64 = 86_400;
 const METRIC: &str = "forecast_load";
-
-/// Deterministic noise in [-1, 1].
-fn noise(t: i64) -> f64 {
-    let mut x = (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x % 20_001) as f64 / 10_000.0 - 1.0
-}
 
 /// 10 + a daily peak of +90 (σ = 7 minutes) at the time of day `peak_tod`, ± 1 noise.
 fn load(t: i64, peak_tod: i64) -> f64 {

@@ -1,4 +1,5 @@
 use super::*;
+use prescale_testkit::series::noise;
 
 const STEP: i64 = 60;
 /// A Monday 00:00 UTC (2026-01-05), so weekdays are easy to place.
@@ -12,15 +13,6 @@ fn series(from: i64, to: i64, f: impl Fn(i64) -> f64) -> Series {
         t += STEP;
     }
     s
-}
-
-/// Deterministic noise in [-1, 1].
-fn noise(t: i64) -> f64 {
-    let mut x = (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x % 20_001) as f64 / 10_000.0 - 1.0
 }
 
 fn model(s: Seasonality) -> Model {

@@ -5,6 +5,7 @@ pub mod mariadb;
 pub mod process;
 pub mod prometheus;
 pub mod redis;
+pub mod series;
 pub mod tls;
 
 pub use process::{ServerProcess, free_port, wait_for_port};
