@@ -128,14 +128,7 @@ impl PrometheusServer {
     /// The body of an instant query (plain HTTP servers), e.g. to wait for backfilled blocks.
     pub fn instant_query(&self, promql: &str) -> String {
         let prefix = self.options.route_prefix.clone().unwrap_or_default();
-        let mut q = String::new();
-        for b in promql.bytes() {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                q.push(b as char);
-            } else {
-                q.push_str(&format!("%{b:02X}"));
-            }
-        }
+        let q: String = url::form_urlencoded::byte_serialize(promql.as_bytes()).collect();
         http_get(self.port, &format!("{prefix}/api/v1/query?query={q}"))
     }
 
@@ -225,12 +218,8 @@ impl PrometheusServer {
     /// Waits until the scraped gauge equals `value` in an instant query (plain HTTP servers).
     pub fn wait_for_value(&self, value: f64) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        let prefix = self.options.route_prefix.clone().unwrap_or_default();
         loop {
-            let body = http_get(
-                self.port,
-                &format!("{prefix}/api/v1/query?query=queue_depth"),
-            );
+            let body = self.instant_query("queue_depth");
             if body.contains(&format!("\"{value}\"")) {
                 return;
             }
