@@ -345,9 +345,9 @@ impl Scaler for CalendarScaler {
     async fn sample(&self) -> Result<Sample> {
         let now = self.clock.now();
         let fresh = self.fetch(now).await?;
-        *self.events.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
         let lead = Duration::from_millis(self.lead_ms.load(Ordering::Relaxed));
-        let (floor, _, _) = floor_at(&self.events(), self.def.load_per_replica, now, lead);
+        let (floor, _, _) = floor_at(&fresh, self.def.load_per_replica, now, lead);
+        *self.events.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
         Ok(Sample {
             value: floor as f64,
             active: floor > 0,
