@@ -8,7 +8,7 @@
 use prescale::kube_client::RateLimitLayer;
 use prescale::leader::Leadership;
 use prescale::operator::{self, Handles, OperatorOptions};
-use prescale::store::MetricStore;
+use prescale::metric_store::MetricStore;
 use prescale::telemetry::admin::Readiness;
 use prescale::telemetry::metrics::operator_registry;
 use prescale_kube_standin::ApiServer;

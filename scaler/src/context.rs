@@ -1,13 +1,14 @@
-//! What every part of the operator shares: the client, caches, Events, metrics, the
-//! MetricStore, the election result and the running poll loops.
+//! What the controller shares: the client, the writer, caches, metrics, the MetricStore, the
+//! election result and the running poll loops. Poll loops get the narrower
+//! [`Env`](crate::poller::Env) made from it.
 
 use crate::api::ScaledObject;
-use crate::controller::events::Events;
 use crate::dependencies::Dependencies;
 use crate::leader::Leadership;
-use crate::poller::Pollers;
-use crate::store::MetricStore;
+use crate::metric_store::MetricStore;
+use crate::poller::{Env, Pollers};
 use crate::telemetry::metrics::OperatorMetrics;
+use crate::write::Writer;
 use kube::runtime::reflector::Store;
 use std::sync::Arc;
 
@@ -35,7 +36,8 @@ impl Default for OperatorConfig {
 /// Shared by the controller and every poll loop.
 pub struct Context {
     pub client: kube::Client,
-    pub events: Events,
+    /// Every write goes through it (leader only).
+    pub writer: Writer,
     pub metrics: OperatorMetrics,
     pub scalers: prescale_scalers::Context,
     pub metric_store: Arc<MetricStore>,
@@ -48,4 +50,21 @@ pub struct Context {
     pub config: OperatorConfig,
     /// Measured pod start-ups per workload (`leadTime: auto`).
     pub startups: Arc<crate::prescaling::startup::PodStartups>,
+}
+
+impl Context {
+    /// The environment of a poll loop.
+    pub fn env(&self) -> Env {
+        Env {
+            writer: self.writer.clone(),
+            leader: self.leader.clone(),
+            metrics: self.metrics.clone(),
+            metric_store: self.metric_store.clone(),
+            scaled_objects: self.scaled_objects.clone(),
+            hpas: self.hpas.clone(),
+            clock: self.scalers.clock.clone(),
+            startups: self.startups.clone(),
+            lead: self.config.lead,
+        }
+    }
 }

@@ -115,6 +115,14 @@ where
     }
 }
 
+/// A kube error as text for Events and conditions (API errors carry no credentials).
+pub fn kube_error_text(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

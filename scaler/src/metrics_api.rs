@@ -6,8 +6,8 @@
 
 use crate::api::ScaledObject;
 use crate::leader::Leadership;
+use crate::metric_store::{MetricRecord, MetricStore};
 use crate::poller::Pollers;
-use crate::store::{MetricRecord, MetricStore};
 use async_trait::async_trait;
 use kube::ResourceExt;
 use kube::runtime::reflector::Store;
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const SCALED_OBJECT_LABEL: &str = "scaledobject.keda.sh/name";
+use crate::api::SCALED_OBJECT_NAME_LABEL as SCALED_OBJECT_LABEL;
 
 pub struct StoreProvider {
     pub store: Arc<MetricStore>,

@@ -4,15 +4,15 @@
 
 use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
 use crate::context::{Context, OperatorConfig};
-use crate::controller::events::Events;
 use crate::controller::reconcile::{error_policy, reconcile};
 use crate::dependencies::SpecChanges;
 use crate::leader::{Elector, Leadership, LeaseConfig};
+use crate::metric_store::MetricStore;
 use crate::poller::Pollers;
 use crate::shutdown::Shutdown;
-use crate::store::MetricStore;
 use crate::telemetry::admin::Readiness;
 use crate::telemetry::metrics::OperatorMetrics;
+use crate::write::events::Events;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -129,7 +129,12 @@ pub async fn run(
     );
     let ctx = Arc::new(Context {
         client: client.clone(),
-        events: Events::new(client.clone(), opts.instance.clone()),
+        writer: crate::write::Writer::new(
+            client.clone(),
+            leadership.clone(),
+            opts.config.field_manager.clone(),
+            Events::new(client.clone(), opts.instance.clone()),
+        ),
         metrics,
         scalers: prescale_scalers::Context {
             default_timeout: opts.default_timeout,

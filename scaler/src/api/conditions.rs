@@ -12,6 +12,16 @@ pub const PAUSED: &str = "Paused";
 /// Prescale's own: whether a pre-scaling trigger holds a floor (or cap) now.
 pub const PRE_SCALING: &str = "PreScaling";
 
+/// (status, reason, message) of a condition.
+pub type Cond = (&'static str, &'static str, &'static str);
+
+/// Ready=True: the ScaledObject checked out and its loop runs.
+pub const READY_OK: Cond = (
+    "True",
+    "ScaledObjectReady",
+    "ScaledObject is defined correctly and is ready for scaling",
+);
+
 /// One entry of `status.conditions`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct Condition {

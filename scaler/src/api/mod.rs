@@ -6,6 +6,9 @@ pub mod crds;
 pub mod scaled_object;
 pub mod trigger_authentication;
 
+/// The label KEDA puts on a ScaledObject, its HPA and the HPA's metric selectors.
+pub const SCALED_OBJECT_NAME_LABEL: &str = "scaledobject.keda.sh/name";
+
 pub use conditions::Condition;
 pub use scaled_object::*;
 pub use trigger_authentication::*;

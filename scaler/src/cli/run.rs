@@ -4,10 +4,10 @@
 use crate::context::OperatorConfig;
 use crate::kube_client::ClientArgs;
 use crate::leader::{Leadership, LeaseConfig};
+use crate::metric_store::MetricStore;
 use crate::operator::{self, Handles, MetricsApiOptions, OperatorOptions};
 use crate::prescaling::startup::LeadSettings;
 use crate::shutdown;
-use crate::store::MetricStore;
 use crate::telemetry::admin::{self, Readiness};
 use crate::telemetry::log::LogArgs;
 use crate::telemetry::metrics::operator_registry;

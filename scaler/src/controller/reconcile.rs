@@ -1,29 +1,27 @@
 //! Reconcile one ScaledObject (spec §3.1): finalizer, pause, target, triggers, HPA, status,
-//! poll loop. A wrong ScaledObject gets Ready=False with the reason and an Event, and its HPA
-//! and running loop are left as they were; nothing it does affects other ScaledObjects.
+//! poll loop. The checks and the desired state come from the pure [`plan`](super::plan); this
+//! file reads what they need and writes what they return, through `crate::write`. A wrong
+//! ScaledObject gets Ready=False with the reason and an Event, and its HPA and running loop are
+//! left as they were; nothing it does affects other ScaledObjects.
 
-use super::events;
-use super::hpa::{self, SCALED_OBJECT_NAME_LABEL};
-use crate::api::conditions::{ACTIVE, PAUSED, READY};
-use crate::api::{FallbackBehavior, GroupVersionKindResource, ScaledObject, ScaledObjectStatus};
+use super::plan::{self, CheckFailure, Desired};
+use crate::api::conditions::{ACTIVE, PAUSED, READY, READY_OK};
+use crate::api::{GroupVersionKindResource, ScaledObject, ScaledObjectStatus};
 use crate::context::Context;
-use crate::poller::evaluate::{LiveTrigger, Modifiers};
-use crate::poller::target::{self, ScaleClient};
-use crate::poller::task::{PollPlan, kube_error_text, write_status};
-use crate::scaling::fallback::{Behavior, Fallback};
-use crate::scaling::formula::Formula;
+use crate::poller::{PollPlan, PollSpec};
 use crate::scaling::pause::Pause;
+use crate::target::{self, TargetReader, TargetRef};
 use crate::telemetry::metrics::{ReconcileLabels, ReconcileResult};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use kube::api::{DeleteParams, Patch, PatchParams};
+use crate::trigger::LiveTrigger;
+use crate::write::events;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const FINALIZER: &str = "finalizer.keda.sh";
+pub use super::cleanup::FINALIZER;
 
 /// Why a reconcile failed (the categories are metric labels and never carry error text).
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +29,7 @@ pub enum Error {
     #[error("kubernetes API: {0}")]
     Kube(#[source] kube::Error),
     #[error("finalizer: {0}")]
-    Finalizer(String),
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
 }
 
 impl Error {
@@ -55,11 +53,11 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
     let res = finalizer(&api, FINALIZER, so, |event| async {
         match event {
             FinalizerEvent::Apply(so) => apply(so, ctx.clone()).await,
-            FinalizerEvent::Cleanup(so) => cleanup(so, ctx.clone()).await,
+            FinalizerEvent::Cleanup(so) => super::cleanup::cleanup(so, ctx.clone()).await,
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(e.to_string()));
+    .map_err(|e| Error::Finalizer(Box::new(e)));
     ctx.metrics
         .reconcile_duration
         .observe(started.elapsed().as_secs_f64());
@@ -85,10 +83,9 @@ async fn check_failed(
     ctx: &Context,
     so: &ScaledObject,
     mut status: ScaledObjectStatus,
-    short: &str,
-    detail: &str,
+    failure: CheckFailure,
 ) -> Result<Action, Error> {
-    let msg = format!("{short}: {detail}");
+    let msg = failure.to_string();
     let changed = status.set_condition(READY, "False", "ScaledObjectCheckFailed", &msg);
     status.set_condition(
         ACTIVE,
@@ -97,80 +94,114 @@ async fn check_failed(
         "ScaledObject check failed",
     );
     if changed {
-        ctx.events
+        ctx.writer
+            .events
             .warning(&so.object_ref(&()), events::SCALED_OBJECT_CHECK_FAILED, msg)
             .await;
     }
-    write_status(ctx, so, status).await;
+    ctx.writer.status(so, status).await;
     count(ctx, ReconcileResult::Error, "invalid_spec");
     Ok(Action::requeue(Duration::from_secs(300)))
 }
 
 async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let ns = so.namespace().unwrap_or_default();
-    let name = so.name_any();
-    let reference = so.object_ref(&());
     let mut status = so.status.clone().unwrap_or_default();
     status.ensure_conditions();
-
-    let pause = match Pause::from_annotations(so.annotations()) {
-        Ok(p) => p,
-        Err(e) => {
-            return check_failed(&ctx, &so, status, "failed to read pause annotations", &e).await;
-        }
-    };
-
-    // scaledobject.keda.sh/name label on the ScaledObject itself
-    if so.labels().get(SCALED_OBJECT_NAME_LABEL) != Some(&name) {
-        let api: Api<ScaledObject> = Api::namespaced(ctx.client.clone(), &ns);
-        let patch = serde_json::json!({"metadata": {"labels": {SCALED_OBJECT_NAME_LABEL: name}}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(Error::Kube)?;
+    match checked(&so, &ctx, &mut status).await {
+        Ok(action) => Ok(action),
+        Err(Checked::Failed(failure)) => check_failed(&ctx, &so, status, failure).await,
+        Err(Checked::Api(e)) => Err(Error::Kube(e)),
     }
+}
 
+/// How [`checked`] stops early.
+enum Checked {
+    Failed(CheckFailure),
+    Api(kube::Error),
+}
+
+impl From<CheckFailure> for Checked {
+    fn from(f: CheckFailure) -> Self {
+        Checked::Failed(f)
+    }
+}
+
+/// Reads, plans and writes a ScaledObject; `status` is what a check failure reports.
+async fn checked(
+    so: &Arc<ScaledObject>,
+    ctx: &Arc<Context>,
+    status: &mut ScaledObjectStatus,
+) -> Result<Action, Checked> {
+    let pause = plan::precheck(so)?;
+    if so.labels().get(crate::api::SCALED_OBJECT_NAME_LABEL) != Some(&so.name_any()) {
+        match ctx.writer.label(so).await {
+            Err(crate::write::Error::Kube(e)) => return Err(Checked::Api(e)),
+            Ok(()) | Err(crate::write::Error::NotLeader) => {}
+        }
+    }
+    let (target, current) = read_target(ctx, so).await?;
+    record_target(status, &target, current);
+    if pause.paused {
+        return paused(ctx, so, status, &pause, &target, current).await;
+    }
+    if plan::unpause(status, &pause) {
+        ctx.writer
+            .events
+            .normal(
+                &so.object_ref(&()),
+                events::SCALED_OBJECT_UNPAUSED,
+                "pause annotation removed for ScaledObject",
+            )
+            .await;
+    }
+    let source = crate::resolve::kube::KubeSource {
+        client: ctx.client.clone(),
+    };
+    let resolved = crate::resolve::resolve(&source, so, &ctx.config.cluster_object_namespace)
+        .await
+        .map_err(CheckFailure::Triggers)?;
+    ctx.dependencies
+        .record(&ObjectRef::from_obj(&**so), &resolved.used);
+    let desired = plan::plan(so, &pause, &resolved.inputs)?;
+    let live = connect(ctx, so, &desired).await?;
+    let hpa = apply_hpa(ctx, so, status, &desired, &live, &target).await?;
+    plan::summarize(so, &desired, status);
+    let (ok, reason, message) = READY_OK;
+    if status.set_condition(READY, ok, reason, message) {
+        ctx.writer
+            .events
+            .normal(
+                &so.object_ref(&()),
+                events::SCALED_OBJECT_READY,
+                "ScaledObject is ready for scaling",
+            )
+            .await;
+    }
+    ctx.writer.status(so, status.clone()).await;
+    start_loop(ctx, so, &pause, desired, live, target, hpa).await;
+    count(ctx, ReconcileResult::Ok, "");
+    Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+/// The target, resolved, and its current `spec.replicas`.
+async fn read_target(ctx: &Context, so: &ScaledObject) -> Result<(TargetRef, i32), CheckFailure> {
+    let ns = so.namespace().unwrap_or_default();
     let t = &so.spec.scale_target_ref;
-    if t.name.is_empty() {
-        return check_failed(
-            &ctx,
-            &so,
-            status,
-            "ScaledObject doesn't have correct scaleTargetRef specification",
-            "ScaledObject.spec.scaleTargetRef.name is missing",
-        )
-        .await;
-    }
-    let target = match target::resolve(&ctx.client, &ns, t.api_version(), t.kind(), &t.name).await {
-        Ok(target) => target,
-        Err(e) => {
-            return check_failed(
-                &ctx,
-                &so,
-                status,
-                "ScaledObject doesn't have correct scaleTargetRef specification",
-                &kube_error_text(&e),
-            )
-            .await;
-        }
-    };
-    let scale = ScaleClient::new(ctx.client.clone(), target.clone());
-    let current = match scale.current_replicas().await {
-        Ok(c) => c,
-        Err(e) => {
-            let detail = match &e {
-                kube::Error::Api(s) if s.code == 404 => "Target resource doesn't exist".to_string(),
-                other => kube_error_text(other),
-            };
-            return check_failed(
-                &ctx,
-                &so,
-                status,
-                "ScaledObject doesn't have correct scaleTargetRef specification",
-                &detail,
-            )
-            .await;
-        }
-    };
+    let target = target::resolve(&ctx.client, &ns, t.api_version(), t.kind(), &t.name)
+        .await
+        .map_err(|e| CheckFailure::ScaleTarget(crate::kube_client::kube_error_text(&e)))?;
+    let reader = TargetReader::new(ctx.client.clone(), target.clone());
+    let current = reader.current_replicas().await.map_err(|e| {
+        CheckFailure::ScaleTarget(match &e {
+            kube::Error::Api(s) if s.code == 404 => "Target resource doesn't exist".to_string(),
+            other => crate::kube_client::kube_error_text(other),
+        })
+    })?;
+    Ok((target, current))
+}
+
+/// What status says about the target (and the replica count to restore on delete).
+fn record_target(status: &mut ScaledObjectStatus, target: &TargetRef, current: i32) {
     status.scale_target_kind = Some(target.kind_string());
     status.scale_target_gvkr = Some(GroupVersionKindResource {
         group: target.resource.group.clone(),
@@ -181,453 +212,186 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
     if status.original_replica_count.is_none() {
         status.original_replica_count = Some(current);
     }
+}
 
-    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(ctx.client.clone(), &ns);
-    if pause.paused {
-        ctx.pollers.stop(&ns, &name);
-        ctx.metric_store.remove_object(&ns, &name);
-        let _ = hpas
-            .delete(&hpa::hpa_name(&so), &DeleteParams::default())
-            .await;
-        if let Some(n) = pause.replicas
-            && n != current
-            && let Err(e) = scale.set_replicas(n).await
-        {
-            return check_failed(
-                &ctx,
-                &so,
-                status,
-                "failed to scale target to paused replica count",
-                &kube_error_text(&e),
-            )
-            .await;
-        }
-        status.paused_replica_count = pause.replicas;
-        if status.set_condition(
-            PAUSED,
-            "True",
-            "ScaledObjectPaused",
-            "ScaledObject is paused",
-        ) {
-            ctx.events
-                .normal(
-                    &reference,
-                    events::SCALED_OBJECT_PAUSED,
-                    "ScaledObject is paused",
-                )
-                .await;
-            ctx.events
-                .normal(&reference, events::SCALERS_STOPPED, "Stopped scalers watch")
-                .await;
-        }
-        status.set_condition(READY, "True", "ScaledObjectReady", "ScaledObject is paused");
-        write_status(&ctx, &so, status).await;
-        return Ok(Action::await_change());
+/// A paused object: no loop, no HPA, the target at the paused count if one is given.
+async fn paused(
+    ctx: &Context,
+    so: &ScaledObject,
+    status: &mut ScaledObjectStatus,
+    pause: &Pause,
+    target: &TargetRef,
+    current: i32,
+) -> Result<Action, Checked> {
+    let (ns, name) = (so.namespace().unwrap_or_default(), so.name_any());
+    ctx.pollers.stop(&ns, &name);
+    ctx.metric_store.remove_object(&ns, &name);
+    if let Err(e) = ctx.writer.delete_hpa(&ns, &crate::hpa::hpa_name(so)).await {
+        tracing::warn!(scaledobject = %name, error = %e.text(), "could not delete the HPA of a paused ScaledObject");
     }
-    if status.condition(PAUSED).is_some_and(|c| c.is_true()) && !pause.any() {
-        status.set_condition(
-            PAUSED,
-            "False",
-            "ScaledObjectUnpaused",
-            "pause annotation removed for ScaledObject",
-        );
-        status.paused_replica_count = None;
-        ctx.events
+    if let Some(n) = pause.replicas
+        && n != current
+    {
+        ctx.writer
+            .scale(target, n)
+            .await
+            .map_err(|e| CheckFailure::PausedScale(e.text()))?;
+    }
+    status.paused_replica_count = pause.replicas;
+    let reference = so.object_ref(&());
+    if status.set_condition(
+        PAUSED,
+        "True",
+        "ScaledObjectPaused",
+        "ScaledObject is paused",
+    ) {
+        let events = &ctx.writer.events;
+        events
             .normal(
                 &reference,
-                events::SCALED_OBJECT_UNPAUSED,
-                "pause annotation removed for ScaledObject",
+                events::SCALED_OBJECT_PAUSED,
+                "ScaledObject is paused",
             )
             .await;
-    } else if pause.any() {
-        status.set_condition(
-            PAUSED,
-            "True",
-            "ScaledObjectPaused",
-            "ScaledObject is paused",
-        );
+        events
+            .normal(&reference, events::SCALERS_STOPPED, "Stopped scalers watch")
+            .await;
     }
+    status.set_condition(READY, "True", "ScaledObjectReady", "ScaledObject is paused");
+    ctx.writer.status(so, status.clone()).await;
+    Ok(Action::await_change())
+}
 
-    // the spec checks `prescale validate` makes too (spec §1.5)
-    let min = so.spec.min_replica_count();
-    if let Some(p) = crate::validate::check_spec(&so).into_iter().next() {
-        let short = if p.field.starts_with("spec.triggers") {
-            "ScaledObject doesn't have correct triggers specification"
-        } else if p.field.contains("ReplicaCount") {
-            "ScaledObject doesn't have correct Idle/Min/Max Replica Counts specification"
-        } else {
-            "ScaledObject doesn't have a correct specification"
-        };
-        return check_failed(
-            &ctx,
-            &so,
-            status,
-            short,
-            &format!("{}: {}", p.field, p.message),
-        )
-        .await;
-    }
-
-    // triggers: resolve, parse, connect
-    let source = crate::resolve::kube::KubeSource {
-        client: ctx.client.clone(),
-    };
-    let resolved =
-        match crate::resolve::resolve(&source, &so, &ctx.config.cluster_object_namespace).await {
-            Ok(r) => r,
-            Err(e) => {
-                return check_failed(
-                    &ctx,
-                    &so,
-                    status,
-                    "ScaledObject doesn't have correct triggers specification",
-                    &e,
-                )
-                .await;
-            }
-        };
-    ctx.dependencies.record(
-        &kube::runtime::reflector::ObjectRef::from_obj(&*so),
-        &resolved.used,
-    );
-    let mut specs = Vec::new();
+/// Connects every trigger (a failure is a check failure with its own Event).
+async fn connect(
+    ctx: &Context,
+    so: &ScaledObject,
+    desired: &Desired,
+) -> Result<Vec<LiveTrigger>, CheckFailure> {
     let mut live = Vec::new();
-    let mut fingerprint = std::collections::hash_map::DefaultHasher::new();
-    so.metadata.generation.hash(&mut fingerprint);
-    for input in &resolved.inputs {
-        // the auth values enter only a hash, so a rotated Secret rebuilds the loop
-        input.auth_params.hash(&mut fingerprint);
-        input.resolved_env.hash(&mut fingerprint);
-        let def = match prescale_scalers::registry::parse(input) {
-            Ok(d) => d,
+    for d in &desired.definitions {
+        match d.definition.connect(&ctx.scalers).await {
+            Ok(scaler) => live.push(LiveTrigger {
+                index: d.index,
+                name: d.name.clone(),
+                trigger_type: d.trigger_type.clone(),
+                spec: d.definition.metric_spec(),
+                scaler,
+            }),
             Err(e) => {
-                return check_failed(
-                    &ctx,
-                    &so,
-                    status,
-                    "ScaledObject doesn't have correct triggers specification",
-                    &format!("trigger {} ({}): {e}", input.index, input.trigger_type),
-                )
-                .await;
-            }
-        };
-        specs.push(def.metric_spec());
-        let scaler = match def.connect(&ctx.scalers).await {
-            Ok(s) => s,
-            Err(e) => {
-                ctx.events
-                    .warning(
-                        &reference,
-                        events::SCALER_FAILED,
-                        format!("trigger {} ({}): {e}", input.index, input.trigger_type),
-                    )
+                let text = format!("trigger {} ({}): {e}", d.index, d.trigger_type);
+                ctx.writer
+                    .events
+                    .warning(&so.object_ref(&()), events::SCALER_FAILED, text.clone())
                     .await;
-                return check_failed(
-                    &ctx,
-                    &so,
-                    status,
-                    "failed to ensure HPA is correctly created for ScaledObject",
-                    &format!("trigger {} ({}): {e}", input.index, input.trigger_type),
-                )
-                .await;
-            }
-        };
-        live.push(LiveTrigger {
-            index: input.index,
-            name: input.name.clone(),
-            trigger_type: input.trigger_type.clone(),
-            spec: def.metric_spec(),
-            scaler,
-        });
-    }
-    let external_names: Vec<String> = specs
-        .iter()
-        .filter_map(|s| s.external_name().map(str::to_string))
-        .collect();
-    if let Some(dup) = external_names
-        .iter()
-        .enumerate()
-        .find_map(|(i, n)| external_names[..i].contains(n).then_some(n))
-    {
-        return check_failed(
-            &ctx,
-            &so,
-            status,
-            "ScaledObject doesn't have correct triggers specification",
-            &format!("metricName {dup} defined multiple times in ScaledObject {name}"),
-        )
-        .await;
-    }
-    let composite = match hpa::composite_target(&so) {
-        Some(Ok(c)) => Some(c),
-        Some(Err(e)) => {
-            return check_failed(
-                &ctx,
-                &so,
-                status,
-                "ScaledObject doesn't have correct scalingModifiers specification",
-                &e,
-            )
-            .await;
-        }
-        None => None,
-    };
-    let modifiers = match (&composite, so.spec.scaling_modifiers()) {
-        (Some(c), Some(m)) => {
-            let names: Vec<&str> = so
-                .spec
-                .triggers
-                .iter()
-                .filter_map(|t| t.name.as_deref())
-                .collect();
-            match Formula::compile(&m.formula, &names) {
-                Ok(formula) => Some(Modifiers {
-                    formula,
-                    target: c.target.clone(),
-                    activation_target: m
-                        .activation_target
-                        .as_deref()
-                        .and_then(|a| a.trim().parse().ok())
-                        .unwrap_or(0.0),
-                }),
-                Err(e) => {
-                    return check_failed(
-                        &ctx,
-                        &so,
-                        status,
-                        "ScaledObject doesn't have correct scalingModifiers specification",
-                        &e.0,
-                    )
-                    .await;
-                }
+                return Err(CheckFailure::Hpa(text));
             }
         }
-        _ => None,
-    };
-    let fallback = match &so.spec.fallback {
-        Some(f) => {
-            let fb = Fallback {
-                failure_threshold: f.failure_threshold,
-                replicas: f.replicas,
-                behavior: match f.behavior {
-                    None | Some(FallbackBehavior::Static) => Behavior::Static,
-                    Some(FallbackBehavior::CurrentReplicas) => Behavior::CurrentReplicas,
-                    Some(FallbackBehavior::CurrentReplicasIfHigher) => {
-                        Behavior::CurrentReplicasIfHigher
-                    }
-                    Some(FallbackBehavior::CurrentReplicasIfLower) => {
-                        Behavior::CurrentReplicasIfLower
-                    }
-                    Some(FallbackBehavior::ScalingModifiers) => Behavior::ScalingModifiers,
-                },
-            };
-            fb.validate(so.spec.scaling_modifiers().map(|m| m.target.as_str()))
-                .ok()
-                .map(|()| fb)
-        }
-        None => None,
-    };
+    }
+    Ok(live)
+}
 
-    // the HPA, applied server-side with one field manager (hand edits are put back)
-    let mut desired = hpa::build(&so, &specs, composite.as_ref(), &pause);
-    // pre-scaling bounds in force now (the poll loop keeps them current)
-    if crate::prescaling::any(&live) {
-        // A running poll loop of this generation owns the bounds it put on the HPA (its sources
-        // hold the events read so far; these freshly connected ones have read nothing yet).
-        let running = ctx
-            .pollers
-            .runs(&ns, &name, fingerprint.clone().finish() as i64);
-        let held = crate::prescaling::held_bounds(
-            &ctx.hpas,
-            &ns,
-            desired.metadata.name.as_deref().unwrap_or_default(),
-        );
+/// The HPA with the pre-scaling bounds in force, applied when the cached one differs (an
+/// HPA renamed in the spec replaces the old one). Returns what was applied.
+async fn apply_hpa(
+    ctx: &Context,
+    so: &ScaledObject,
+    status: &ScaledObjectStatus,
+    desired: &Desired,
+    live: &[LiveTrigger],
+    target: &TargetRef,
+) -> Result<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, CheckFailure> {
+    let ns = so.namespace().unwrap_or_default();
+    let mut hpa = desired.hpa.clone();
+    let hpa_name = hpa.metadata.name.clone().unwrap_or_default();
+    if crate::prescaling::any(live) {
+        // A running poll loop of this fingerprint owns the bounds it put on the HPA (its
+        // sources hold the events read so far; these freshly connected ones have read nothing).
+        let running = ctx.pollers.runs(&ns, &so.name_any(), desired.fingerprint);
+        let held = crate::poller::env::held_bounds(&ctx.hpas, &ns, &hpa_name);
         let (min, max) = match held {
             Some(bounds) if running => bounds,
             _ => {
                 let (_, b) = crate::prescaling::evaluate(
-                    &live,
-                    &target,
+                    live,
+                    target,
                     &ctx.startups,
                     &ctx.config.lead,
                     ctx.scalers.clock.now(),
                 );
-                crate::prescaling::hpa_bounds(&so, &b)
+                crate::prescaling::hpa_bounds(so, &b)
             }
         };
-        desired.spec.min_replicas = Some(min);
-        desired.spec.max_replicas = max;
+        hpa.spec.min_replicas = Some(min);
+        hpa.spec.max_replicas = max;
     }
-    let hpa_name = desired.metadata.name.clone().unwrap_or_default();
-    if let Some(old) = status.hpa_name.clone().filter(|old| *old != hpa_name) {
-        let _ = hpas.delete(&old, &DeleteParams::default()).await;
+    if let Some(old) = status.hpa_name.clone().filter(|old| *old != hpa_name)
+        && let Err(e) = ctx.writer.delete_hpa(&ns, &old).await
+    {
+        tracing::warn!(hpa = %old, error = %e.text(), "could not delete the renamed HPA");
     }
-    let cached = ctx
-        .hpas
-        .get(&kube::runtime::reflector::ObjectRef::new(&hpa_name).within(&ns));
-    let up_to_date = cached.is_some_and(|existing| hpa::matches(&existing, &desired));
-    if !up_to_date
-        && let Err(e) = hpas
-            .patch(
-                &hpa_name,
-                &PatchParams::apply(&ctx.config.field_manager).force(),
-                &Patch::Apply(&desired),
-            )
+    let cached = ctx.hpas.get(&ObjectRef::new(&hpa_name).within(&ns));
+    if !cached.is_some_and(|existing| crate::hpa::matches(&existing, &hpa)) {
+        ctx.writer
+            .apply_hpa(&hpa)
             .await
-    {
-        return check_failed(
-            &ctx,
-            &so,
-            status,
-            "failed to ensure HPA is correctly created for ScaledObject",
-            &kube_error_text(&e),
-        )
-        .await;
+            .map_err(|e| CheckFailure::Hpa(e.text()))?;
     }
-
-    let mut types: Vec<String> = Vec::new();
-    for t in &so.spec.triggers {
-        if !types.contains(&t.type_) {
-            types.push(t.type_.clone());
-        }
-    }
-    let mut auths: Vec<String> = Vec::new();
-    for a in so
-        .spec
-        .triggers
-        .iter()
-        .filter_map(|t| t.authentication_ref.as_ref())
-    {
-        if !auths.contains(&a.name) {
-            auths.push(a.name.clone());
-        }
-    }
-    status.triggers_types = Some(types.join(","));
-    status.authentications_types = (!auths.is_empty()).then(|| auths.join(","));
-    status.external_metric_names = if composite.is_some() {
-        Vec::new()
-    } else {
-        external_names.clone()
-    };
-    status.resource_metric_names = specs
-        .iter()
-        .filter_map(|s| match s {
-            prescale_scalers::MetricSpec::Resource { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
-    status.composite_scaler_name = composite
-        .as_ref()
-        .map(|_| crate::poller::evaluate::COMPOSITE_METRIC.to_string());
-    status.hpa_name = Some(hpa_name);
-    status.health.retain(|k, _| {
-        external_names.contains(k) || k == crate::poller::evaluate::COMPOSITE_METRIC
-    });
-    let (ok, reason, message) = crate::poller::task::READY_OK;
-    if status.set_condition(READY, ok, reason, message) {
-        ctx.events
-            .normal(
-                &reference,
-                events::SCALED_OBJECT_READY,
-                "ScaledObject is ready for scaling",
-            )
-            .await;
-    }
-    write_status(&ctx, &so, status).await;
-
-    let generation = fingerprint.finish() as i64;
-    if !ctx.pollers.runs(&ns, &name, generation) {
-        let mut stored: Vec<String> = external_names.clone();
-        if composite.is_some() {
-            stored.push(crate::poller::evaluate::COMPOSITE_METRIC.into());
-        }
-        ctx.metric_store.retain(&ns, &name, &stored);
-        let plan = PollPlan {
-            namespace: ns.clone(),
-            name: name.clone(),
-            generation,
-            interval: Duration::from_secs(so.spec.polling_interval().max(1) as u64),
-            triggers: live,
-            fallback,
-            modifiers,
-            min,
-            idle: so.spec.idle_replica_count,
-            cooldown_period_s: so.spec.cooldown_period(),
-            initial_cooldown_period_s: so.spec.initial_cooldown_period(),
-            created: so
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .and_then(crate::poller::task::chrono_of)
-                .unwrap_or_else(chrono::Utc::now),
-            pause,
-            target: scale,
-            call_timeout: ctx.scalers.default_timeout * 2,
-            hpa: desired.clone(),
-            plan_cache: Default::default(),
-        };
-        ctx.pollers.start(plan, ctx.clone());
-        ctx.events
-            .normal(&reference, events::SCALERS_STARTED, "Started scalers watch")
-            .await;
-    }
-    count(&ctx, ReconcileResult::Ok, "");
-    Ok(Action::requeue(Duration::from_secs(300)))
+    Ok(hpa)
 }
 
-async fn cleanup(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let ns = so.namespace().unwrap_or_default();
-    let name = so.name_any();
-    ctx.pollers.stop(&ns, &name);
-    ctx.metric_store.remove_object(&ns, &name);
-    ctx.metrics.forget_scaled_object(&ns, &name);
-    ctx.dependencies
-        .forget(&kube::runtime::reflector::ObjectRef::from_obj(&*so));
-    let status = so.status.clone().unwrap_or_default();
-    let restore = so
-        .spec
-        .advanced
-        .as_ref()
-        .is_some_and(|a| a.restore_to_original_replica_count);
-    if restore
-        && let (Some(original), Some(gvkr)) =
-            (status.original_replica_count, &status.scale_target_gvkr)
-    {
-        let api_version = if gvkr.group.is_empty() {
-            gvkr.version.clone()
-        } else {
-            format!("{}/{}", gvkr.group, gvkr.version)
-        };
-        let t = &so.spec.scale_target_ref;
-        match target::resolve(&ctx.client, &ns, &api_version, &gvkr.kind, &t.name).await {
-            Ok(target) => {
-                if let Err(e) = ScaleClient::new(ctx.client.clone(), target)
-                    .set_replicas(original)
-                    .await
-                {
-                    tracing::warn!(scaledobject = %name, error = %kube_error_text(&e), "could not restore original replica count");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(scaledobject = %name, error = %kube_error_text(&e), "could not resolve target to restore")
-            }
-        }
+/// Starts (or replaces) the poll loop unless one of this fingerprint runs.
+async fn start_loop(
+    ctx: &Arc<Context>,
+    so: &ScaledObject,
+    pause: &Pause,
+    desired: Desired,
+    live: Vec<LiveTrigger>,
+    target: TargetRef,
+    hpa: k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+) {
+    let (ns, name) = (so.namespace().unwrap_or_default(), so.name_any());
+    if ctx.pollers.runs(&ns, &name, desired.fingerprint) {
+        return;
     }
-    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(ctx.client.clone(), &ns);
-    let hpa_name = status
-        .hpa_name
-        .clone()
-        .unwrap_or_else(|| hpa::hpa_name(&so));
-    match hpas.delete(&hpa_name, &DeleteParams::default()).await {
-        Ok(_) | Err(kube::Error::Api(_)) => {}
-        Err(e) => return Err(Error::Kube(e)),
-    }
-    ctx.events
+    ctx.metric_store
+        .retain(&ns, &name, &desired.stored_metrics());
+    let spec = PollSpec {
+        namespace: ns,
+        name,
+        interval: Duration::from_secs(so.spec.polling_interval().max(1) as u64),
+        fallback: desired.fallback,
+        modifiers: desired.modifiers,
+        min: so.spec.min_replica_count(),
+        max: so.spec.max_replica_count(),
+        idle: so.spec.idle_replica_count,
+        cooldown_period_s: so.spec.cooldown_period(),
+        initial_cooldown_period_s: so.spec.initial_cooldown_period(),
+        created: so
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .and_then(crate::time::chrono_of)
+            .unwrap_or_else(chrono::Utc::now),
+        pause: *pause,
+        target: target.clone(),
+        call_timeout: ctx.scalers.default_timeout * 2,
+        hpa,
+    };
+    let plan = PollPlan {
+        spec,
+        fingerprint: desired.fingerprint,
+        triggers: live,
+        target: TargetReader::new(ctx.client.clone(), target),
+        plan_cache: Default::default(),
+    };
+    ctx.pollers.start(plan, ctx.env());
+    ctx.writer
+        .events
         .normal(
             &so.object_ref(&()),
-            events::SCALED_OBJECT_DELETED,
-            "ScaledObject was deleted",
+            events::SCALERS_STARTED,
+            "Started scalers watch",
         )
         .await;
-    Ok(Action::await_change())
 }

@@ -4,25 +4,11 @@
 
 use crate::scaling::fallback::{Behavior, Fallback, Health, Outcome, synthetic_value};
 use crate::scaling::formula::Formula;
+use crate::trigger::{COMPOSITE_METRIC, LiveTrigger};
 use futures::future::join_all;
-use prescale_scalers::{Error, MetricSpec, MetricTarget, Sample, Scaler};
+use prescale_scalers::{Error, MetricTarget, Sample};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The metric name KEDA gives the composed value.
-pub const COMPOSITE_METRIC: &str = "composite-metric";
-
-/// A built trigger of a ScaledObject.
-#[derive(Clone)]
-pub struct LiveTrigger {
-    pub index: usize,
-    /// `triggers[i].name` ("" when unset).
-    pub name: String,
-    pub trigger_type: String,
-    pub spec: MetricSpec,
-    pub scaler: Arc<dyn Scaler>,
-}
 
 /// `advanced.scalingModifiers`, compiled.
 #[derive(Debug, Clone)]
@@ -66,8 +52,25 @@ pub struct Evaluation {
     pub active_metrics: Vec<String>,
 }
 
-/// Reads every trigger once and applies fallback and modifiers. `health` is the object's
-/// `status.health`, updated in place (only when a fallback is configured, as KEDA does).
+/// One trigger's read: the sample or its error, and how long the read took.
+pub type Read = (Result<Sample, Error>, Duration);
+
+/// Reads every external trigger once, concurrently, each bounded by `call_timeout` (I/O).
+pub async fn sample(triggers: &[LiveTrigger], call_timeout: Duration) -> Vec<Read> {
+    join_all(external(triggers).map(|t| async move {
+        let started = Instant::now();
+        let what = format!("trigger {} ({})", t.index, t.trigger_type);
+        let res = Error::within(what, call_timeout, t.scaler.sample()).await;
+        (res, started.elapsed())
+    }))
+    .await
+}
+
+fn external(triggers: &[LiveTrigger]) -> impl Iterator<Item = &LiveTrigger> {
+    triggers.iter().filter(|t| t.spec.external_name().is_some())
+}
+
+/// Reads every trigger once and applies fallback and modifiers: [`sample`], then [`combine`].
 pub async fn evaluate(
     triggers: &[LiveTrigger],
     fallback: Option<&Fallback>,
@@ -76,25 +79,30 @@ pub async fn evaluate(
     health: &mut BTreeMap<String, Health>,
     call_timeout: Duration,
 ) -> Evaluation {
-    let external: Vec<&LiveTrigger> = triggers
-        .iter()
-        .filter(|t| t.spec.external_name().is_some())
-        .collect();
-    let samples = join_all(external.iter().map(|t| async move {
-        let started = Instant::now();
-        let what = format!("trigger {} ({})", t.index, t.trigger_type);
-        let res = Error::within(what, call_timeout, t.scaler.sample()).await;
-        (res, started.elapsed())
-    }))
-    .await;
+    let reads = sample(triggers, call_timeout).await;
+    combine(triggers, reads, fallback, modifiers, target, health)
+}
 
+/// The pure half of an evaluation: applies fallback bookkeeping to the reads of the external
+/// triggers (in trigger order, as [`sample`] returns them) and composes `scalingModifiers`.
+/// `health` is the object's `status.health`, updated in place (only when a fallback is
+/// configured, as KEDA does). The simulator feeds it reads from series.
+pub fn combine(
+    triggers: &[LiveTrigger],
+    reads: Vec<Read>,
+    fallback: Option<&Fallback>,
+    modifiers: Option<&Modifiers>,
+    target: TargetState,
+    health: &mut BTreeMap<String, Health>,
+) -> Evaluation {
+    let external: Vec<&LiveTrigger> = external(triggers).collect();
     let mut eval = Evaluation::default();
     let fallback_replicas = fallback.map(|f| f.replicas_for(target.current_replicas));
     let mut formula_vars: BTreeMap<String, Option<f64>> = BTreeMap::new();
     let mut any_below_threshold_failure = false;
     let mut any_fallback = false;
 
-    for (t, (res, latency)) in external.iter().zip(samples) {
+    for (t, (res, latency)) in external.iter().zip(reads) {
         let name = t.spec.external_name().unwrap_or_default().to_string();
         let mut m = MetricResult {
             metric_name: name.clone(),

@@ -1,50 +1,72 @@
 //! Per-ScaledObject poll loops: evaluate triggers every `pollingInterval`, store the values
-//! for the metrics API, and drive activation and scale to/from zero.
+//! for the metrics API, and drive activation, scale to/from zero and pre-scaling.
+//!
+//! One poll is a one-way pipeline: [`evaluate::sample`] (I/O) → [`evaluate::combine`] (pure:
+//! fallback, modifiers) → [`step::decide`] (pure: what to write) → [`execute`] (the writes, through
+//! `crate::write`). [`task`] only decides when to poll.
 
+pub mod env;
 pub mod evaluate;
-pub mod schedule;
-pub mod target;
+pub mod execute;
+pub mod jitter;
+pub mod plan;
+pub mod prescale;
+pub mod step;
 pub mod task;
+
+pub use env::Env;
+pub use plan::{PollPlan, PollSpec};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
-/// (namespace, name) → (generation the loop was built from, the loop task).
-type Running = HashMap<(String, String), (i64, JoinHandle<()>, Arc<tokio::sync::Notify>)>;
+/// A running loop.
+struct Running {
+    /// The plan's fingerprint (a different one replaces the loop).
+    fingerprint: u64,
+    handle: JoinHandle<()>,
+    /// Wakes the loop for an extra poll.
+    poke: Arc<tokio::sync::Notify>,
+}
 
 /// The running loops.
 #[derive(Default, Clone)]
 pub struct Pollers {
-    running: Arc<Mutex<Running>>,
+    running: Arc<Mutex<HashMap<(String, String), Running>>>,
 }
 
 impl Pollers {
-    /// Whether a loop for this generation runs.
-    pub fn runs(&self, namespace: &str, name: &str, generation: i64) -> bool {
+    /// Whether a loop built from this fingerprint runs.
+    pub fn runs(&self, namespace: &str, name: &str, fingerprint: u64) -> bool {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         running
             .get(&(namespace.to_string(), name.to_string()))
-            .is_some_and(|(g, h, _)| *g == generation && !h.is_finished())
+            .is_some_and(|r| r.fingerprint == fingerprint && !r.handle.is_finished())
     }
 
     /// Starts a loop, replacing (aborting) any previous one for the object.
-    pub fn start(&self, plan: task::PollPlan, ctx: Arc<crate::context::Context>) {
-        let key = (plan.namespace.clone(), plan.name.clone());
-        let generation = plan.generation;
+    pub fn start(&self, plan: PollPlan, env: Env) {
+        let key = (plan.spec.namespace.clone(), plan.spec.name.clone());
+        let fingerprint = plan.fingerprint;
         let span = tracing::info_span!("poll", scaledobject = %format!("{}/{}", key.0, key.1));
         let poke = Arc::new(tokio::sync::Notify::new());
         let handle = tokio::spawn(tracing::Instrument::instrument(
-            task::run(plan, ctx, poke.clone()),
+            task::run(plan, env, poke.clone()),
             span,
         ));
-        if let Some((_, old, _)) = self
+        let running = Running {
+            fingerprint,
+            handle,
+            poke,
+        };
+        if let Some(old) = self
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (generation, handle, poke))
+            .insert(key, running)
         {
-            old.abort();
+            old.handle.abort();
         }
     }
 
@@ -56,8 +78,8 @@ impl Pollers {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&(namespace.to_string(), name.to_string()));
         match removed {
-            Some((_, h, _)) => {
-                h.abort();
+            Some(r) => {
+                r.handle.abort();
                 true
             }
             None => false,
@@ -66,13 +88,13 @@ impl Pollers {
 
     /// Stops every loop (shutdown).
     pub fn stop_all(&self) {
-        for (_, (_, h, _)) in self
+        for (_, r) in self
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain()
         {
-            h.abort();
+            r.handle.abort();
         }
     }
 
@@ -84,8 +106,8 @@ impl Pollers {
             .unwrap_or_else(|e| e.into_inner())
             .get(&(namespace.to_string(), name.to_string()))
         {
-            Some((_, _, poke)) => {
-                poke.notify_one();
+            Some(r) => {
+                r.poke.notify_one();
                 true
             }
             None => false,

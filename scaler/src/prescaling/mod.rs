@@ -16,11 +16,10 @@
 //! gradual). A source that fails keeps its last known events, so a floor in force is not
 //! dropped during its window.
 
-pub mod enforce;
 pub mod startup;
 
 use crate::api::{LeadTimeStatus, PlannedChange, PreScalingStatus, ScaledObject};
-use crate::poller::evaluate::LiveTrigger;
+use crate::trigger::LiveTrigger;
 use chrono::{DateTime, Utc};
 use prescale_scalers::prescale::{self, Bounds, LeadTime, Rule};
 use startup::{LeadSettings, PodStartups};
@@ -44,7 +43,7 @@ pub struct ResolvedRule {
 }
 
 /// `namespace/Kind/name` of a target (the key of its measured start-ups).
-pub fn workload_key(t: &crate::poller::target::TargetRef) -> String {
+pub fn workload_key(t: &crate::target::TargetRef) -> String {
     format!("{}/{}/{}", t.namespace, t.resource.kind, t.name)
 }
 
@@ -122,7 +121,7 @@ pub fn bounds_now(
 /// the reconcile and each poll start from.
 pub fn evaluate(
     triggers: &[LiveTrigger],
-    target: &crate::poller::target::TargetRef,
+    target: &crate::target::TargetRef,
     startups: &PodStartups,
     settings: &LeadSettings,
     now: DateTime<Utc>,
@@ -132,24 +131,65 @@ pub fn evaluate(
     (resolved, b)
 }
 
-/// `(minReplicas, maxReplicas)` of the HPA `name` in `namespace` as the cache holds it.
-pub fn held_bounds(
-    hpas: &kube::runtime::reflector::Store<
-        k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
-    >,
-    namespace: &str,
-    name: &str,
-) -> Option<(i32, i32)> {
-    hpas.get(&kube::runtime::reflector::ObjectRef::new(name).within(namespace))
-        .map(|h| (h.spec.min_replicas.unwrap_or(1), h.spec.max_replicas))
+/// The pre-scaling state of one poll: the bounds in force now and the HPA bounds they mean,
+/// the status block (with the coming changes) and the `PreScaling` condition.
+#[derive(Debug, Clone)]
+pub struct PreScaleNow {
+    pub bounds: Bounds,
+    /// The HPA's `(minReplicas, maxReplicas)` under `bounds`.
+    pub want: (i32, i32),
+    pub status: PreScalingStatus,
+    /// The `PreScaling` condition: (status, reason, message).
+    pub condition: (&'static str, &'static str, String),
+    /// The lead of the rule that sets the floor (else the first rule's).
+    pub lead: Duration,
+    /// How the floor's lead was found, for Event notes ("" without a floor).
+    pub lead_note: String,
+}
+
+/// Everything pre-scaling says at `now`, or `None` when no trigger pre-scales.
+pub fn now(
+    so: &ScaledObject,
+    triggers: &[LiveTrigger],
+    target: &crate::target::TargetRef,
+    startups: &PodStartups,
+    settings: &LeadSettings,
+    now: DateTime<Utc>,
+    cache: &std::sync::Mutex<PlanCache>,
+) -> Option<PreScaleNow> {
+    if !any(triggers) {
+        return None;
+    }
+    let (resolved, b) = evaluate(triggers, target, startups, settings, now);
+    let floor_rule = b.floor_from.and_then(|i| resolved.get(i));
+    let lead = floor_rule
+        .or(resolved.first())
+        .map_or(Duration::ZERO, |(_, r)| r.lead);
+    let lead_note = floor_rule
+        .map(|(_, r)| r.source.clone())
+        .unwrap_or_default();
+    let changes = next_changes(so, triggers, &resolved, now, cache);
+    Some(PreScaleNow {
+        want: hpa_bounds(so, &b),
+        status: status(so, &resolved, &b, changes),
+        condition: condition(so, &b, &resolved),
+        bounds: b,
+        lead,
+        lead_note,
+    })
 }
 
 /// The HPA's `(minReplicas, maxReplicas)` under `b`: the floor raises the ScaledObject's own
 /// minimum (at least 1) but never above `maxReplicaCount`; a cap lowers `maxReplicaCount` but
 /// never below the minimum in force (a known event beats a night cap).
 pub fn hpa_bounds(so: &ScaledObject, b: &Bounds) -> (i32, i32) {
-    let max = so.spec.max_replica_count().max(1);
-    let base = so.spec.min_replica_count().max(1).min(max);
+    bounds_within(so.spec.min_replica_count(), so.spec.max_replica_count(), b)
+}
+
+/// [`hpa_bounds`] for a ScaledObject with `minReplicaCount` `min` and `maxReplicaCount` `max`.
+pub fn bounds_within(min: i32, max: i32, b: &Bounds) -> (i32, i32) {
+    let max = max.max(1);
+    let base = min.max(1).min(max);
     let floor = i32::try_from(b.floor).unwrap_or(i32::MAX);
     let min = base.max(floor).min(max);
     let max_eff = match b.ceiling {
@@ -188,7 +228,7 @@ pub fn planned_changes(
                 .and_then(|i| rules.get(i))
                 .map(|(_, l)| prescale::format_duration(*l));
             changed.then(|| PlannedChange {
-                time: crate::poller::task::time_of(c.at),
+                time: crate::time::time_of(c.at),
                 min_replicas: min,
                 max_replicas: max,
                 rule,
@@ -229,7 +269,7 @@ pub fn next_changes(
         && c.leads == leads
         && c.changes
             .first()
-            .and_then(|f| crate::poller::task::chrono_of(&f.time))
+            .and_then(|f| crate::time::chrono_of(&f.time))
             .is_none_or(|f| f > from);
     if !fresh {
         let rules = rules(triggers, resolved);

@@ -2,7 +2,7 @@
 
 use super::ObjectSource;
 use crate::api::{ClusterTriggerAuthentication, TriggerAuthentication, TriggerAuthenticationSpec};
-use crate::poller::task::kube_error_text;
+use crate::kube_client::kube_error_text;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
 use kube::api::DynamicObject;
@@ -62,7 +62,7 @@ impl ObjectSource for KubeSource {
         kind: &str,
         name: &str,
     ) -> Result<Option<PodTemplateSpec>, String> {
-        let target = crate::poller::target::resolve(&self.client, ns, api_version, kind, name)
+        let target = crate::target::resolve(&self.client, ns, api_version, kind, name)
             .await
             .map_err(err(format!("{kind} {ns}/{name}")))?;
         let obj = Api::<DynamicObject>::namespaced_with(self.client.clone(), ns, &target.resource)

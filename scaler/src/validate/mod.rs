@@ -54,7 +54,7 @@ pub fn check_spec(so: &ScaledObject) -> Vec<Problem> {
     if name.len() > 63 {
         out.push(Problem::new("metadata.name", format!("ScaledObject name {name:?} is longer than 63 characters (it is used as a label value)")));
     }
-    let hpa = crate::controller::hpa::hpa_name(so);
+    let hpa = crate::hpa::hpa_name(so);
     if hpa.len() > 63 {
         out.push(Problem::new(
             "spec.advanced.horizontalPodAutoscalerConfig.name",

@@ -3,7 +3,7 @@
 
 use super::load::{Loaded, Located};
 use super::{Problem, check_spec, check_triggers, warnings};
-use crate::controller::hpa;
+use crate::hpa;
 use crate::resolve::resolve;
 use crate::scaling::pause::Pause;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -96,7 +96,7 @@ fn summary(specs: &[MetricSpec], composite: Option<&hpa::CompositeTarget>) -> Ve
         .collect();
     if let Some(c) = composite {
         out.push(MetricSummary {
-            name: crate::poller::evaluate::COMPOSITE_METRIC.into(),
+            name: crate::trigger::COMPOSITE_METRIC.into(),
             type_: "External".into(),
             target: c.target.clone(),
         });

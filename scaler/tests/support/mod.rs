@@ -4,9 +4,9 @@
 #![allow(dead_code)]
 
 use prescale::leader::{Leadership, LeaseConfig};
+use prescale::metric_store::MetricStore;
 use prescale::operator::{self, Handles, OperatorOptions};
 use prescale::shutdown;
-use prescale::store::MetricStore;
 use prescale::telemetry::admin::Readiness;
 use prescale::telemetry::metrics::operator_registry;
 use prescale_kube_standin::ApiServer;

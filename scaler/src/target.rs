@@ -1,9 +1,10 @@
-//! The scale target through its `/scale` subresource, so any kind that has one works
-//! (Deployment, StatefulSet, custom resources), plus the ready-pod count fallback needs.
+//! The scale target read through its `/scale` subresource, so any kind that has one works
+//! (Deployment, StatefulSet, custom resources), plus its pods (the ready-pod count fallback
+//! needs, the start-ups `leadTime: auto` measures).
 
-use k8s_openapi::api::autoscaling::v1::{Scale, ScaleSpec};
+use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use kube::{Api, Client};
 
@@ -51,15 +52,15 @@ pub async fn resolve(
     })
 }
 
-/// Reads and writes the target's replica count.
+/// Reads the target's `/scale` and pods (writes go through `crate::write`).
 #[derive(Clone)]
-pub struct ScaleClient {
+pub struct TargetReader {
     api: Api<DynamicObject>,
     pods: Api<Pod>,
     target: TargetRef,
 }
 
-impl ScaleClient {
+impl TargetReader {
     pub fn new(client: Client, target: TargetRef) -> Self {
         Self {
             api: Api::namespaced_with(client.clone(), &target.namespace, &target.resource),
@@ -80,24 +81,6 @@ impl ScaleClient {
     /// `spec.replicas` of the target.
     pub async fn current_replicas(&self) -> Result<i32, kube::Error> {
         Ok(self.get().await?.spec.and_then(|s| s.replicas).unwrap_or(0))
-    }
-
-    /// Sets `spec.replicas` through `/scale` (a merge patch of the Scale object).
-    pub async fn set_replicas(&self, replicas: i32) -> Result<(), kube::Error> {
-        let patch = Scale {
-            spec: Some(ScaleSpec {
-                replicas: Some(replicas),
-            }),
-            ..Scale::default()
-        };
-        self.api
-            .patch_scale(
-                &self.target.name,
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await
-            .map(|_| ())
     }
 
     /// The pods the scale selector matches (none when the target has no selector).

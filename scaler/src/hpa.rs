@@ -2,8 +2,8 @@
 //! labels, annotations, owner, bounds, behavior, and metrics sorted by type.
 
 use crate::api::ScaledObject;
-use crate::poller::evaluate::COMPOSITE_METRIC;
 use crate::scaling::pause::Pause;
+use crate::trigger::COMPOSITE_METRIC;
 use k8s_openapi::api::autoscaling::v2::{
     ContainerResourceMetricSource, CrossVersionObjectReference, ExternalMetricSource,
     HorizontalPodAutoscaler, HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec,
@@ -17,7 +17,7 @@ use kube::api::ObjectMeta;
 use prescale_scalers::{MetricSpec, MetricTarget, MetricType};
 use std::collections::BTreeMap;
 
-pub const SCALED_OBJECT_NAME_LABEL: &str = "scaledobject.keda.sh/name";
+pub use crate::api::SCALED_OBJECT_NAME_LABEL;
 pub const EXCLUDED_LABELS_ANNOTATION: &str = "scaledobject.keda.sh/hpa-excluded-labels";
 
 /// `advanced.horizontalPodAutoscalerConfig.name` or `keda-hpa-<name>`.
