@@ -96,7 +96,7 @@ impl ExternalMetricValueList {
                     timestamp: v
                         .timestamp
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    value: prescale_scalers::metric::milli_quantity(v.value),
+                    value: prescale_quantity::milli_quantity(v.value),
                 })
                 .collect(),
         }

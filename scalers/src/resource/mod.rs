@@ -13,7 +13,7 @@
 //! Error order follows KEDA: field errors (the deprecated `type`, a missing `value`) are
 //! reported alone; only a clean read goes on to the metric type and the value's form.
 
-pub mod quantity;
+pub use prescale_quantity as quantity;
 
 use crate::error::{Error, Result};
 use crate::input::TriggerInput;
@@ -84,7 +84,7 @@ pub fn parse_definition(resource: Resource, input: &TriggerInput) -> Result<Reso
         }
         "AverageValue" => {
             // The canonical form is what the API server stores, so a rebuilt HPA compares equal.
-            let q = quantity::parse_quantity(&value).map_err(fail)?;
+            let q = prescale_quantity::parse_quantity(&value).map_err(fail)?;
             MetricTarget {
                 metric_type: MetricType::AverageValue,
                 value: None,

@@ -20,6 +20,9 @@ pub struct Quantity {
     pub canonical: String,
     /// The value as a float (approximate; for arithmetic and display only).
     pub value: f64,
+    /// The exact value in thousandths, rounded up as Kubernetes' `MilliValue` does, saturating
+    /// at the `i64` range (what the HPA controller computes with).
+    pub milli: i64,
 }
 
 /// How the suffix scales the number, and which format the canonical form keeps.
@@ -69,10 +72,44 @@ pub fn parse_quantity(raw: &str) -> Result<Quantity, String> {
             Suffix::BinarySi(k) => 1024f64.powi(k as i32),
         };
     let canonical = canonical(negative, whole, fraction, suffix).unwrap_or_else(|| raw.to_string());
+    let value = if negative { -magnitude } else { magnitude };
     Ok(Quantity {
         canonical,
-        value: if negative { -magnitude } else { magnitude },
+        value,
+        milli: milli(negative, whole, fraction, suffix).unwrap_or(if negative {
+            i64::MIN
+        } else {
+            i64::MAX
+        }),
     })
+}
+
+/// The exact value ×1000, rounded up (towards +∞); `None` when it does not fit.
+fn milli(negative: bool, whole: &str, fraction: &str, suffix: Suffix) -> Option<i64> {
+    let digits = format!("{whole}{fraction}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some(0);
+    }
+    if digits.len() > 36 {
+        return None;
+    }
+    let mut mantissa: i128 = digits.parse().ok()?;
+    let mut exp = 3 - fraction.len() as i32;
+    match suffix {
+        Suffix::DecimalSi(e) | Suffix::Exponent(e) => exp = exp.checked_add(e)?,
+        Suffix::BinarySi(k) => mantissa = mantissa.checked_mul(1i128 << (10 * k))?,
+    }
+    let magnitude = if exp >= 0 {
+        mantissa.checked_mul(10i128.checked_pow(u32::try_from(exp).ok()?)?)?
+    } else {
+        match 10i128.checked_pow(u32::try_from(-exp).ok()?) {
+            // rounding up: away from zero for positive values, towards zero for negative ones
+            Some(d) => mantissa / d + i128::from(!negative && mantissa % d != 0),
+            None => i128::from(!negative),
+        }
+    };
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
 }
 
 fn parse_suffix(suffix: &str) -> Option<Suffix> {
@@ -260,6 +297,28 @@ mod tests {
                 format!("unable to parse quantity {raw:?}: unable to parse quantity's suffix"),
                 "{raw:?}"
             );
+        }
+    }
+
+    #[test]
+    fn milli_values_are_exact_and_round_up() {
+        let cases: &[(&str, i64)] = &[
+            ("8.6", 8600),
+            ("4.4", 4400),
+            ("500m", 500),
+            ("1", 1000),
+            ("1k", 1_000_000),
+            ("1Ki", 1_024_000),
+            ("0.0001", 1),
+            ("1n", 1),
+            ("-1n", 0),
+            ("-2.5", -2500),
+            ("0", 0),
+            ("2e3", 2_000_000),
+            ("1E", i64::MAX),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(parse_quantity(raw).unwrap().milli, *want, "{raw}");
         }
     }
 }
