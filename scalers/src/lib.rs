@@ -22,6 +22,7 @@ pub mod prometheus;
 pub mod prometheus_forecast;
 pub mod redis;
 pub mod registry;
+pub mod replay;
 pub mod resource;
 pub mod schedule;
 
@@ -68,6 +69,30 @@ pub trait TriggerDefinition: Send + Sync {
     /// Opens (or reuses, through `ctx.pools`) the backend connection and checks that it
     /// answers, as KEDA does when it builds a scaler.
     async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>>;
+
+    /// Whether the live scaler would call the raw `value` active (`value > activation
+    /// threshold`, with each source's own parameter), so a replay of recorded values gets the
+    /// activity the live scaler would give.
+    fn is_active(&self, value: f64) -> bool;
+
+    /// For replays: this trigger's own record of `[from, to]` every `step`, read from its
+    /// backend (`prometheus`: a range query; `mysql-calendar`: its query with `:from`/`:to`
+    /// bound to the range); `None` for sources that keep no history.
+    async fn history(
+        &self,
+        _ctx: &Context,
+        _from: chrono::DateTime<chrono::Utc>,
+        _to: chrono::DateTime<chrono::Utc>,
+        _step: Duration,
+    ) -> Option<Result<replay::History>> {
+        None
+    }
+
+    /// For replays of calendar sources: a scaler that answers from recorded `events` instead
+    /// of its backend (reading time from `ctx.clock`); `None` for sources without events.
+    fn replay(&self, _events: Vec<replay::Event>, _ctx: &Context) -> Option<Arc<dyn Scaler>> {
+        None
+    }
 }
 
 /// A live source of one metric.

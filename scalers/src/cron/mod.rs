@@ -155,6 +155,11 @@ impl TriggerDefinition for CronDefinition {
             clock: ctx.clock.clone(),
         }))
     }
+
+    /// The value is `desiredReplicas` inside the window and 0 outside it.
+    fn is_active(&self, value: f64) -> bool {
+        value != 0.0
+    }
 }
 
 /// A live `cron` trigger.

@@ -173,6 +173,10 @@ impl TriggerDefinition for MySqlDefinition {
             timeout,
         }))
     }
+
+    fn is_active(&self, value: f64) -> bool {
+        value > self.activation_query_value
+    }
 }
 
 /// A MySQL error without anything secret (server messages name the user, never the password).

@@ -133,14 +133,57 @@ impl TriggerDefinition for CalendarDefinition {
 
     async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>> {
         let (pool, timeout) = open_pool(&self.dsn, ctx).await?;
-        Ok(Arc::new(CalendarScaler {
+        Ok(Arc::new(self.scaler(Some(pool), timeout, ctx, Vec::new())))
+    }
+
+    /// The value is the floor: active while one holds.
+    fn is_active(&self, value: f64) -> bool {
+        value > 0.0
+    }
+
+    /// The trigger's own query with `:from`/`:to` bound to the range.
+    async fn history(
+        &self,
+        ctx: &Context,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        _step: Duration,
+    ) -> Option<Result<crate::replay::History>> {
+        let read = async {
+            let (pool, timeout) = open_pool(&self.dsn, ctx).await?;
+            let scaler = self.scaler(Some(pool), timeout, ctx, Vec::new());
+            scaler.fetch_between(from, to).await
+        };
+        Some(read.await.map(crate::replay::History::Events))
+    }
+
+    /// A scaler that serves `events` and never queries.
+    fn replay(&self, events: Vec<Event>, ctx: &Context) -> Option<Arc<dyn Scaler>> {
+        Some(Arc::new(self.scaler(
+            None,
+            ctx.default_timeout,
+            ctx,
+            events,
+        )))
+    }
+}
+
+impl CalendarDefinition {
+    fn scaler(
+        &self,
+        pool: Option<Arc<MySqlPool>>,
+        timeout: Duration,
+        ctx: &Context,
+        events: Vec<Event>,
+    ) -> CalendarScaler {
+        CalendarScaler {
             lead_ms: AtomicU64::new(self.lead_time.resolve(Duration::ZERO).as_millis() as u64),
             def: self.clone(),
             pool,
             timeout,
             clock: ctx.clock.clone(),
-            events: Mutex::new(Vec::new()),
-        }))
+            events: Mutex::new(events),
+        }
     }
 }
 
@@ -235,10 +278,11 @@ pub fn events_of(
         .collect()
 }
 
-/// A live `mysql-calendar` trigger: the events read last, refreshed every poll.
+/// A live `mysql-calendar` trigger: the events read last, refreshed every poll (a replay's has
+/// no pool and keeps the events it was given).
 pub struct CalendarScaler {
     def: CalendarDefinition,
-    pool: Arc<MySqlPool>,
+    pool: Option<Arc<MySqlPool>>,
     timeout: Duration,
     clock: Arc<dyn Clock>,
     events: Mutex<Vec<Event>>,
@@ -253,17 +297,28 @@ impl CalendarScaler {
             .clone()
     }
 
+    /// The events of `[now, now + horizon]`; a replay's without a query.
     async fn fetch(&self, now: DateTime<Utc>) -> Result<Vec<Event>> {
+        if self.pool.is_none() {
+            return Ok(self.events());
+        }
+        let to = now + chrono::Duration::from_std(self.def.horizon).unwrap_or_default();
+        self.fetch_between(now, to).await
+    }
+
+    /// The query's rows with `:from` and `:to` bound (local times of the trigger's zone).
+    async fn fetch_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Event>> {
+        let Some(pool) = &self.pool else {
+            return Ok(self.events());
+        };
         let tz = self.def.zone.tz();
-        let from = now.with_timezone(&tz).naive_local();
-        let to = (now + chrono::Duration::from_std(self.def.horizon).unwrap_or_default())
-            .with_timezone(&tz)
-            .naive_local();
+        let from = from.with_timezone(&tz).naive_local();
+        let to = to.with_timezone(&tz).naive_local();
         let fmt = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
         let query = self.def.query.clone();
         let uses = |name: &str| query.contains(&format!(":{name}"));
         let run = async {
-            let mut conn = self.pool.0.get_conn().await?;
+            let mut conn = pool.0.get_conn().await?;
             let rows: Vec<mysql_async::Row> = if uses("from") || uses("to") {
                 let mut named = std::collections::HashMap::new();
                 if uses("from") {

@@ -165,6 +165,49 @@ impl TriggerDefinition for PrometheusDefinition {
             timeout: self.meta.timeout.unwrap_or(ctx.default_timeout),
         }))
     }
+
+    fn is_active(&self, value: f64) -> bool {
+        value > self.meta.activation_threshold
+    }
+
+    /// One range query of the trigger's own query against its own server.
+    async fn history(
+        &self,
+        ctx: &Context,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        step: Duration,
+    ) -> Option<Result<crate::replay::History>> {
+        Some(range_history(ctx, &self.meta, from, to, step).await)
+    }
+}
+
+/// `[from, to]` every `step` (at least 1 s) from `m`'s server, as history points.
+pub(crate) async fn range_history(
+    ctx: &Context,
+    m: &PrometheusMetadata,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    step: Duration,
+) -> Result<crate::replay::History> {
+    let http = shared_client(ctx, m).await?;
+    let timeout = m.timeout.unwrap_or(ctx.default_timeout);
+    let step = step.as_secs().max(1) as i64;
+    let points = crate::prometheus_forecast::fetch::range(
+        &http,
+        m,
+        timeout,
+        from.timestamp(),
+        to.timestamp(),
+        step,
+    )
+    .await?;
+    Ok(crate::replay::History::Points(
+        points
+            .into_iter()
+            .filter_map(|(t, v)| chrono::DateTime::from_timestamp(t, 0).map(|t| (t, v)))
+            .collect(),
+    ))
 }
 
 /// A live `prometheus` trigger.

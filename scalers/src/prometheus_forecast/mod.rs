@@ -271,6 +271,22 @@ impl TriggerDefinition for PrometheusForecastDefinition {
     async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>> {
         Ok(self.connect_forecast(ctx).await?)
     }
+
+    /// Activity of the served value (max of actual and forecast).
+    fn is_active(&self, value: f64) -> bool {
+        value > self.meta.activation_threshold
+    }
+
+    /// The actual values of the query over the range (a range query, as for `prometheus`).
+    async fn history(
+        &self,
+        ctx: &Context,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        step: Duration,
+    ) -> Option<Result<crate::replay::History>> {
+        Some(crate::prometheus::range_history(ctx, &self.meta, from, to, step).await)
+    }
 }
 
 /// What a live trigger has done so far (for tests, benches and debugging).

@@ -96,6 +96,11 @@ impl TriggerDefinition for RedisDefinition {
             timeout,
         }))
     }
+
+    /// The live scaler compares the integer length with `activationListLength`.
+    fn is_active(&self, value: f64) -> bool {
+        value > self.meta.activation_list_length as f64
+    }
 }
 
 /// A live Redis trigger.

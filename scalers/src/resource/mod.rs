@@ -135,6 +135,11 @@ impl TriggerDefinition for ResourceDefinition {
             spec: self.spec.clone(),
         }))
     }
+
+    /// cpu/memory have no activation of their own: the HPA owns them, always active (KEDA).
+    fn is_active(&self, _value: f64) -> bool {
+        true
+    }
 }
 
 /// The live form of a `cpu`/`memory` trigger.

@@ -132,6 +132,11 @@ impl TriggerDefinition for ScheduleDefinition {
             clock: ctx.clock.clone(),
         }))
     }
+
+    /// The value is the floor: active while one holds.
+    fn is_active(&self, value: f64) -> bool {
+        value > 0.0
+    }
 }
 
 /// A live `schedule` trigger: the floor now, no backend.
