@@ -58,6 +58,24 @@ fn status_error(e: &ApiError) -> Response<Body> {
     )
 }
 
+/// Sends a request to an APIService's backend (the aggregator's proxy).
+async fn proxy(
+    service: &crate::aggregator::ApiService,
+    parts: http::request::Parts,
+    body: kube::client::Body,
+) -> Response<Body> {
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return status_error(&ApiError(400, "BadRequest", "unreadable body".into())),
+    };
+    let answer = service.backend.call(Request::from_parts(parts, body)).await;
+    let (parts, body) = answer.into_parts();
+    let body = Full::new(body)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Response::from_parts(parts, body)
+}
+
 /// A parsed REST path.
 struct Target {
     resource: Resource,
@@ -72,6 +90,10 @@ fn lock(state: &Arc<Mutex<State>>) -> std::sync::MutexGuard<'_, State> {
 
 async fn handle(state: Arc<Mutex<State>>, req: Request<kube::client::Body>) -> Response<Body> {
     let (parts, body) = req.into_parts();
+    let service = crate::aggregator::find(&lock(&state).api_services, parts.uri.path()).cloned();
+    if let Some(service) = service {
+        return proxy(&service, parts, body).await;
+    }
     let query: HashMap<String, String> =
         url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
             .into_owned()

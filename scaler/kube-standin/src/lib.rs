@@ -7,13 +7,15 @@
 //! selectors; watch from a resourceVersion (410 Gone when too old, so watchers relist), with
 //! bookmarks; status and scale subresources; merge, JSON and server-side-apply patches;
 //! finalizers and deletionTimestamp; owner-reference garbage collection; discovery for
-//! registered kinds; SubjectAccessReview answers from a test-set rule.
+//! registered kinds; SubjectAccessReview answers from a test-set rule; APIServices whose
+//! requests are proxied to a backend (the aggregation layer, `aggregator`).
 //!
 //! What it simplifies (documented so no test relies on it unknowingly): strategic merge patch
 //! is treated as a JSON merge patch; server-side apply replaces lists whole and tracks
 //! ownership per manager as "the last applied configuration"; no admission, defaulting or
 //! validation beyond names; set-based label selectors support `in`/`notin`/exists only.
 
+pub mod aggregator;
 pub mod http_api;
 pub mod patch;
 pub mod resources;
@@ -162,6 +164,21 @@ impl ApiServer {
     /// The rule SubjectAccessReviews are answered with (given the review's spec).
     pub fn set_access(&self, rule: impl Fn(&Value) -> bool + Send + 'static) {
         self.with(|s| s.access = Box::new(rule));
+    }
+
+    /// Registers an APIService: requests under `/apis/{group}/{version}` go to `backend`.
+    pub fn register_api_service(
+        &self,
+        group: &str,
+        version: &str,
+        backend: std::sync::Arc<dyn aggregator::Backend>,
+    ) {
+        let service = aggregator::ApiService {
+            group: group.into(),
+            version: version.into(),
+            backend,
+        };
+        self.with(|s| s.api_services.push(service));
     }
 
     /// The current resourceVersion.

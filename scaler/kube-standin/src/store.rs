@@ -54,6 +54,8 @@ pub struct State {
     pub workload_controller: bool,
     /// SubjectAccessReview answers: (user, namespace, resource) → allowed; default deny.
     pub access: Box<dyn Fn(&Value) -> bool + Send>,
+    /// Registered APIServices (the aggregation layer).
+    pub api_services: Vec<crate::aggregator::ApiService>,
     uid: u64,
 }
 
@@ -71,6 +73,7 @@ impl State {
             fail_next: HashMap::new(),
             workload_controller: true,
             access: Box::new(|_| false),
+            api_services: Vec::new(),
             uid: 0,
         }
     }

@@ -301,3 +301,48 @@ async fn discovery_custom_scalable_kinds_and_faults() {
     assert!(workers.get("w").await.is_ok());
     assert_eq!(api.requests("get", "workers", "scale"), 1);
 }
+
+#[tokio::test]
+async fn an_api_service_is_proxied_to_its_backend() {
+    let api = ApiServer::new();
+    let backend = |req: http::Request<bytes::Bytes>| -> futures::future::BoxFuture<'static, http::Response<bytes::Bytes>> {
+        let body = format!(
+            "{{\"path\": \"{}\", \"query\": \"{}\"}}",
+            req.uri().path(),
+            req.uri().query().unwrap_or_default()
+        );
+        Box::pin(async move {
+            http::Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(bytes::Bytes::from(body))
+                .unwrap()
+        })
+    };
+    api.register_api_service(
+        "external.metrics.k8s.io",
+        "v1beta1",
+        std::sync::Arc::new(backend),
+    );
+    let client = api.client();
+    let req = http::Request::get(
+        "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/s0-redis-jobs?labelSelector=a%3Db",
+    )
+    .body(Vec::new())
+    .unwrap();
+    let answer: serde_json::Value = client.request(req).await.unwrap();
+    assert_eq!(
+        answer["path"],
+        "/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/s0-redis-jobs"
+    );
+    assert_eq!(answer["query"], "labelSelector=a%3Db");
+    // other groups stay with the API server
+    let other = http::Request::get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/ns/pods/x/m")
+        .body(Vec::new())
+        .unwrap();
+    let e = client
+        .request::<serde_json::Value>(other)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, kube::Error::Api(ref s) if s.code == 404), "{e}");
+}
