@@ -5,6 +5,9 @@
 use crate::scaling::fallback::{Behavior, Fallback, Health, Outcome, synthetic_value};
 use crate::scaling::formula::Formula;
 use crate::trigger::{COMPOSITE_METRIC, LiveTrigger};
+
+#[cfg(test)]
+mod tests;
 use futures::future::join_all;
 use prescale_scalers::{Error, MetricTarget, Sample};
 use std::collections::BTreeMap;
