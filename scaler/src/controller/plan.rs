@@ -107,6 +107,13 @@ pub struct Desired {
 }
 
 impl Desired {
+    /// Whether a trigger pre-scales (its loop then owns the HPA's bounds).
+    pub fn pre_scales(&self) -> bool {
+        self.definitions
+            .iter()
+            .any(|d| prescale_scalers::prescale::TRIGGER_TYPES.contains(&d.trigger_type.as_str()))
+    }
+
     /// The metric names the MetricStore keeps for this object.
     pub fn stored_metrics(&self) -> Vec<String> {
         let mut stored = self.external_names.clone();

@@ -163,8 +163,16 @@ async fn checked(
     ctx.dependencies
         .record(&ObjectRef::from_obj(&**so), &resolved.used);
     let desired = plan::plan(so, &pause, &resolved.inputs)?;
-    let live = connect(ctx, so, &desired).await?;
-    let hpa = apply_hpa(ctx, so, status, &desired, &live, &target).await?;
+    // a loop built from the same inputs keeps its connections: nothing to connect again
+    let running = ctx
+        .pollers
+        .runs(&ns_of(so), &so.name_any(), desired.fingerprint);
+    let live = if running {
+        None
+    } else {
+        Some(connect(ctx, so, &desired).await?)
+    };
+    let hpa = apply_hpa(ctx, so, status, &desired, live.as_deref(), &target).await?;
     plan::summarize(so, &desired, status);
     let (ok, reason, message) = READY_OK;
     if status.set_condition(READY, ok, reason, message) {
@@ -178,9 +186,15 @@ async fn checked(
             .await;
     }
     ctx.writer.status(so, status.clone()).await;
-    start_loop(ctx, so, &pause, desired, live, target, hpa).await;
+    if let Some(live) = live {
+        start_loop(ctx, so, &pause, desired, live, target, hpa).await;
+    }
     count(ctx, ReconcileResult::Ok, "");
     Ok(Action::requeue(Duration::from_secs(300)))
+}
+
+fn ns_of(so: &ScaledObject) -> String {
+    so.namespace().unwrap_or_default()
 }
 
 /// The target, resolved, and its current `spec.replicas`.
@@ -298,20 +312,19 @@ async fn apply_hpa(
     so: &ScaledObject,
     status: &ScaledObjectStatus,
     desired: &Desired,
-    live: &[LiveTrigger],
+    live: Option<&[LiveTrigger]>,
     target: &TargetRef,
 ) -> Result<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, CheckFailure> {
     let ns = so.namespace().unwrap_or_default();
     let mut hpa = desired.hpa.clone();
     let hpa_name = hpa.metadata.name.clone().unwrap_or_default();
-    if crate::prescaling::any(live) {
-        // A running poll loop of this fingerprint owns the bounds it put on the HPA (its
-        // sources hold the events read so far; these freshly connected ones have read nothing).
-        let running = ctx.pollers.runs(&ns, &so.name_any(), desired.fingerprint);
+    if desired.pre_scales() {
+        // A running poll loop (`live` is None) owns the bounds it put on the HPA (its sources
+        // hold the events read so far); a new loop's freshly connected ones start from now.
         let held = crate::poller::env::held_bounds(&ctx.hpas, &ns, &hpa_name);
-        let (min, max) = match held {
-            Some(bounds) if running => bounds,
-            _ => {
+        let bounds = match (live, held) {
+            (None, Some(bounds)) => Some(bounds),
+            (Some(live), _) => {
                 let (_, b) = crate::prescaling::evaluate(
                     live,
                     target,
@@ -319,11 +332,19 @@ async fn apply_hpa(
                     &ctx.config.lead,
                     ctx.scalers.clock.now(),
                 );
-                crate::prescaling::hpa_bounds(so, &b)
+                Some(crate::prescaling::hpa_bounds(so, &b))
+            }
+            // the HPA is gone while the loop runs: recreate it, the loop's next poll (now)
+            // puts its bounds back
+            (None, None) => {
+                ctx.pollers.poke(&ns, &so.name_any());
+                None
             }
         };
-        hpa.spec.min_replicas = Some(min);
-        hpa.spec.max_replicas = max;
+        if let Some((min, max)) = bounds {
+            hpa.spec.min_replicas = Some(min);
+            hpa.spec.max_replicas = max;
+        }
     }
     if let Some(old) = status.hpa_name.clone().filter(|old| *old != hpa_name)
         && let Err(e) = ctx.writer.delete_hpa(&ns, &old).await
