@@ -1,6 +1,7 @@
 //! Real backends for tests. Each server runs from Debian's package binaries on a free loopback
 //! port inside its own temp dir, and is killed (and its dir removed) when its guard drops.
 
+pub mod faults;
 pub mod mariadb;
 pub mod process;
 pub mod prometheus;
