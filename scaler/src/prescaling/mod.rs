@@ -247,9 +247,23 @@ pub struct PlanCache {
     computed: Option<DateTime<Utc>>,
     leads: Vec<Duration>,
     changes: Vec<PlannedChange>,
+    /// How long a plan is reused; `None`: [`PLAN_TTL_SECONDS`].
+    ttl_seconds: Option<i64>,
 }
 
 pub const PLAN_TTL_SECONDS: i64 = 60;
+
+impl PlanCache {
+    /// A cache whose plan is reused for `ttl_seconds` (while its first change is ahead and the
+    /// leads hold). A simulation replaying days passes a long one: the bounds never come from
+    /// the plan, only the status list and the next wake-up, which the first change decides.
+    pub fn with_ttl(ttl_seconds: i64) -> Self {
+        Self {
+            ttl_seconds: Some(ttl_seconds),
+            ..Self::default()
+        }
+    }
+}
 
 /// The next changes from `now` for the status, from `cache` when it still holds.
 pub fn next_changes(
@@ -263,9 +277,10 @@ pub fn next_changes(
     let from = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
     let leads: Vec<Duration> = resolved.iter().map(|(_, r)| r.lead).collect();
     let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+    let ttl = c.ttl_seconds.unwrap_or(PLAN_TTL_SECONDS);
     let fresh = c
         .computed
-        .is_some_and(|t| t <= now && (now - t).num_seconds() < PLAN_TTL_SECONDS)
+        .is_some_and(|t| t <= now && (now - t).num_seconds() < ttl)
         && c.leads == leads
         && c.changes
             .first()

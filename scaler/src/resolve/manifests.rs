@@ -17,6 +17,9 @@ pub struct ManifestSource {
     pub cluster_trigger_authentications: HashMap<String, TriggerAuthenticationSpec>,
     /// (namespace, kind, name) → (apiVersion, pod template).
     pub workloads: HashMap<(String, String, String), (String, Option<PodTemplateSpec>)>,
+    /// (namespace, kind, name) → `spec.replicas` of workloads that set it (`prescale simulate`
+    /// starts from it).
+    pub replicas: HashMap<(String, String, String), i32>,
 }
 
 fn key(ns: &str, name: &str) -> (String, String) {

@@ -98,6 +98,13 @@ pub fn index(source: &mut ManifestSource, v: &Value) {
         {
             let template =
                 serde_yaml::from_value::<PodTemplateSpec>(v["spec"]["template"].clone()).ok();
+            if let Some(n) = v["spec"]["replicas"]
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+            {
+                let key = (ns.clone(), kind.to_string(), name.clone());
+                source.replicas.insert(key, n);
+            }
             source.workloads.insert(
                 (ns, kind.to_string(), name),
                 (api_version.to_string(), template),
