@@ -1,6 +1,13 @@
 //! `prometheus`: an instant PromQL query as the metric (spec §5.1). The HTTP client is shared
 //! per distinct TLS configuration; each request carries the trigger's headers, auth and
 //! timeout.
+//!
+//! Limits on what a query may cost (README "Limits on user queries"): the whole request (a
+//! second attempt included, below) and its body read end within the timeout; an answer larger
+//! than [`MAX_INSTANT_BODY`] (10 MiB; range queries [`MAX_RANGE_BODY`], 32 MiB) is refused as
+//! soon as its announced length or the bytes received pass the cap, without reading the rest.
+//! A request that fails on a reused keep-alive connection before any answer (the server closed
+//! it while idle) is sent once more on a new connection.
 
 pub mod config;
 pub mod query;
@@ -58,21 +65,103 @@ pub fn query_url(m: &PrometheusMetadata, now: chrono::DateTime<chrono::Utc>) -> 
     u
 }
 
-/// An HTTP error without the URL (which may carry credentials) or anything secret.
+/// An HTTP error without the URL (which may carry credentials) or anything secret, with its
+/// causes (`connection refused`, `connection reset by peer`, `connection closed before message
+/// completed`): reqwest's own text ("error sending request") does not say what went wrong.
 pub(crate) fn describe(e: reqwest::Error) -> String {
     let e = e.without_url();
     if e.is_timeout() {
         return "request timed out".into();
     }
-    if e.is_connect() {
-        return format!(
-            "connection failed: {}",
-            std::error::Error::source(&e)
-                .map(|s| s.to_string())
-                .unwrap_or_default()
-        );
+    let mut text = if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        e.to_string()
+    };
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let t = c.to_string();
+        // hyper-util's wrapper texts ("client error (Connect)") add nothing
+        if !t.is_empty() && !t.starts_with("client error (") && !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        cause = c.source();
     }
-    e.to_string()
+    if text.len() > 400 {
+        let mut end = 400;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// Most bytes read of an instant query's answer (10 MiB). A one-element vector is well under
+/// 1 KiB; a bigger answer is refused (the query returns many series, or the server is not
+/// Prometheus) without reading the rest.
+pub const MAX_INSTANT_BODY: usize = 10 * 1024 * 1024;
+
+/// Most bytes read of a range query's answer (32 MiB): one series of 10,000 points (the most
+/// one request asks for) is about 300 KiB.
+pub const MAX_RANGE_BODY: usize = 32 * 1024 * 1024;
+
+/// A GET built by `req`, its status and at most `cap` bytes of body, all within `timeout`.
+/// A request that fails after it was handed to a (reused, keep-alive) connection, before any
+/// answer, is sent once more on a new one, as Go's HTTP client does for idempotent requests:
+/// a server or load balancer closing an idle connection is not a failed sample. A body larger
+/// than `cap` (announced or received) is an error, and the rest is not read.
+pub(crate) async fn get_capped(
+    req: impl Fn() -> reqwest::RequestBuilder,
+    timeout: Duration,
+    cap: usize,
+    what: &'static str,
+) -> Result<(u16, Vec<u8>)> {
+    let fail = |e: reqwest::Error| {
+        if e.is_timeout() {
+            Error::Timeout {
+                what: what.into(),
+                after: timeout,
+            }
+        } else {
+            Error::Connect(format!("{what} failed: {}", describe(e)))
+        }
+    };
+    let too_big = || {
+        Error::Value(format!(
+            "{what} answer is larger than {} MiB, the limit on Prometheus answers: select fewer series",
+            cap / (1024 * 1024)
+        ))
+    };
+    let run = async {
+        let mut res = match req().send().await {
+            Ok(res) => res,
+            Err(e) if e.is_request() && !e.is_connect() && !e.is_timeout() => {
+                req().send().await.map_err(fail)?
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        let status = res.status().as_u16();
+        if res.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(too_big());
+        }
+        let mut body = Vec::with_capacity(res.content_length().unwrap_or(0) as usize);
+        while let Some(chunk) = res.chunk().await.map_err(fail)? {
+            if body.len() + chunk.len() > cap {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::Timeout {
+            what: what.into(),
+            after: timeout,
+        }),
+    }
 }
 
 /// One client per TLS configuration; KEDA ignores `unsafeSsl` whenever it builds a custom TLS
@@ -227,25 +316,14 @@ impl Scaler for PrometheusScaler {
 
     async fn sample(&self) -> Result<Sample> {
         let m = &self.meta;
-        let req = with_headers_and_auth(
-            self.http
-                .get(query_url(m, self.clock.now()))
-                .timeout(self.timeout),
-            m,
-        );
-        let fail = |e: reqwest::Error| {
-            if e.is_timeout() {
-                Error::Timeout {
-                    what: "prometheus query".into(),
-                    after: self.timeout,
-                }
-            } else {
-                Error::Connect(format!("prometheus query failed: {}", describe(e)))
-            }
-        };
-        let res = req.send().await.map_err(fail)?;
-        let status = res.status().as_u16();
-        let body = res.bytes().await.map_err(fail)?;
+        let url = query_url(m, self.clock.now());
+        let (status, body) = get_capped(
+            || with_headers_and_auth(self.http.get(&url).timeout(self.timeout), m),
+            self.timeout,
+            MAX_INSTANT_BODY,
+            "prometheus query",
+        )
+        .await?;
         let value = query::value_of(status, &body, &m.query, m.ignore_null_values)?;
         Ok(Sample {
             value,

@@ -24,7 +24,7 @@ pub fn range_url(m: &PrometheusMetadata, start: i64, end: i64, step: i64) -> Str
     u
 }
 
-pub(crate) use crate::prometheus::{describe, shared_client};
+pub(crate) use crate::prometheus::shared_client;
 
 #[derive(Deserialize)]
 struct Body {
@@ -93,22 +93,13 @@ pub async fn range(
     end: i64,
     step: i64,
 ) -> Result<Vec<(i64, f64)>> {
-    let req = crate::prometheus::with_headers_and_auth(
-        http.get(range_url(m, start, end, step)).timeout(timeout),
-        m,
-    );
-    let fail = |e: reqwest::Error| {
-        if e.is_timeout() {
-            Error::Timeout {
-                what: "prometheus range query".into(),
-                after: timeout,
-            }
-        } else {
-            Error::Connect(format!("prometheus range query failed: {}", describe(e)))
-        }
-    };
-    let res = req.send().await.map_err(fail)?;
-    let status = res.status().as_u16();
-    let body = res.bytes().await.map_err(fail)?;
+    let url = range_url(m, start, end, step);
+    let (status, body) = crate::prometheus::get_capped(
+        || crate::prometheus::with_headers_and_auth(http.get(&url).timeout(timeout), m),
+        timeout,
+        crate::prometheus::MAX_RANGE_BODY,
+        "prometheus range query",
+    )
+    .await?;
     points_of(status, &body, &m.query)
 }

@@ -26,6 +26,8 @@
 //! see [`crate::forecast`]; the window is `max(2·step, 150s)`) in requests of at most 10,000
 //! points (Prometheus refuses more than 11,000 per query); later polls, once `refreshInterval`
 //! has passed, read only the points after the last one held, and older points are dropped.
+//! A range answer larger than 32 MiB ([`crate::prometheus::MAX_RANGE_BODY`]) is refused
+//! without reading the rest; the instant query's cap is 10 MiB.
 //! Each scaler holds its own history (8 bytes a point). The model is [`crate::forecast`]:
 //! seasonal quantile profiles weighed by their recent loss, times a trend ratio.
 //!
