@@ -8,14 +8,30 @@
 //! bookmarks; status and scale subresources; merge, JSON and server-side-apply patches;
 //! finalizers and deletionTimestamp; owner-reference garbage collection; discovery for
 //! registered kinds; SubjectAccessReview answers from a test-set rule; APIServices whose
-//! requests are proxied to a backend (the aggregation layer, `aggregator`).
+//! requests are proxied to a backend (the aggregation layer, `aggregator`); an HPA controller
+//! (`hpa_controller`, started by the test) running `prescale-hpa-model` over every
+//! `autoscaling/v2` HorizontalPodAutoscaler: External metrics (Value, AverageValue) from a
+//! test-supplied source, ready pods counted from the Pods in the store, the target's
+//! `spec.replicas` written through `/scale` semantics (resourceVersion checked), and the HPA's
+//! status (`currentReplicas`, `desiredReplicas`, `lastScaleTime`, `currentMetrics`,
+//! AbleToScale / ScalingActive / ScalingLimited with the controller's reasons and messages),
+//! with per-HPA-uid memory of recommendations and scale events.
 //!
 //! What it simplifies (documented so no test relies on it unknowingly): strategic merge patch
 //! is treated as a JSON merge patch; server-side apply replaces lists whole and tracks
 //! ownership per manager as "the last applied configuration"; no admission, defaulting or
 //! validation beyond names; set-based label selectors support `in`/`notin`/exists only.
+//! The HPA controller's simplifications: no Events (`SuccessfulRescale`,
+//! `FailedGetExternalMetric`, …); Resource and ContainerResource metrics always fail (no
+//! metrics-server), Pods and Object metrics are reported as unusable; the target's selector is
+//! `spec.selector.matchLabels` only, and a target without one stops the sync before the guard
+//! rails (the controller checks it after them); a `behavior` or quantity the API server would
+//! reject stops the sync with ScalingActive=False/FailedConvertHPA; condition timestamps and
+//! `lastScaleTime` are wall-clock times whatever instant `sync_once` is given; the sync runs
+//! every period from the controller's start (first after one period), not per-HPA queue delays.
 
 pub mod aggregator;
+pub mod hpa_controller;
 pub mod http_api;
 pub mod patch;
 pub mod resources;
