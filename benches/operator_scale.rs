@@ -7,8 +7,8 @@
 
 use prescale::kube_client::RateLimitLayer;
 use prescale::leader::Leadership;
-use prescale::operator::{self, Handles, OperatorOptions};
 use prescale::metric_store::MetricStore;
+use prescale::operator::{self, Handles, OperatorOptions};
 use prescale::telemetry::admin::Readiness;
 use prescale::telemetry::metrics::operator_registry;
 use prescale_kube_standin::ApiServer;
