@@ -4,15 +4,16 @@
 # ports. Safe to run again: already-installed packages are skipped.
 set -euo pipefail
 
-packages=(redis-server redis-sentinel redis-tools mariadb-server prometheus)
-binaries=(/usr/bin/redis-server /usr/bin/redis-sentinel /usr/bin/redis-cli /usr/sbin/mariadbd /usr/bin/prometheus /usr/bin/promtool)
+packages=(redis-server redis-sentinel redis-tools mariadb-server prometheus fonts-dejavu-core)
+binaries=(/usr/bin/redis-server /usr/bin/redis-sentinel /usr/bin/redis-cli /usr/sbin/mariadbd /usr/bin/prometheus /usr/bin/promtool
+  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
 
 missing=0
 for b in "${binaries[@]}"; do
-  [ -x "$b" ] || missing=1
+  [ -e "$b" ] || missing=1
 done
 if [ "$missing" = 0 ]; then
-  echo "setup: redis-server, redis-sentinel, mariadbd and prometheus are installed"
+  echo "setup: redis-server, redis-sentinel, mariadbd, prometheus and the chart font are installed"
   exit 0
 fi
 

@@ -241,3 +241,63 @@ pub fn matches(existing: &HorizontalPodAutoscaler, desired: &HorizontalPodAutosc
         )
         && existing.metadata.owner_references == desired.metadata.owner_references
 }
+
+/// An HPA metric target in the HPA model's terms (milli-units, as the controller computes).
+pub fn model_target(t: &HpaMetricTarget) -> Result<prescale_hpa_model::Target, String> {
+    use prescale_hpa_model::Target;
+    let milli = |q: &Option<Quantity>, field: &str| {
+        let q = q
+            .as_ref()
+            .ok_or_else(|| format!("target.{field} is missing"))?;
+        prescale_quantity::parse_quantity(&q.0)
+            .map(|q| q.milli)
+            .map_err(|e| format!("target.{field}: {e}"))
+    };
+    match t.type_.as_str() {
+        "Value" => Ok(Target::Value(milli(&t.value, "value")?)),
+        "AverageValue" => Ok(Target::AverageValue(milli(
+            &t.average_value,
+            "averageValue",
+        )?)),
+        "Utilization" => t
+            .average_utilization
+            .map(Target::Utilization)
+            .ok_or_else(|| "target.averageUtilization is missing".to_string()),
+        other => Err(format!(
+            "target.type {other:?} is not Value, AverageValue or Utilization"
+        )),
+    }
+}
+
+/// An HPA as the HPA model sees it: bounds, behavior (same field names) and one metric per
+/// spec entry (External by metric name, Resource by resource name).
+pub fn model_spec(hpa: &HorizontalPodAutoscaler) -> Result<prescale_hpa_model::HpaSpec, String> {
+    let mut metrics = Vec::new();
+    for m in hpa.spec.metrics.iter().flatten() {
+        let (name, target) = if let Some(e) = &m.external {
+            (e.metric.name.clone(), &e.target)
+        } else if let Some(r) = &m.resource {
+            (r.name.clone(), &r.target)
+        } else if let Some(c) = &m.container_resource {
+            (format!("{}/{}", c.container, c.name), &c.target)
+        } else {
+            return Err(format!("HPA metric of type {} is not modelled", m.type_));
+        };
+        let target = model_target(target).map_err(|e| format!("metric {name}: {e}"))?;
+        metrics.push(prescale_hpa_model::Metric { name, target });
+    }
+    let behavior = match &hpa.spec.behavior {
+        Some(b) => Some(
+            serde_json::to_value(b)
+                .and_then(serde_json::from_value)
+                .map_err(|e| format!("spec.behavior: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(prescale_hpa_model::HpaSpec {
+        min_replicas: hpa.spec.min_replicas.unwrap_or(1),
+        max_replicas: hpa.spec.max_replicas,
+        metrics,
+        behavior,
+    })
+}

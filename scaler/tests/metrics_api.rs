@@ -9,71 +9,16 @@ use prescale::operator::MetricsApiOptions;
 use prescale_kube_standin::ApiServer;
 use prescale_metrics_adapter::tls::CertSource;
 use prescale_testkit::redis::RedisServer;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use serde_json::json;
 use std::time::Duration;
+use support::aggregation::{HPA_USER, front_proxy, https_client};
 use support::*;
-
-const HPA_USER: &str = "system:serviceaccount:kube-system:horizontal-pod-autoscaler";
-
-/// Makes the aggregator's front-proxy CA, publishes it in
-/// `kube-system/extension-apiserver-authentication`, and returns the client identity (PEM).
-fn front_proxy(api: &ApiServer) -> String {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "front-proxy-ca");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params
-        .distinguished_name
-        .push(DnType::CommonName, "front-proxy-client");
-    let client_key = KeyPair::generate().unwrap();
-    let client_cert = client_params
-        .signed_by(&client_key, &Issuer::from_params(&ca_params, &ca_key))
-        .unwrap();
-    api.put(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extension-apiserver-authentication", "namespace": "kube-system"},
-        "data": {"requestheader-client-ca-file": ca_pem, "requestheader-allowed-names": "[\"front-proxy-client\"]",
-                 "requestheader-username-headers": "[\"X-Remote-User\"]", "requestheader-group-headers": "[\"X-Remote-Group\"]"}}));
-    format!("{}{}", client_cert.pem(), client_key.serialize_pem())
-}
-
-fn https_client(identity: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .danger_accept_invalid_certs(true)
-        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
-        .build()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_value_follows_the_list_through_https() {
-    // the aggregator's front-proxy CA and client certificate
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "front-proxy-ca");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_key = KeyPair::generate().unwrap();
-    let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params
-        .distinguished_name
-        .push(DnType::CommonName, "front-proxy-client");
-    let client_key = KeyPair::generate().unwrap();
-    let client_cert = client_params
-        .signed_by(&client_key, &Issuer::from_params(&ca_params, &ca_key))
-        .unwrap();
-    let identity = format!("{}{}", client_cert.pem(), client_key.serialize_pem());
-
     let redis = RedisServer::start();
     let api = ApiServer::new();
-    api.put(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "extension-apiserver-authentication", "namespace": "kube-system"},
-        "data": {"requestheader-client-ca-file": ca_pem, "requestheader-allowed-names": "[\"front-proxy-client\"]",
-                 "requestheader-username-headers": "[\"X-Remote-User\"]", "requestheader-group-headers": "[\"X-Remote-Group\"]"}}));
+    let identity = front_proxy(&api);
     api.set_access(|spec| {
         spec["user"] == HPA_USER && spec["resourceAttributes"]["group"] == "external.metrics.k8s.io"
     });
@@ -99,12 +44,7 @@ async fn served_value_follows_the_list_through_https() {
             metrics: None,
         }),
     );
-    let client = reqwest::Client::builder()
-        .use_rustls_tls()
-        .danger_accept_invalid_certs(true)
-        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
-        .build()
-        .unwrap();
+    let client = https_client(&identity);
     let url = |ns: &str, metric: &str| {
         format!(
             "https://localhost:{port}/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/{metric}?labelSelector=scaledobject.keda.sh%2Fname%3Dworker"

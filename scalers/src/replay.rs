@@ -68,7 +68,8 @@ mod tests {
             m
         };
         // (type, metadata, value, active)
-        let cases: Vec<(&str, Vec<(&str, &str)>, f64, bool)> = vec![
+        type Case = (&'static str, Vec<(&'static str, &'static str)>, f64, bool);
+        let cases: Vec<Case> = vec![
             ("prometheus", prom.to_vec(), 0.0, false),
             ("prometheus", prom.to_vec(), 0.5, true),
             (

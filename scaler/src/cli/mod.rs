@@ -1,8 +1,10 @@
 //! The command line: one subcommand per job.
 
 mod crds;
+mod explain;
 pub mod install;
 mod run;
+mod simulate;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +32,12 @@ pub enum Command {
     Install(install::InstallArgs),
     /// Check ScaledObject manifests offline, as the operator would; exit 1 when any is wrong.
     Validate(validate::ValidateArgs),
+    /// Why a ScaledObject's workload has the replicas it has (live), or what an HPA would do
+    /// in a captured state (`--state FILE`).
+    Explain(explain::ExplainArgs),
+    /// Replay ScaledObjects through the operator's decisions and an HPA model with a simulated
+    /// clock: will the wanted pods be Ready on time?
+    Simulate(Box<simulate::SimulateArgs>),
 }
 
 impl Args {
@@ -39,6 +47,8 @@ impl Args {
             Command::Run(args) => (*args).run(),
             Command::Validate(args) => args.run(),
             Command::Install(args) => args.run(),
+            Command::Explain(args) => args.run(),
+            Command::Simulate(args) => (*args).run(),
         };
         match result {
             Ok(code) => code,
@@ -47,6 +57,17 @@ impl Args {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+/// Writes `text` to stdout; a reader that went away (`| head`) ends the output quietly.
+pub(crate) fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: writing the output: {e}");
     }
 }
 

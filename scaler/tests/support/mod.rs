@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod aggregation;
+
 use prescale::leader::{Leadership, LeaseConfig};
 use prescale::metric_store::MetricStore;
 use prescale::operator::{self, Handles, OperatorOptions};

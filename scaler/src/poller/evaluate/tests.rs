@@ -66,11 +66,14 @@ fn fallback(threshold: i32, replicas: i32) -> Fallback {
     }
 }
 
+/// What, reads, values served, active, errored.
+type Case = (&'static str, Vec<Read>, Vec<Option<f64>>, bool, bool);
+
 #[tokio::test]
 async fn reads_become_metrics_with_activity_and_errors() {
     let triggers = vec![trigger(0, "a").await, trigger(1, "b").await];
     // (what, reads, values served, active, errored)
-    let cases: Vec<(&str, Vec<Read>, Vec<Option<f64>>, bool, bool)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "both read",
             vec![ok(5.0), ok(0.0)],
