@@ -157,7 +157,8 @@ pub fn decide(input: &StepInput) -> Step {
     let mut status = input.status.clone();
     let mut effects = vec![Effect::RecordMetrics];
     let floor = prescale(input, &mut status, &mut effects);
-    let decision = with_floor(activation(&poll_state(input)), floor);
+    let from_zero = input.current == 0 && !input.spec.pause.scale_out;
+    let decision = with_floor(activation(&poll_state(input)), floor, from_zero);
     effects.extend(act(input, decision));
     conditions::apply(
         &mut status,
@@ -215,11 +216,22 @@ fn poll_state(input: &StepInput) -> PollState {
 }
 
 /// A floor in force changes the activation decision: activating goes straight to the floor,
-/// and the target is never deactivated below it (a failing calendar keeps its events).
-pub fn with_floor(decision: Decision, floor: Option<i32>) -> Decision {
+/// a target at zero is activated to it even when no trigger is active (the floor is raised
+/// before its window, when the schedule's own metric is still 0; scale-out not paused), and
+/// the target is never deactivated below it (a failing calendar keeps its events).
+pub fn with_floor(
+    decision: Decision,
+    floor: Option<i32>,
+    may_activate_from_zero: bool,
+) -> Decision {
     match (decision, floor) {
         (Decision::Activate { to }, Some(f)) => Decision::Activate { to: to.max(f) },
         (Decision::Deactivate { .. }, Some(_)) => Decision::KeepActive,
+        (Decision::Nothing | Decision::TriggerError | Decision::HoldForFallback, Some(f))
+            if may_activate_from_zero =>
+        {
+            Decision::Activate { to: f }
+        }
         (d, _) => d,
     }
 }
@@ -233,6 +245,8 @@ fn act(input: &StepInput, decision: Decision) -> Vec<Effect> {
         Decision::Activate { to } => {
             let why = if input.spec.pause.force_activation && !input.eval.active {
                 "caused by forced activation annotation".to_string()
+            } else if input.eval.active_metrics.is_empty() {
+                "for the pre-scaling floor".to_string()
             } else {
                 format!("triggered by {}", input.eval.active_metrics.join(";"))
             };

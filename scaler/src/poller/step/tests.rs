@@ -337,7 +337,36 @@ fn a_floor_in_force_changes_activation() {
         (Decision::Nothing, Some(5), Decision::Nothing),
     ];
     for (d, f, want) in cases {
-        assert_eq!(with_floor(d, f), want, "{d:?} with floor {f:?}");
+        assert_eq!(with_floor(d, f, false), want, "{d:?} with floor {f:?}");
+    }
+    // at zero (scale-out not paused) a floor in force activates straight to it, whatever
+    // the triggers say; without a floor nothing changes
+    let at_zero = [
+        (Decision::Nothing, Some(5), Decision::Activate { to: 5 }),
+        (
+            Decision::TriggerError,
+            Some(5),
+            Decision::Activate { to: 5 },
+        ),
+        (
+            Decision::HoldForFallback,
+            Some(2),
+            Decision::Activate { to: 2 },
+        ),
+        (
+            Decision::Activate { to: 1 },
+            Some(4),
+            Decision::Activate { to: 4 },
+        ),
+        (Decision::Nothing, None, Decision::Nothing),
+        (Decision::TriggerError, None, Decision::TriggerError),
+    ];
+    for (d, f, want) in at_zero {
+        assert_eq!(
+            with_floor(d, f, true),
+            want,
+            "{d:?} at zero with floor {f:?}"
+        );
     }
 }
 
@@ -414,6 +443,42 @@ fn a_floor_activates_from_zero_straight_to_it_and_is_never_deactivated() {
     let step = run(&r);
     assert_eq!(step.decision, Decision::KeepActive);
     assert!(scales(&step).is_empty());
+}
+
+#[test]
+fn a_floor_raised_before_its_window_activates_a_target_at_zero_with_no_active_trigger() {
+    // the floor is looked up a moment ahead while the schedule's own metric is still 0
+    let mut r = row(0, eval(0.0, false));
+    r.prescale = Some(floor(4, (4, 20)));
+    let step = run(&r);
+    assert_eq!(step.decision, Decision::Activate { to: 4 });
+    assert_eq!(scales(&step), vec![4]);
+    let texts: Vec<String> = all_notes(&step.effects);
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.ends_with("from 0 to 4, for the pre-scaling floor")),
+        "{texts:?}"
+    );
+    // scale-out paused: the floor moves the HPA only
+    r.spec.pause.scale_out = true;
+    let step = run(&r);
+    assert!(scales(&step).is_empty(), "{:?}", step.effects);
+}
+
+/// The texts of every Event an effect list would publish, follow-ups included.
+fn all_notes(effects: &[Effect]) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in effects {
+        match e {
+            Effect::Event(n) => out.push(n.text.clone()),
+            Effect::ScaleTarget { then, .. } | Effect::SetHpaBounds { then, .. } => {
+                out.extend(all_notes(then))
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 #[test]
