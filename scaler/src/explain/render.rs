@@ -51,11 +51,13 @@ pub fn why(
         )),
         None => out.push("no recommendation: no metric could be read".into()),
     }
-    if o.stabilized != o.raw.unwrap_or(o.stabilized) {
-        out.push(format!(
-            "stabilisation holds {} ({})",
-            o.stabilized, o.able_to_scale_reason
-        ));
+    if let Some(raw) = o.raw.filter(|raw| *raw != o.stabilized) {
+        let which = if o.stabilized > raw {
+            "the highest recommendation within the scale-down stabilisation window"
+        } else {
+            "the lowest recommendation within the scale-up stabilisation window"
+        };
+        out.push(format!("stabilisation holds {} ({which})", o.stabilized));
     }
     if o.limited != o.stabilized {
         out.push(format!(
