@@ -17,6 +17,7 @@
 use super::schedule::Schedule;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use std::sync::Mutex;
 
 /// A time zone as Go's `time.LoadLocation` returns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,13 +55,126 @@ pub fn load_location(name: &str) -> Result<Zone, String> {
 
 /// KEDA's activity rule for `now` in `zone` (the trigger's timezone).
 pub fn is_active(start: &Schedule, end: &Schedule, now: DateTime<Utc>, zone: Zone) -> bool {
+    decide(start.next_after(now, zone), end.next_after(now, zone), now)
+}
+
+/// The rule given the next start and end after `now`.
+fn decide(
+    next_start: Option<DateTime<Utc>>,
+    next_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
     // robfig's "no next time" is Go's zero time, far in the past.
     let never = DateTime::<Utc>::MIN_UTC;
-    let next_start = start.next_after(now, zone).unwrap_or(never);
-    let next_end = end.next_after(now, zone).unwrap_or(never);
+    let next_start = next_start.unwrap_or(never);
+    let next_end = next_end.unwrap_or(never);
     if next_start < next_end {
         now > next_start && now < next_end
     } else {
         now > next_start || now < next_end
+    }
+}
+
+/// The activity of one `[start, end)` window, remembered per stretch: [`is_active`] depends on
+/// `now` only through the next start and the next end after it, so its answer holds from the
+/// instant it was computed for until the earlier of the two. A few stretches are kept (callers
+/// alternate between now and now + lead), so walking time minute by minute costs one
+/// computation per fire instead of one per minute. Answers equal [`is_active`]'s exactly.
+#[derive(Default)]
+pub struct ActivityMemo(Mutex<MemoSlots>);
+
+#[derive(Default)]
+struct MemoSlots {
+    /// `(from, until, active)`: `active` holds for `from ≤ t < until`.
+    slots: [Option<(DateTime<Utc>, DateTime<Utc>, bool)>; 4],
+    next: usize,
+}
+
+impl Clone for ActivityMemo {
+    /// A copy starts empty (the memo is a cache, not state).
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for ActivityMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ActivityMemo")
+    }
+}
+
+impl ActivityMemo {
+    /// [`is_active`]`(start, end, now, zone)`, remembered.
+    pub fn is_active(
+        &self,
+        start: &Schedule,
+        end: &Schedule,
+        now: DateTime<Utc>,
+        zone: Zone,
+    ) -> bool {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let hit = m
+            .slots
+            .iter()
+            .flatten()
+            .find(|(from, until, _)| *from <= now && now < *until);
+        if let Some((_, _, active)) = hit {
+            return *active;
+        }
+        let next_start = start.next_after(now, zone);
+        let next_end = end.next_after(now, zone);
+        let active = decide(next_start, next_end, now);
+        let until = [next_start, next_end]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let i = m.next;
+        m.slots[i] = Some((now, until, active));
+        m.next = (i + 1) % m.slots.len();
+        active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memo_answers_as_the_rule_in_any_order() {
+        let zone = load_location("Europe/London").unwrap();
+        let pairs = [
+            ("30 7 * * 1-5", "0 9 * * 1-5"),
+            ("0 22 * * *", "0 6 * * *"),
+            ("*/7 * * * *", "*/5 * * * *"),
+            // DST ends in London on 2026-10-25: 01:30 happens twice
+            ("30 1 * * *", "45 1 * * *"),
+            ("0 0 30 2 *", "0 9 * * *"),
+        ];
+        let base: DateTime<Utc> = "2026-10-23T00:00:00Z".parse().unwrap();
+        for (a, b) in pairs {
+            let (start, end) = (Schedule::parse(a).unwrap(), Schedule::parse(b).unwrap());
+            let memo = ActivityMemo::default();
+            // forward minute by minute, then back and forth with a lead
+            let mut times: Vec<DateTime<Utc>> = (0..4 * 1440)
+                .map(|m| base + chrono::Duration::minutes(m))
+                .collect();
+            let mut mixed = Vec::new();
+            for t in times.iter().rev().step_by(13) {
+                mixed.extend([
+                    *t,
+                    *t + chrono::Duration::minutes(10),
+                    *t - chrono::Duration::seconds(30),
+                ]);
+            }
+            times.extend(mixed);
+            for t in times {
+                assert_eq!(
+                    memo.is_active(&start, &end, t, zone),
+                    is_active(&start, &end, t, zone),
+                    "{a} / {b} at {t}"
+                );
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! likewise caps.
 
 use crate::cron::schedule::Schedule;
-use crate::cron::window::{Zone, is_active};
+use crate::cron::window::{ActivityMemo, Zone};
 use crate::prescale::Bounds;
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use std::time::Duration;
@@ -45,6 +45,15 @@ pub struct Recurring {
     pub end: Schedule,
     pub want: Want,
     pub text: String,
+    /// Its activity per stretch between fires (bounds and plans ask minute by minute).
+    pub memo: ActivityMemo,
+}
+
+impl Recurring {
+    /// Whether the window is active at `now` (KEDA's rule, `cron::window::is_active`).
+    pub fn active_at(&self, now: DateTime<Utc>, zone: Zone) -> bool {
+        self.memo.is_active(&self.start, &self.end, now, zone)
+    }
 }
 
 /// A local date-time in `zone` as a UTC instant. A time that does not exist (the hour skipped
@@ -168,6 +177,7 @@ pub fn parse_recurring(text: &str) -> Result<Vec<Recurring>, Vec<String>> {
                 end,
                 want: want(count)?,
                 text: line.to_string(),
+                memo: ActivityMemo::default(),
             })
         })();
         match parsed {
@@ -220,8 +230,7 @@ pub fn bounds_at(
     }
     for r in recurring {
         // a recurring floor holds at `now` when its window is active at `now` or at `now + lead`
-        let holds = is_active(&r.start, &r.end, now, zone)
-            || (r.want.is_floor() && is_active(&r.start, &r.end, now + lead, zone));
+        let holds = r.active_at(now, zone) || (r.want.is_floor() && r.active_at(now + lead, zone));
         if holds {
             add(r.want, &r.text);
         }
@@ -264,14 +273,11 @@ pub fn change_times(
     if !recurring.is_empty() {
         let step = chrono::Duration::minutes(1);
         let first = chrono::DurationRound::duration_trunc(from, step).unwrap_or(from);
-        let mut active: Vec<bool> = recurring
-            .iter()
-            .map(|r| is_active(&r.start, &r.end, first, zone))
-            .collect();
+        let mut active: Vec<bool> = recurring.iter().map(|r| r.active_at(first, zone)).collect();
         let mut t = first + step;
         while t <= to + lead {
             for (r, was) in recurring.iter().zip(active.iter_mut()) {
-                let now = is_active(&r.start, &r.end, t, zone);
+                let now = r.active_at(t, zone);
                 if now != *was {
                     out.push(t);
                     if r.want.is_floor() {
