@@ -83,10 +83,12 @@ fn decide(
 #[derive(Default)]
 pub struct ActivityMemo(Mutex<MemoSlots>);
 
+/// `(from, until, active)`: `active` holds for `from ≤ t < until`.
+type Stretch = (DateTime<Utc>, DateTime<Utc>, bool);
+
 #[derive(Default)]
 struct MemoSlots {
-    /// `(from, until, active)`: `active` holds for `from ≤ t < until`.
-    slots: [Option<(DateTime<Utc>, DateTime<Utc>, bool)>; 4],
+    slots: [Option<Stretch>; 4],
     next: usize,
 }
 
