@@ -1,0 +1,15 @@
+//! Short runs of the benches, so `scripts/test.sh` keeps them working: each bench's own code
+//! with a small size.
+
+#[allow(dead_code)]
+#[path = "../simulate.rs"]
+mod simulate;
+
+#[test]
+fn simulate_bench_runs_two_objects_for_a_day() {
+    let r = simulate::run(2, 1);
+    assert_eq!((r.objects, r.steps as i64), (2, 2 * 5760));
+    // weekday evening floors: one window per object that Monday
+    assert_eq!(r.windows, 2);
+    assert!(r.rows > 10, "{} rows", r.rows);
+}
