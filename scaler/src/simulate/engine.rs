@@ -73,7 +73,8 @@ struct Sim<'a> {
 }
 
 /// Runs one ScaledObject from `settings.from` to `settings.to`.
-pub fn run(obj: &SimObject, clock: &ManualClock, settings: &Settings) -> Result<Track, String> {
+pub fn run(obj: &SimObject, settings: &Settings) -> Result<Track, String> {
+    let clock = &obj.clock;
     let from = settings.from.timestamp_millis();
     clock.set(settings.from);
     let startups = PodStartups::default();

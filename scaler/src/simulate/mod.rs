@@ -39,13 +39,12 @@ pub struct Outcome {
     pub events: Vec<summary::WindowSummary>,
 }
 
-/// Builds every ScaledObject of the manifests with its inputs. Fails on the first object
-/// that cannot be simulated (invalid, or a trigger without input), and on a `--series` NAME
-/// that matches no trigger.
+/// Builds every ScaledObject of the manifests with its inputs, each with a clock of its own.
+/// Fails on the first object that cannot be simulated (invalid, or a trigger without input),
+/// and on a `--series` NAME that matches no trigger.
 pub async fn prepare(
     loaded: &Loaded,
     binder: &mut Binder<'_>,
-    clock: &ManualClock,
     cluster_ns: &str,
 ) -> Result<Vec<SimObject>, String> {
     if let Some((file, e)) = loaded.errors.first() {
@@ -54,14 +53,15 @@ pub async fn prepare(
     if loaded.scaled_objects.is_empty() {
         return Err("no ScaledObject (keda.sh/v1alpha1) in the given manifests".into());
     }
-    let ctx = Context {
-        clock: Arc::new(clock.clone()),
-        ..Context::default()
-    };
     let mut out = Vec::new();
     for located in &loaded.scaled_objects {
         let from = binder.from;
-        out.push(objects::build(loaded, located, binder, &ctx, cluster_ns, from).await?);
+        let clock = ManualClock::new(from);
+        let ctx = Context {
+            clock: Arc::new(clock.clone()),
+            ..Context::default()
+        };
+        out.push(objects::build(loaded, located, binder, &ctx, clock, cluster_ns, from).await?);
     }
     if let Some(key) = binder.unused().first() {
         let names: Vec<String> = out
@@ -89,7 +89,6 @@ pub fn simulate(
     settings: &Settings,
     cluster_ns: &str,
 ) -> Result<Vec<Outcome>, String> {
-    let clock = ManualClock::new(settings.from);
     let mut binder = Binder {
         series,
         live,
@@ -101,19 +100,16 @@ pub fn simulate(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    let objects = rt.block_on(prepare(loaded, &mut binder, &clock, cluster_ns))?;
+    let objects = rt.block_on(prepare(loaded, &mut binder, cluster_ns))?;
     if let Some(l) = live {
         l.bar.finish_and_clear();
     }
-    run(objects, &clock, settings)
+    run(objects, settings)
 }
 
-/// Runs every object over the range and summarises its windows.
-pub fn run(
-    objects: Vec<SimObject>,
-    clock: &ManualClock,
-    settings: &Settings,
-) -> Result<Vec<Outcome>, String> {
+/// Runs every object over the range and summarises its windows. Objects do not interact and
+/// each has its own clock, so they run on all cores (results in input order).
+pub fn run(objects: Vec<SimObject>, settings: &Settings) -> Result<Vec<Outcome>, String> {
     let (from, to) = (
         settings.from.timestamp_millis(),
         settings.to.timestamp_millis(),
@@ -121,19 +117,52 @@ pub fn run(
     if to <= from {
         return Err("--to must be after --from".into());
     }
-    objects
-        .into_iter()
-        .map(|object| {
-            let mut track = engine::run(&object, clock, settings)
-                .map_err(|e| format!("{}: {e}", object.name()))?;
-            let mut windows = summary::windows(&object, from, to);
-            let events = summary::summarize(&mut windows, &track.rows, from, to);
-            track.windows = windows;
-            Ok(Outcome {
-                object,
-                track,
-                events,
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(objects.len().max(1));
+    let per = objects.len().div_ceil(threads).max(1);
+    let mut chunks: Vec<Vec<SimObject>> = Vec::new();
+    let mut rest = objects.into_iter().peekable();
+    while rest.peek().is_some() {
+        chunks.push(rest.by_ref().take(per).collect());
+    }
+    let results: Vec<Result<Vec<Outcome>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|o| one(o, settings, from, to))
+                        .collect()
+                })
             })
-        })
-        .collect()
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a simulation thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// One object's run and its window summaries.
+fn one(object: SimObject, settings: &Settings, from: i64, to: i64) -> Result<Outcome, String> {
+    let mut track =
+        engine::run(&object, settings).map_err(|e| format!("{}: {e}", object.name()))?;
+    let mut windows = summary::windows(&object, from, to);
+    let events = summary::summarize(&mut windows, &track.rows, from, to);
+    track.windows = windows;
+    Ok(Outcome {
+        object,
+        track,
+        events,
+    })
 }

@@ -15,7 +15,7 @@ use crate::trigger::LiveTrigger;
 use crate::validate::load::{Loaded, Located};
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use prescale_scalers::{Context, MetricSpec};
+use prescale_scalers::{Context, ManualClock, MetricSpec};
 use std::time::Duration;
 
 /// A `cpu`/`memory` trigger fed by a series of the workload's total usage.
@@ -41,6 +41,8 @@ pub struct SimObject {
     pub feeds: Vec<FeedNote>,
     /// Assumptions made for the inputs (gaps held at the last value).
     pub assumptions: Vec<String>,
+    /// The clock its scalers read (one per object, so objects run in parallel).
+    pub clock: ManualClock,
 }
 
 impl SimObject {
@@ -72,6 +74,7 @@ pub async fn build(
     located: &Located,
     binder: &mut Binder<'_>,
     ctx: &Context,
+    clock: ManualClock,
     cluster_ns: &str,
     from: DateTime<Utc>,
 ) -> Result<SimObject, String> {
@@ -123,6 +126,7 @@ pub async fn build(
         resources: Vec::new(),
         feeds: Vec::new(),
         assumptions: Vec::new(),
+        clock,
     };
     for d in desired.definitions {
         let fed = feed(binder, &out.so, d, ctx, template.as_ref())
