@@ -5,6 +5,7 @@ use crate::auth::{Auth, RequestHeaderConfig};
 use crate::tls::TlsState;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use std::collections::BTreeMap;
@@ -50,20 +51,37 @@ pub fn apply(data: &BTreeMap<String, String>, tls: &TlsState, auth: &Auth) {
     }
 }
 
-/// Watches the ConfigMap until the task is dropped.
+/// Whether the API server answered the failed call (a refusal, not an unreachable server).
+fn api_answered(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => matches!(e, kube::Error::Api(_)),
+        _ => true,
+    }
+}
+
+/// Watches the ConfigMap until the task is dropped, retrying with kube's default backoff. A
+/// failure is logged once until the watch works again (the client reports an API that does not
+/// answer on its own).
 pub async fn watch(client: Client, tls: Arc<TlsState>, auth: Arc<Auth>) {
     let api: Api<ConfigMap> = Api::namespaced(client, NAMESPACE);
     let cfg = watcher::Config::default().fields(&format!("metadata.name={NAME}"));
-    let mut stream = watcher::watcher(api, cfg).boxed();
+    let mut stream = watcher::watcher(api, cfg).default_backoff().boxed();
+    let mut failing = false;
     while let Some(ev) = stream.next().await {
         match ev {
             Ok(Event::Apply(cm) | Event::InitApply(cm)) => {
+                failing = false;
                 apply(&cm.data.unwrap_or_default(), &tls, &auth)
             }
-            Ok(_) => {}
+            Ok(_) => failing = false,
+            Err(e) if failing || !api_answered(&e) => {
+                tracing::debug!(error = %e, "watching {NAMESPACE}/{NAME} failed")
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "watching {NAMESPACE}/{NAME} failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                failing = true;
+                tracing::warn!(error = %e, "watching {NAMESPACE}/{NAME} failed; retrying with backoff");
             }
         }
     }

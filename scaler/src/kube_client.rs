@@ -1,8 +1,11 @@
 //! The Kubernetes client: kubeconfig or in-cluster config (kube's inference), with a
 //! client-side token-bucket rate limit sized for thousands of ScaledObjects. KEDA's default of
 //! 20 QPS / burst 30 is a known failure at ~100 objects (spec §9: HPAs missing for hours at
-//! 1,000); Prescale defaults to 200 QPS / burst 400 and writes only what changed.
+//! 1,000); Prescale defaults to 200 QPS / burst 400 and writes only what changed. Every call is
+//! bounded by a connect timeout and a request timeout, and its outcome feeds
+//! [`ApiHealth`](crate::api_health::ApiHealth).
 
+use crate::api_health::{ApiHealth, ApiHealthLayer, ApiMetrics};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -18,18 +21,49 @@ pub struct ClientArgs {
     /// Requests that may be sent at once above the sustained rate.
     #[arg(long, env = "PRESCALE_KUBE_API_BURST", default_value_t = 400)]
     pub kube_api_burst: u32,
+
+    /// Longest wait for a connection (TCP and TLS) to the Kubernetes API (Go duration).
+    #[arg(long, env = "PRESCALE_KUBE_API_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub kube_api_connect_timeout: Duration,
+
+    /// Longest wait for the Kubernetes API to answer a request (its response headers; a watch
+    /// answers at once and is then kept alive by the watcher's own idle timeout) (Go duration).
+    #[arg(long, env = "PRESCALE_KUBE_API_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub kube_api_request_timeout: Duration,
+}
+
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let d = <Duration as prescale_scalers::params::FromParam>::from_param(raw)?;
+    if d.is_zero() {
+        return Err("must be more than 0".into());
+    }
+    Ok(d)
 }
 
 impl ClientArgs {
     /// A client from the kubeconfig (`KUBECONFIG`, `~/.kube/config`) or the in-cluster
-    /// service account, rate limited as configured.
+    /// service account, rate limited and bounded as configured.
     pub async fn client(&self) -> anyhow::Result<kube::Client> {
-        let config = kube::Config::infer()
+        let detached = ApiHealth::new(ApiMetrics::default());
+        self.client_reporting_to(detached).await
+    }
+
+    /// [`Self::client`] whose calls report to `health`.
+    pub async fn client_reporting_to(&self, health: ApiHealth) -> anyhow::Result<kube::Client> {
+        let mut config = kube::Config::infer()
             .await
             .map_err(|e| anyhow::anyhow!("no Kubernetes configuration found: {e}"))?;
+        config.connect_timeout = Some(self.kube_api_connect_timeout);
+        // sending a request never takes longer than its whole answer may; the read side is
+        // bounded by the request timeout (headers) and the watcher's idle timeout (watch bodies)
+        config.write_timeout = Some(self.kube_api_request_timeout);
         let builder = kube::client::ClientBuilder::try_from(config)?;
         Ok(builder
             .with_layer(&RateLimitLayer::new(self.kube_api_qps, self.kube_api_burst))
+            .with_layer(&ApiHealthLayer {
+                health,
+                timeout: self.kube_api_request_timeout,
+            })
             .build())
     }
 }

@@ -96,8 +96,13 @@ impl Elector {
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            if let Err(e) = self.tick().await {
-                tracing::warn!(error = %e, "lease round failed");
+            match self.tick().await {
+                // an API that does not answer is logged once by `api_health`
+                Err(LeaseError::Api(_, ref e)) if !matches!(e, kube::Error::Api(_)) => {
+                    tracing::debug!(error = %e, "lease round failed")
+                }
+                Err(e) => tracing::warn!(error = %e, "lease round failed"),
+                Ok(()) => {}
             }
             // demote as soon as our claim can no longer be confirmed
             if let Some(at) = self.renewed_at

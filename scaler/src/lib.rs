@@ -1,6 +1,7 @@
 //! Prescale's operator crate: the `keda.sh/v1alpha1` API types and the `prescale` command line.
 
 pub mod api;
+pub mod api_health;
 pub mod cli;
 pub mod context;
 pub mod controller;

@@ -19,7 +19,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,7 +123,7 @@ pub async fn run(
     let hpa_cache = tokio::spawn(
         kube::runtime::reflector(
             hpa_writer,
-            watcher::watcher(hpa_api, watcher::Config::default()),
+            watcher::watcher(hpa_api, watcher::Config::default()).default_backoff(),
         )
         .for_each(|_| async {}),
     );
@@ -287,14 +287,19 @@ pub async fn run(
         drop_ready.set(false);
     });
 
-    controller
+    let controller_busy = shutdown.busy("controller (in-flight reconciles and their writes)");
+    let drained = controller
         .run(reconcile, error_policy, ctx.clone())
         .for_each(|res| async move {
             if let Err(e) = res {
                 tracing::debug!(error = %e, "controller event");
             }
-        })
-        .await;
+        });
+    tokio::select! {
+        () = drained => {}
+        () = stopped_before_sync(shutdown.clone(), store.clone()) => {}
+    }
+    drop(controller_busy);
 
     handles.readiness.set(false);
     ctx.pollers.stop_all();
@@ -308,9 +313,26 @@ pub async fn run(
     }
     if let Some(task) = elector_task {
         // the elector releases the lease on shutdown before it returns
+        let _busy = shutdown.busy("lease release");
         let _ = task.await;
     }
     Ok(())
+}
+
+/// Resolves when shutdown begins before the ScaledObject cache ever synced. kube's controller
+/// starts no reconcile before that sync, and its graceful shutdown then never ends (the runner
+/// keeps waiting for the sync), so there is nothing to drain: stop waiting for it.
+async fn stopped_before_sync(
+    shutdown: Shutdown,
+    store: kube::runtime::reflector::Store<ScaledObject>,
+) {
+    shutdown.wait().await;
+    let synced = tokio::time::timeout(Duration::ZERO, store.wait_until_ready()).await;
+    if !matches!(synced, Ok(Ok(()))) {
+        tracing::debug!("shutdown before the caches synced: no reconcile to drain");
+        return;
+    }
+    std::future::pending().await
 }
 
 async fn serve_metrics_api(
@@ -320,6 +342,7 @@ async fn serve_metrics_api(
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     use prescale_metrics_adapter::{auth, authz, delegation, server, tls};
+    let _busy = shutdown.busy("metrics API server (open requests)");
     let tls = tls::TlsState::new(m.cert.clone(), None)?;
     let authorizer: Arc<dyn authz::Authorizer> = if m.authorization {
         Arc::new(authz::SubjectAccessReviewer::new(

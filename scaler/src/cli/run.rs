@@ -1,6 +1,7 @@
 //! `prescale run`: the operator (and its admin server) against the cluster of the kubeconfig
 //! or the in-cluster service account.
 
+use crate::api_health::{ApiHealth, ApiMetrics};
 use crate::context::OperatorConfig;
 use crate::kube_client::ClientArgs;
 use crate::leader::{Leadership, LeaseConfig};
@@ -25,7 +26,7 @@ pub struct RunArgs {
     #[command(flatten)]
     log: LogArgs,
 
-    /// Plain-HTTP admin server (/livez, /readyz, /metrics).
+    /// Plain-HTTP admin server (/livez, /readyz, /metrics); port 0 picks a free one (logged).
     #[arg(long, env = "PRESCALE_ADMIN_ADDR", default_value = "0.0.0.0:8080")]
     admin_addr: SocketAddr,
 
@@ -112,6 +113,12 @@ pub struct RunArgs {
     /// (KEDA_HTTP_DEFAULT_TIMEOUT).
     #[arg(long, env = "PRESCALE_DEFAULT_TIMEOUT_MS", default_value_t = 3000)]
     default_timeout_ms: u64,
+
+    /// After the first SIGTERM/SIGINT: how long in-flight reconciles and writes, the metrics
+    /// API's open requests and the lease release may take before the process exits anyway
+    /// (Go duration).
+    #[arg(long, env = "PRESCALE_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    shutdown_grace: Duration,
 }
 
 impl RunArgs {
@@ -120,35 +127,98 @@ impl RunArgs {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        rt.block_on(self.run_async())?;
+        let res = rt.block_on(self.run_async());
+        // whatever the grace abandoned must not hold the exit
+        rt.shutdown_timeout(Duration::from_secs(1));
+        res?;
         Ok(ExitCode::SUCCESS)
     }
 
     async fn run_async(self) -> anyhow::Result<()> {
-        let client = self.client.client().await?;
-        let identity = self
-            .identity
-            .clone()
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_else(|| "prescale".into());
-        let (trigger, shutdown) = shutdown::channel();
-        shutdown::on_signals(trigger);
+        // every listener first: a taken port is fatal before anything else starts
+        let admin_listener = admin::bind(self.admin_addr).await?;
+        let metrics_api_listener = self.bind_metrics_api().await?;
         let (mut registry, metrics) = operator_registry();
         let api_metrics = prescale_metrics_adapter::metrics::AdapterMetrics::register(
             registry.sub_registry_with_prefix("metrics_api"),
         );
         let readiness = Readiness::default();
+        let health = ApiHealth::new(ApiMetrics::register(&mut registry));
+        readiness.watch_api(health.clone());
+        let client = self.client.client_reporting_to(health).await?;
+        let (trigger, shutdown) = shutdown::channel();
+        shutdown::on_signals(trigger, self.shutdown_grace);
         let handles = Handles {
             metric_store: Arc::new(MetricStore::new()),
             readiness: readiness.clone(),
             leadership: Leadership::always(),
         };
-        let admin = tokio::spawn(admin::serve(
-            self.admin_addr,
-            Arc::new(registry),
-            readiness,
-            shutdown.clone().wait(),
-        ));
+        let admin_busy = shutdown.busy("admin server");
+        let admin_stop = shutdown.clone().wait();
+        let admin = tokio::spawn(async move {
+            let _busy = admin_busy;
+            admin::serve(admin_listener, Arc::new(registry), readiness, admin_stop).await
+        });
+        let opts = self.operator_options(metrics_api_listener.map(|listener| MetricsApiOptions {
+            listener,
+            cert: self.metrics_api_cert(),
+            authorization: !self.disable_metrics_api_authorization,
+            watch_front_proxy_config: true,
+            max_age: self.metrics_max_age_seconds.map(Duration::from_secs),
+            metrics: Some(api_metrics),
+        }));
+        let work = {
+            let shutdown = shutdown.clone();
+            async move {
+                operator::run(client, opts, metrics, handles, shutdown).await?;
+                admin.await??;
+                Ok(())
+            }
+        };
+        if shutdown::within_grace(work, shutdown, self.shutdown_grace).await?
+            == shutdown::Drain::Finished
+        {
+            tracing::info!("shutdown complete");
+        }
+        Ok(())
+    }
+
+    /// The metrics API's listener (None when disabled); a failure names the address.
+    async fn bind_metrics_api(&self) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+        if self.metrics_api_addr.is_empty() {
+            return Ok(None);
+        }
+        let addr: SocketAddr = self
+            .metrics_api_addr
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--metrics-api-addr {:?}: {e}", self.metrics_api_addr))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("metrics API: cannot listen on {addr}: {e}"))?;
+        Ok(Some(listener))
+    }
+
+    fn metrics_api_cert(&self) -> CertSource {
+        match (&self.tls_cert_file, &self.tls_private_key_file) {
+            (Some(cert), Some(key)) => CertSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => CertSource::SelfSigned {
+                names: vec![
+                    format!("prescale-metrics-apiserver.{}.svc", self.namespace),
+                    "localhost".into(),
+                ],
+            },
+        }
+    }
+
+    fn operator_options(&self, metrics_api: Option<MetricsApiOptions>) -> OperatorOptions {
+        let identity = self
+            .identity
+            .clone()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "prescale".into());
         let lease = (!self.no_leader_election).then(|| LeaseConfig {
             namespace: self.namespace.clone(),
             name: self.lease_name.clone(),
@@ -156,34 +226,7 @@ impl RunArgs {
             lease_duration: Duration::from_secs(self.lease_duration_seconds.max(2)),
             renew_interval: Duration::from_secs((self.lease_duration_seconds / 3).max(1)),
         });
-        let metrics_api = if self.metrics_api_addr.is_empty() {
-            None
-        } else {
-            let addr: SocketAddr = self.metrics_api_addr.parse().map_err(|e| {
-                anyhow::anyhow!("--metrics-api-addr {:?}: {e}", self.metrics_api_addr)
-            })?;
-            let cert = match (&self.tls_cert_file, &self.tls_private_key_file) {
-                (Some(cert), Some(key)) => CertSource::Files {
-                    cert: cert.clone(),
-                    key: key.clone(),
-                },
-                _ => CertSource::SelfSigned {
-                    names: vec![
-                        format!("prescale-metrics-apiserver.{}.svc", self.namespace),
-                        "localhost".into(),
-                    ],
-                },
-            };
-            Some(MetricsApiOptions {
-                listener: tokio::net::TcpListener::bind(addr).await?,
-                cert,
-                authorization: !self.disable_metrics_api_authorization,
-                watch_front_proxy_config: true,
-                max_age: self.metrics_max_age_seconds.map(Duration::from_secs),
-                metrics: Some(api_metrics),
-            })
-        };
-        let opts = OperatorOptions {
+        OperatorOptions {
             metrics_api,
             config: OperatorConfig {
                 cluster_object_namespace: self
@@ -204,10 +247,7 @@ impl RunArgs {
             default_timeout: Duration::from_millis(self.default_timeout_ms.max(1)),
             instance: Some(identity),
             clock: std::sync::Arc::new(prescale_scalers::SystemClock),
-        };
-        operator::run(client, opts, metrics, handles, shutdown).await?;
-        admin.await??;
-        Ok(())
+        }
     }
 }
 

@@ -1,6 +1,8 @@
-//! The plain-HTTP admin server: `/livez` (the process answers), `/readyz` (caches synced and
-//! not shutting down), `/metrics` (Prometheus text format).
+//! The plain-HTTP admin server: `/livez` (the process answers), `/readyz` (caches synced, the
+//! Kubernetes API reachable and not shutting down: this replica can answer the metrics API),
+//! `/metrics` (Prometheus text format).
 
+use crate::api_health::ApiHealth;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -8,20 +10,33 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
-/// Readiness: set once every watch has synced, cleared first when shutdown starts.
-#[derive(Debug, Default, Clone)]
-pub struct Readiness(Arc<AtomicBool>);
+/// Readiness: set once every watch has synced, cleared first when shutdown starts; held false
+/// while the Kubernetes API is unreachable (the metrics API cannot authorize callers then).
+#[derive(Default, Clone)]
+pub struct Readiness(Arc<Flags>);
+
+#[derive(Default)]
+struct Flags {
+    synced: AtomicBool,
+    api: OnceLock<ApiHealth>,
+}
 
 impl Readiness {
+    /// Caches synced and not shutting down.
     pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::SeqCst);
+        self.0.synced.store(ready, Ordering::SeqCst);
+    }
+
+    /// Holds readiness false while `health` says the Kubernetes API is unreachable.
+    pub fn watch_api(&self, health: ApiHealth) {
+        let _ = self.0.api.set(health);
     }
 
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.synced.load(Ordering::SeqCst) && self.0.api.get().is_none_or(ApiHealth::is_reachable)
     }
 }
 
@@ -64,15 +79,23 @@ async fn metrics(State(s): State<AdminState>) -> impl IntoResponse {
     }
 }
 
-/// Serves the admin routes on `addr` until `shutdown` resolves.
+/// Binds the admin address; a failure names the address and the cause.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("admin server: cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    tracing::info!(addr = %bound, "admin server listening");
+    Ok(listener)
+}
+
+/// Serves the admin routes on `listener` until `shutdown` resolves.
 pub async fn serve(
-    addr: SocketAddr,
+    listener: tokio::net::TcpListener,
     registry: Arc<Registry>,
     ready: Readiness,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(%addr, "admin server listening");
     axum::serve(listener, router(registry, ready))
         .with_graceful_shutdown(shutdown)
         .await
@@ -107,6 +130,15 @@ mod tests {
         assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
         ready.set(true);
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
+        let api = ApiHealth::new(crate::api_health::ApiMetrics::default());
+        ready.watch_api(api.clone());
+        api.failed("connect", "connection refused");
+        assert!(
+            get(addr, "/readyz").await.starts_with("HTTP/1.1 503"),
+            "synced but the API unreachable is not ready"
+        );
+        api.answered();
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
         let metrics = get(addr, "/metrics").await;
         assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
