@@ -110,6 +110,13 @@ pub fn check_spec(so: &ScaledObject) -> Vec<Problem> {
     if only_resource && min == 0 {
         out.push(Problem::new("spec.minReplicaCount", "scaledobject has only cpu/memory triggers AND minReplica is 0 (scale to zero doesn't work in this case)"));
     }
+    out.extend(fallback_and_modifiers(spec, &names));
+    out
+}
+
+/// `spec.fallback` and `spec.advanced.scalingModifiers` (webhook checks).
+fn fallback_and_modifiers(spec: &crate::api::ScaledObjectSpec, names: &[&str]) -> Vec<Problem> {
+    let mut out = Vec::new();
     let modifiers = spec
         .advanced
         .as_ref()
@@ -162,7 +169,7 @@ pub fn check_spec(so: &ScaledObject) -> Vec<Problem> {
                     ),
                 ));
             }
-            if let Err(e) = Formula::compile(&m.formula, &names) {
+            if let Err(e) = Formula::compile(&m.formula, names) {
                 out.push(Problem::new(format!("{base}.formula"), e.0));
             }
         }
