@@ -1,9 +1,13 @@
 //! Short runs of the benches, so `scripts/test.sh` keeps them working: each bench's own code
-//! with a small size.
+//! with a small size (the figures themselves come from `cargo bench`, see README.md).
 
 #[allow(dead_code)]
 #[path = "../simulate.rs"]
 mod simulate;
+
+#[allow(dead_code)]
+#[path = "../validate.rs"]
+mod validate;
 
 #[test]
 fn simulate_bench_runs_two_objects_for_a_day() {
@@ -12,4 +16,11 @@ fn simulate_bench_runs_two_objects_for_a_day() {
     // weekday evening floors: one window per object that Monday
     assert_eq!(r.windows, 2);
     assert!(r.rows > 10, "{} rows", r.rows);
+}
+
+#[test]
+fn validate_bench_checks_every_generated_object() {
+    let r = validate::run(60);
+    assert_eq!((r.objects, r.valid), (60, 60));
+    assert!(r.bytes > 60 * 300, "{} bytes", r.bytes);
 }

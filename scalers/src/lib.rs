@@ -12,6 +12,7 @@ pub mod cron;
 pub mod error;
 pub mod forecast;
 pub mod input;
+pub mod known_keys;
 pub mod metric;
 pub mod mysql;
 pub mod mysql_calendar;

@@ -200,6 +200,11 @@ impl<'a> Params<'a> {
     pub fn lookup(&self, names: &[&str], sources: &[Source]) -> Option<Found> {
         for &source in sources {
             for &name in names {
+                crate::known_keys::note(name, source);
+            }
+        }
+        for &source in sources {
+            for &name in names {
                 let raw = match source {
                     Source::Metadata => self.input.metadata.get(name),
                     Source::Auth => self.input.auth_params.get(name),

@@ -1,8 +1,10 @@
 //! `prescale validate -f FILE...`: checks every ScaledObject as the operator would, offline,
 //! with TriggerAuthentications, Secrets, ConfigMaps and workloads taken from the same files.
 
+use crate::validate::limits::{self, Limits};
 use crate::validate::load::Loaded;
-use crate::validate::report::{Report, check, cross_checks};
+use crate::validate::report::{Options, Report, check_all};
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,36 +31,61 @@ pub struct ValidateArgs {
     /// e.g. `2026-12-11T23:00:00+08:00`; default: now).
     #[arg(long)]
     now: Option<chrono::DateTime<chrono::FixedOffset>>,
+
+    /// Fail on trigger metadata keys the trigger type does not read (default: warn).
+    #[arg(long)]
+    strict: bool,
+
+    /// Largest file (or stdin) read, in bytes or with Ki, Mi, Gi.
+    #[arg(long, default_value = "16Mi", value_parser = limits::parse_size)]
+    max_file_size: u64,
+
+    /// Deepest nesting of YAML collections accepted (checked before parsing).
+    #[arg(long, default_value_t = limits::DEFAULT_MAX_DEPTH)]
+    max_depth: usize,
 }
 
 impl ValidateArgs {
     pub fn run(self) -> anyhow::Result<ExitCode> {
+        let ValidateArgs {
+            files,
+            output,
+            cluster_object_namespace,
+            now,
+            strict,
+            max_file_size,
+            max_depth,
+        } = self;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let loaded = Loaded::read(&self.files);
-        let now = self
-            .now
-            .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc));
-        let mut reports: Vec<Report> = rt.block_on(async {
-            let mut out = Vec::new();
-            for so in &loaded.scaled_objects {
-                out.push(check(&loaded, so, &self.cluster_object_namespace, now).await);
-            }
-            out
-        });
-        cross_checks(&loaded, &mut reports);
+        let limits = Limits {
+            max_file_size,
+            max_depth,
+        };
+        let mut loaded = Loaded::read_with(&files, limits);
+        if loaded.scaled_objects.is_empty() {
+            let message =
+                "no ScaledObject (apiVersion keda.sh/v1alpha1) found; nothing was checked";
+            loaded.errors.push((files.join(", "), message.into()));
+        }
+        let options = Options {
+            cluster_object_namespace,
+            now: now.map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc)),
+            strict,
+        };
+        let reports = rt.block_on(check_all(&loaded, &options));
         let ok = loaded.errors.is_empty() && reports.iter().all(|r| r.valid);
-        match self.output {
+        match output {
             Output::Json => {
                 let doc = serde_json::json!({
                     "valid": ok,
                     "errors": loaded.errors.iter().map(|(f, m)| serde_json::json!({"file": f, "message": m})).collect::<Vec<_>>(),
                     "scaledObjects": reports,
                 });
-                println!("{}", serde_json::to_string_pretty(&doc)?);
+                super::print(&(serde_json::to_string_pretty(&doc)? + "\n"));
             }
-            Output::Text => print_text(&loaded, &reports),
+            Output::Text => super::print(&text(&loaded, &reports)),
         }
         Ok(if ok {
             ExitCode::SUCCESS
@@ -68,72 +95,88 @@ impl ValidateArgs {
     }
 }
 
-fn print_text(loaded: &Loaded, reports: &[Report]) {
+/// The text report: one line per problem, warning and valid object, then a summary.
+fn text(loaded: &Loaded, reports: &[Report]) -> String {
+    let mut out = String::new();
     for (file, msg) in &loaded.errors {
-        println!("{file}: error: {msg}");
+        let _ = writeln!(out, "{file}: error: {msg}");
     }
     for r in reports {
-        let obj = format!("ScaledObject {}/{}", r.namespace, r.name);
-        for p in &r.problems {
-            let trigger = p
-                .trigger
-                .map(|i| format!(" trigger {i}:"))
-                .unwrap_or_default();
-            println!("{}: {obj}:{trigger} {}: {}", r.file, p.field, p.message);
-        }
-        for w in &r.warnings {
-            println!("{}: {obj}: warning: {w}", r.file);
-        }
-        if r.valid {
-            let metrics: Vec<String> = r
-                .metrics
-                .iter()
-                .map(|m| {
-                    let t = &m.target;
-                    let value = t
-                        .average_value
-                        .clone()
-                        .or(t.value.clone())
-                        .or(t.average_utilization.map(|u| format!("{u}%")))
-                        .unwrap_or_default();
-                    format!("{} ({} {})", m.name, t.metric_type.as_str(), value)
-                })
-                .collect();
-            let hpa = r
-                .hpa
-                .as_ref()
-                .and_then(|h| h.metadata.name.clone())
-                .unwrap_or_default();
-            println!(
-                "{}: {obj}: valid; HPA {hpa}: {}",
-                r.file,
-                metrics.join(", ")
-            );
-            const SHOWN: usize = 6;
-            for c in r.pre_scaling.iter().take(SHOWN) {
-                let why = match (&c.rule, &c.lead_time) {
-                    (Some(rule), Some(lead)) => format!(" ({rule}, lead {lead})"),
-                    (Some(rule), None) => format!(" ({rule})"),
-                    _ => String::new(),
-                };
-                println!(
-                    "{}: {obj}: pre-scaling at {}: minReplicas {}, maxReplicas {}{why}",
-                    r.file, c.time.0, c.min_replicas, c.max_replicas
-                );
-            }
-            if r.pre_scaling.len() > SHOWN {
-                println!(
-                    "{}: {obj}: pre-scaling: {} more changes within {} days (--output json lists them)",
-                    r.file,
-                    r.pre_scaling.len() - SHOWN,
-                    crate::validate::report::PLAN_DAYS
-                );
-            }
-        }
+        report_text(&mut out, r);
     }
     let bad = reports.iter().filter(|r| !r.valid).count() + loaded.errors.len();
-    println!(
+    let _ = writeln!(
+        out,
         "{} ScaledObject(s) checked, {bad} problem source(s)",
         reports.len()
     );
+    out
+}
+
+fn report_text(out: &mut String, r: &Report) {
+    let obj = format!("ScaledObject {}/{}", r.namespace, r.name);
+    for p in &r.problems {
+        let trigger = p
+            .trigger
+            .map(|i| format!(" trigger {i}:"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}: {obj}:{trigger} {}: {}",
+            r.file, p.field, p.message
+        );
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "{}: {obj}: warning: {w}", r.file);
+    }
+    if !r.valid {
+        return;
+    }
+    let metrics: Vec<String> = r
+        .metrics
+        .iter()
+        .map(|m| {
+            let t = &m.target;
+            let value = t
+                .average_value
+                .clone()
+                .or(t.value.clone())
+                .or(t.average_utilization.map(|u| format!("{u}%")))
+                .unwrap_or_default();
+            format!("{} ({} {})", m.name, t.metric_type.as_str(), value)
+        })
+        .collect();
+    let hpa = r
+        .hpa
+        .as_ref()
+        .and_then(|h| h.metadata.name.clone())
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{}: {obj}: valid; HPA {hpa}: {}",
+        r.file,
+        metrics.join(", ")
+    );
+    const SHOWN: usize = 6;
+    for c in r.pre_scaling.iter().take(SHOWN) {
+        let why = match (&c.rule, &c.lead_time) {
+            (Some(rule), Some(lead)) => format!(" ({rule}, lead {lead})"),
+            (Some(rule), None) => format!(" ({rule})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{}: {obj}: pre-scaling at {}: minReplicas {}, maxReplicas {}{why}",
+            r.file, c.time.0, c.min_replicas, c.max_replicas
+        );
+    }
+    if r.pre_scaling.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "{}: {obj}: pre-scaling: {} more changes within {} days (--output json lists them)",
+            r.file,
+            r.pre_scaling.len() - SHOWN,
+            crate::validate::report::PLAN_DAYS
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Reading manifests for `prescale validate`: files, directories (recursively: `*.yaml`,
 //! `*.yml`, `*.json`) or `-` for standard input; multi-document YAML.
 
+use super::limits::{Limits, too_deep};
 use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
 use crate::resolve::manifests::ManifestSource;
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, PodTemplateSpec, Secret};
@@ -24,6 +25,33 @@ pub struct Loaded {
     pub limit_ranges: Vec<LimitRange>,
     /// Files or documents that could not be read or decoded: (file, message).
     pub errors: Vec<(String, String)>,
+    /// The limits files are read with.
+    pub limits: Limits,
+}
+
+/// The `keda.sh` documents Prescale knows.
+const KEDA_KINDS: &[&str] = &[
+    "ScaledObject",
+    "ScaledJob",
+    "TriggerAuthentication",
+    "ClusterTriggerAuthentication",
+];
+
+/// Why a document is of a `keda.sh` kind or version Prescale does not know, if it is.
+fn unknown_keda(v: &Value) -> Option<String> {
+    let api_version = v["apiVersion"].as_str().unwrap_or_default();
+    let kind = v["kind"].as_str().unwrap_or_default();
+    let keda = api_version == "keda.sh" || api_version.starts_with("keda.sh/");
+    if !keda && kind != "ScaledObject" {
+        return None;
+    }
+    if api_version == "keda.sh/v1alpha1" && KEDA_KINDS.contains(&kind) {
+        return None;
+    }
+    Some(format!(
+        "unknown kind {kind:?} of apiVersion {api_version:?} (known: keda.sh/v1alpha1 {})",
+        KEDA_KINDS.join(", ")
+    ))
 }
 
 fn files_of(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -115,19 +143,25 @@ pub fn index(source: &mut ManifestSource, v: &Value) {
 }
 
 impl Loaded {
-    /// Reads every input; `-` is standard input.
+    /// Reads every input with the default limits; `-` is standard input.
     pub fn read(inputs: &[String]) -> Self {
-        let mut loaded = Loaded::default();
+        Self::read_with(inputs, Limits::default())
+    }
+
+    /// Reads every input; `-` is standard input. A file larger than the limit is an error.
+    pub fn read_with(inputs: &[String], limits: Limits) -> Self {
+        let mut loaded = Loaded {
+            limits,
+            ..Loaded::default()
+        };
         let mut files = Vec::new();
         for i in inputs {
             if i == "-" {
-                let mut text = String::new();
-                match std::io::stdin().read_to_string(&mut text) {
-                    Ok(_) => loaded.add_text("<stdin>", &text),
-                    Err(e) => loaded
-                        .errors
-                        .push(("<stdin>".into(), format!("cannot read: {e}"))),
-                }
+                let mut bytes = Vec::new();
+                let read = std::io::stdin()
+                    .take(limits.max_file_size.saturating_add(1))
+                    .read_to_end(&mut bytes);
+                loaded.add_bytes("<stdin>", read.map(|_| bytes));
                 continue;
             }
             if let Err(e) = files_of(Path::new(i), &mut files) {
@@ -135,17 +169,43 @@ impl Loaded {
             }
         }
         for f in files {
-            let shown = f.display().to_string();
-            match std::fs::read_to_string(&f) {
-                Ok(text) => loaded.add_text(&shown, &text),
-                Err(e) => loaded.errors.push((shown, format!("cannot read: {e}"))),
-            }
+            let read = std::fs::File::open(&f).and_then(|file| {
+                let mut bytes = Vec::new();
+                file.take(limits.max_file_size.saturating_add(1))
+                    .read_to_end(&mut bytes)
+                    .map(|_| bytes)
+            });
+            loaded.add_bytes(&f.display().to_string(), read);
         }
         loaded
     }
 
+    fn add_bytes(&mut self, file: &str, read: std::io::Result<Vec<u8>>) {
+        let max = self.limits.max_file_size;
+        match read {
+            Err(e) => self.error(file, format!("cannot read: {e}")),
+            Ok(bytes) if bytes.len() as u64 > max => self.error(
+                file,
+                format!("larger than the limit of {max} bytes (--max-file-size)"),
+            ),
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => self.add_text(file, &text),
+                Err(e) => self.error(file, format!("cannot read: not UTF-8: {e}")),
+            },
+        }
+    }
+
+    fn error(&mut self, file: &str, message: String) {
+        self.errors.push((file.to_string(), message));
+    }
+
     /// Adds the documents of one file.
     pub fn add_text(&mut self, file: &str, text: &str) {
+        let max = self.limits.max_depth;
+        if let Some(line) = too_deep(text, max) {
+            let message = format!("line {line}: nested deeper than {max} levels; not parsed");
+            return self.error(file, message);
+        }
         for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
             let v: Value = match serde::Deserialize::deserialize(doc) {
                 Ok(v) => v,
@@ -157,6 +217,10 @@ impl Loaded {
                 }
             };
             if v.is_null() {
+                continue;
+            }
+            if let Some(e) = unknown_keda(&v) {
+                self.error(file, format!("document {i}: {e}"));
                 continue;
             }
             if v["kind"].as_str() == Some("LimitRange") {

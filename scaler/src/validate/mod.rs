@@ -2,7 +2,10 @@
 //! webhook's checks that need no cluster. Used by reconcile and by `prescale validate`.
 //! Every problem names the field and carries KEDA's message.
 
+pub mod bounds;
+pub mod limits;
 pub mod load;
+pub mod metadata;
 pub mod report;
 
 use crate::api::ScaledObject;
@@ -67,27 +70,8 @@ pub fn check_spec(so: &ScaledObject) -> Vec<Problem> {
             "ScaledObject.spec.scaleTargetRef.name is missing",
         ));
     }
-    // bounds: effective min is max(min, 1) when set, 0 when unset (KEDA's quirk)
-    let (min, max) = (spec.min_replica_count(), spec.max_replica_count());
-    if min > max {
-        out.push(Problem::new(
-            "spec.minReplicaCount",
-            format!("MinReplicaCount={min} must be less than MaxReplicaCount={max}"),
-        ));
-    }
-    if let Some(idle) = spec.idle_replica_count {
-        let effective_min = if spec.min_replica_count.is_some() {
-            min.max(1)
-        } else {
-            0
-        };
-        if idle >= effective_min {
-            out.push(Problem::new(
-                "spec.idleReplicaCount",
-                format!("IdleReplicaCount={idle} must be less than MinReplicaCount={min}"),
-            ));
-        }
-    }
+    out.extend(bounds::check(spec));
+    let min = spec.min_replica_count();
     if spec.triggers.is_empty() {
         out.push(Problem::new(
             "spec.triggers",
@@ -126,6 +110,13 @@ pub fn check_spec(so: &ScaledObject) -> Vec<Problem> {
     if only_resource && min == 0 {
         out.push(Problem::new("spec.minReplicaCount", "scaledobject has only cpu/memory triggers AND minReplica is 0 (scale to zero doesn't work in this case)"));
     }
+    out.extend(fallback_and_modifiers(spec, &names));
+    out
+}
+
+/// `spec.fallback` and `spec.advanced.scalingModifiers` (webhook checks).
+fn fallback_and_modifiers(spec: &crate::api::ScaledObjectSpec, names: &[&str]) -> Vec<Problem> {
+    let mut out = Vec::new();
     let modifiers = spec
         .advanced
         .as_ref()
@@ -178,7 +169,7 @@ pub fn check_spec(so: &ScaledObject) -> Vec<Problem> {
                     ),
                 ));
             }
-            if let Err(e) = Formula::compile(&m.formula, &names) {
+            if let Err(e) = Formula::compile(&m.formula, names) {
                 out.push(Problem::new(format!("{base}.formula"), e.0));
             }
         }
@@ -230,31 +221,49 @@ pub fn warnings(so: &ScaledObject) -> Vec<String> {
     out
 }
 
-/// Parses every resolved trigger with its scaler (offline: nothing is connected) and checks
-/// that external metric names are unique. Returns the metric specs of the valid triggers.
-pub fn check_triggers(
-    so: &ScaledObject,
-    inputs: &[TriggerInput],
-) -> (Vec<Problem>, Vec<MetricSpec>) {
-    let mut problems = Vec::new();
-    let mut specs = Vec::new();
+/// What checking the resolved triggers found.
+#[derive(Default)]
+pub struct TriggerCheck {
+    pub problems: Vec<Problem>,
+    /// The metric specs of the valid triggers.
+    pub specs: Vec<MetricSpec>,
+    /// Metadata keys a trigger's type does not read (warnings, or problems with `--strict`).
+    pub unknown_keys: Vec<Problem>,
+    /// Inline credentials and unusable addresses.
+    pub warnings: Vec<String>,
+}
+
+/// Parses every resolved trigger with its scaler (offline: nothing is connected), notes the
+/// metadata keys its type does not read, and checks that external metric names are unique.
+pub fn check_triggers(so: &ScaledObject, inputs: &[TriggerInput]) -> TriggerCheck {
+    let mut out = TriggerCheck::default();
     for input in inputs {
-        match prescale_scalers::registry::parse(input) {
-            Ok(def) => specs.push(def.metric_spec()),
-            Err(e) => {
+        out.warnings.extend(metadata::warnings(input));
+        match prescale_scalers::known_keys::parse_noting_keys(input) {
+            (Ok(def), known) => {
+                out.specs.push(def.metric_spec());
+                out.unknown_keys
+                    .extend(metadata::unknown_keys(input, &known));
+            }
+            (Err(e), known) => {
                 let field = match &e {
                     prescale_scalers::Error::UnknownType(_) => "type",
-                    _ => "metadata",
+                    _ => {
+                        out.unknown_keys
+                            .extend(metadata::unknown_keys(input, &known));
+                        "metadata"
+                    }
                 };
-                problems.push(Problem::trigger(input.index, field, e.to_string()));
+                out.problems
+                    .push(Problem::trigger(input.index, field, e.to_string()));
             }
         }
     }
     let mut seen: Vec<&str> = Vec::new();
-    for s in &specs {
+    for s in &out.specs {
         if let Some(n) = s.external_name() {
             if seen.contains(&n) {
-                problems.push(Problem::new(
+                out.problems.push(Problem::new(
                     "spec.triggers",
                     format!(
                         "metricName {n} defined multiple times in ScaledObject {}",
@@ -265,5 +274,5 @@ pub fn check_triggers(
             seen.push(n);
         }
     }
-    (problems, specs)
+    out
 }

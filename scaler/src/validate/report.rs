@@ -169,13 +169,30 @@ fn resource_requests(loaded: &Loaded, so: &crate::api::ScaledObject) -> Vec<Prob
     out
 }
 
+/// How `prescale validate` checks.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Namespace where ClusterTriggerAuthentication Secrets and ConfigMaps are looked up.
+    pub cluster_object_namespace: String,
+    /// The instant pre-scaling plans start from.
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Unknown metadata keys are problems, not warnings.
+    pub strict: bool,
+}
+
+/// Checks every ScaledObject loaded, then the checks across them.
+pub async fn check_all(loaded: &Loaded, options: &Options) -> Vec<Report> {
+    let mut reports = Vec::with_capacity(loaded.scaled_objects.len());
+    for so in &loaded.scaled_objects {
+        reports.push(check(loaded, so, options).await);
+    }
+    cross_checks(loaded, &mut reports);
+    reports
+}
+
 /// Checks one ScaledObject against everything loaded.
-pub async fn check(
-    loaded: &Loaded,
-    located: &Located,
-    cluster_ns: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Report {
+pub async fn check(loaded: &Loaded, located: &Located, options: &Options) -> Report {
+    let (cluster_ns, now) = (options.cluster_object_namespace.as_str(), options.now);
     let so = &located.object;
     let mut problems = check_spec(so);
     let mut warns = warnings(so);
@@ -212,9 +229,20 @@ pub async fn check(
     match resolve(&loaded.source, so, cluster_ns).await {
         Ok(resolved) => {
             warns.extend(resolved.warnings);
-            let (p, s) = check_triggers(so, &resolved.inputs);
-            problems.extend(p);
-            specs = s;
+            let checked = check_triggers(so, &resolved.inputs);
+            problems.extend(checked.problems);
+            warns.extend(checked.warnings);
+            if options.strict {
+                problems.extend(checked.unknown_keys);
+            } else {
+                warns.extend(
+                    checked
+                        .unknown_keys
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field, p.message)),
+                );
+            }
+            specs = checked.specs;
             pre_scaling = schedule_plan(so, &resolved.inputs, now).await;
         }
         Err(e) => problems.push(Problem {
@@ -239,41 +267,41 @@ pub async fn check(
     }
 }
 
-/// Webhook checks across ScaledObjects: one owner per workload and per HPA name.
+/// Webhook checks across ScaledObjects: one owner per workload and per HPA name. The first
+/// owner of each is kept in a map, so the checks take linear time.
 pub fn cross_checks(loaded: &Loaded, reports: &mut [Report]) {
-    let objects: Vec<&crate::api::ScaledObject> =
-        loaded.scaled_objects.iter().map(|l| &l.object).collect();
-    for (i, report) in reports.iter_mut().enumerate() {
-        let b = objects[i];
-        for a in &objects[..i] {
-            if a.metadata.namespace != b.metadata.namespace {
-                continue;
-            }
-            let (ta, tb) = (&a.spec.scale_target_ref, &b.spec.scale_target_ref);
-            let first = a.metadata.name.clone().unwrap_or_default();
-            if ta.name == tb.name && ta.kind() == tb.kind() && ta.api_version() == tb.api_version()
-            {
-                report.problems.push(Problem {
-                    field: "spec.scaleTargetRef".into(),
-                    trigger: None,
-                    message: format!(
-                        "the workload '{}' of type '{}.{}' is already managed by the ScaledObject '{first}'",
-                        tb.name,
-                        tb.api_version(),
-                        tb.kind()
-                    ),
-                });
-            } else if hpa::hpa_name(a) == hpa::hpa_name(b) {
-                report.problems.push(Problem {
-                    field: "spec.advanced.horizontalPodAutoscalerConfig.name".into(),
-                    trigger: None,
-                    message: format!(
-                        "the HPA '{}' is already managed by the ScaledObject '{first}'",
-                        hpa::hpa_name(b)
-                    ),
-                });
-            }
+    use std::collections::HashMap;
+    let mut workloads: HashMap<(&str, &str, &str, &str), &str> = HashMap::new();
+    let mut hpas: HashMap<(&str, String), &str> = HashMap::new();
+    for (located, report) in loaded.scaled_objects.iter().zip(reports.iter_mut()) {
+        let so = &located.object;
+        let ns = so.metadata.namespace.as_deref().unwrap_or_default();
+        let name = so.metadata.name.as_deref().unwrap_or_default();
+        let t = &so.spec.scale_target_ref;
+        let workload = (ns, t.api_version(), t.kind(), t.name.as_str());
+        let hpa_name = hpa::hpa_name(so);
+        if let Some(first) = workloads.get(&workload) {
+            report.problems.push(Problem {
+                field: "spec.scaleTargetRef".into(),
+                trigger: None,
+                message: format!(
+                    "the workload '{}' of type '{}.{}' is already managed by the ScaledObject '{first}'",
+                    t.name,
+                    t.api_version(),
+                    t.kind()
+                ),
+            });
+        } else if let Some(first) = hpas.get(&(ns, hpa_name.clone())) {
+            report.problems.push(Problem {
+                field: "spec.advanced.horizontalPodAutoscalerConfig.name".into(),
+                trigger: None,
+                message: format!(
+                    "the HPA '{hpa_name}' is already managed by the ScaledObject '{first}'"
+                ),
+            });
         }
+        workloads.entry(workload).or_insert(name);
+        hpas.entry((ns, hpa_name)).or_insert(name);
         if !report.problems.is_empty() {
             report.valid = false;
             report.hpa = None;

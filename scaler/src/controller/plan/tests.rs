@@ -59,6 +59,21 @@ fn every_check_gives_keda_s_message() {
             "ScaledObject doesn't have correct Idle/Min/Max Replica Counts specification: ",
         ),
         (
+            "a negative maxReplicaCount (the HPA would get maxReplicas -1)",
+            json!({"maxReplicaCount": -1}),
+            "ScaledObject doesn't have correct Idle/Min/Max Replica Counts specification: spec.maxReplicaCount: must be at least 1 (got -1)",
+        ),
+        (
+            "a pollingInterval of 0",
+            json!({"pollingInterval": 0}),
+            "ScaledObject doesn't have a correct specification: spec.pollingInterval: must be at least 1 (got 0)",
+        ),
+        (
+            "a negative cooldownPeriod",
+            json!({"cooldownPeriod": -1}),
+            "ScaledObject doesn't have a correct specification: spec.cooldownPeriod: must be at least 0 (got -1)",
+        ),
+        (
             "unknown trigger type",
             json!({"triggers": [{"type": "nope", "metadata": {}}]}),
             "ScaledObject doesn't have correct triggers specification: ",
