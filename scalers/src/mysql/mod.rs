@@ -224,9 +224,9 @@ impl Scaler for MySqlScaler {
 
     async fn sample(&self) -> Result<Sample> {
         let run = async {
-            let mut conn = self.pool.0.get_conn().await?;
+            let conn = self.pool.0.get_conn().await?;
             let read = read_only::read_rows(
-                &mut conn,
+                conn,
                 &self.query,
                 mysql_async::Params::Empty,
                 self.timeout,

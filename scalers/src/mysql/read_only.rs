@@ -9,7 +9,8 @@
 //!   trigger's timeout (dropping the client's future alone would leave it running). MariaDB
 //!   10.11 prepares `SET STATEMENT … FOR`; it applies to that statement only, whatever the
 //!   session holds;
-//! - reading at most `max_rows` rows: the rest is read off the socket and dropped, not kept.
+//! - reading at most `max_rows` rows: with more, the connection is closed instead of reading
+//!   the rest (see [`read_rows`]).
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row};
@@ -29,9 +30,11 @@ pub(crate) fn with_statement_time(query: &str, limit: Duration) -> String {
 }
 
 /// Runs `query` with `params` read-only on `conn`, cut by the server at `limit`, keeping at
-/// most `max_rows` rows.
+/// most `max_rows` rows. When the query has more, the connection is closed rather than read
+/// to the end (a million rows take longer to read than the timeout), which stops the query
+/// on the server too; the pool opens a new connection for the next call.
 pub(crate) async fn read_rows(
-    conn: &mut Conn,
+    mut conn: Conn,
     query: &str,
     params: Params,
     limit: Duration,
@@ -42,20 +45,28 @@ pub(crate) async fn read_rows(
     let read = async {
         let mut result = conn.exec_iter(guarded.as_str(), params).await?;
         let mut rows = Vec::new();
-        let mut more = false;
         while let Some(row) = result.next().await? {
             if rows.len() == max_rows {
-                more = true;
-                break;
+                return Ok::<_, mysql_async::Error>(Rows { rows, more: true });
             }
             rows.push(row);
         }
-        result.drop_result().await?;
-        Ok::<_, mysql_async::Error>(Rows { rows, more })
+        Ok(Rows { rows, more: false })
     }
     .await;
-    let ended = conn.query_drop("ROLLBACK").await;
-    let rows = read?;
-    ended?;
-    Ok(rows)
+    match read {
+        Ok(rows) if rows.more => {
+            // closing waits for the stream to wind down: done in the background, bounded
+            tokio::spawn(tokio::time::timeout(limit, async move {
+                let _ = conn.disconnect().await;
+            }));
+            Ok(rows)
+        }
+        Ok(rows) => {
+            conn.query_drop("ROLLBACK").await?;
+            Ok(rows)
+        }
+        // the pool rolls back a connection returned in a transaction
+        Err(e) => Err(e),
+    }
 }

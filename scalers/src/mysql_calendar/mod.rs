@@ -320,7 +320,7 @@ impl CalendarScaler {
         let uses = |name: &str| query.contains(&format!(":{name}"));
         let timeout = self.timeout;
         let run = async {
-            let mut conn = pool.0.get_conn().await?;
+            let conn = pool.0.get_conn().await?;
             let mut named = std::collections::HashMap::new();
             if uses("from") {
                 named.insert(b"from".to_vec(), mysql_async::Value::from(fmt(from)));
@@ -333,7 +333,7 @@ impl CalendarScaler {
             } else {
                 mysql_async::Params::Named(named)
             };
-            read_rows(&mut conn, &query, params, timeout, MAX_ROWS).await
+            read_rows(conn, &query, params, timeout, MAX_ROWS).await
         };
         let rows = match tokio::time::timeout(self.timeout, run).await {
             Ok(Ok(rows)) => rows,
