@@ -15,17 +15,6 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 const VALUE: f64 = 7.0;
 const FIFTY_MB: u64 = 50 * 1024 * 1024;
 
-fn marker() -> String {
-    format!(
-        "marker-token-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
-}
-
 /// A `prometheus` trigger for `queue_depth` at `address`, with a bearer token `secret`.
 fn trigger(address: &str, secret: &str) -> TriggerInput {
     TriggerInput::new(

@@ -2,6 +2,7 @@
 //! pool shared per distinct DSN.
 
 pub mod dsn;
+pub(crate) mod read_only;
 
 #[cfg(test)]
 mod tests;
@@ -186,7 +187,8 @@ pub(crate) fn describe(e: &mysql_async::Error) -> String {
     s
 }
 
-/// A live `mysql` trigger.
+/// A live `mysql` trigger: the query runs read-only, cut at the timeout, and only its first
+/// row is read (see [`read_only`]).
 pub struct MySqlScaler {
     spec: MetricSpec,
     pool: Arc<MySqlPool>,
@@ -222,9 +224,16 @@ impl Scaler for MySqlScaler {
 
     async fn sample(&self) -> Result<Sample> {
         let run = async {
-            let mut conn = self.pool.0.get_conn().await?;
-            let row: Option<mysql_async::Row> = conn.query_first(self.query.as_str()).await?;
-            Ok::<_, mysql_async::Error>(row)
+            let conn = self.pool.0.get_conn().await?;
+            let read = read_only::read_rows(
+                conn,
+                &self.query,
+                mysql_async::Params::Empty,
+                self.timeout,
+                1,
+            )
+            .await?;
+            Ok::<_, mysql_async::Error>(read.rows.into_iter().next())
         };
         let row = match tokio::time::timeout(self.timeout, run).await {
             Ok(Ok(row)) => row,

@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::input::TriggerInput;
 use crate::metric::{MetricSpec, MetricTarget, MetricType, Sample, external_metric_name};
 use crate::mysql::dsn::Dsn;
+use crate::mysql::read_only::read_rows;
 use crate::mysql::{MySqlPool, connection, describe, open_pool, to_f64};
 use crate::params::{META, Need, Params};
 use crate::prescale::{Bounds, LeadTime};
@@ -39,12 +40,12 @@ use crate::schedule::windows::local_instant_naive;
 use crate::{Clock, Context, Scaler, TriggerDefinition};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
-use mysql_async::prelude::Queryable;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Rows beyond this many are an error (a calendar query should select a horizon).
+/// Rows beyond this many are an error (a calendar query should select a horizon); they are
+/// not kept in memory (see `crate::mysql::read_only`).
 pub const MAX_ROWS: usize = 10_000;
 
 /// A validated `mysql-calendar` trigger. Debug hides the DSN's password.
@@ -317,22 +318,22 @@ impl CalendarScaler {
         let fmt = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
         let query = self.def.query.clone();
         let uses = |name: &str| query.contains(&format!(":{name}"));
+        let timeout = self.timeout;
         let run = async {
-            let mut conn = pool.0.get_conn().await?;
-            let rows: Vec<mysql_async::Row> = if uses("from") || uses("to") {
-                let mut named = std::collections::HashMap::new();
-                if uses("from") {
-                    named.insert(b"from".to_vec(), mysql_async::Value::from(fmt(from)));
-                }
-                if uses("to") {
-                    named.insert(b"to".to_vec(), mysql_async::Value::from(fmt(to)));
-                }
-                conn.exec(query.as_str(), mysql_async::Params::Named(named))
-                    .await?
+            let conn = pool.0.get_conn().await?;
+            let mut named = std::collections::HashMap::new();
+            if uses("from") {
+                named.insert(b"from".to_vec(), mysql_async::Value::from(fmt(from)));
+            }
+            if uses("to") {
+                named.insert(b"to".to_vec(), mysql_async::Value::from(fmt(to)));
+            }
+            let params = if named.is_empty() {
+                mysql_async::Params::Empty
             } else {
-                conn.query(query.as_str()).await?
+                mysql_async::Params::Named(named)
             };
-            Ok::<_, mysql_async::Error>(rows)
+            read_rows(conn, &query, params, timeout, MAX_ROWS).await
         };
         let rows = match tokio::time::timeout(self.timeout, run).await {
             Ok(Ok(rows)) => rows,
@@ -349,7 +350,13 @@ impl CalendarScaler {
                 });
             }
         };
-        let cells: Vec<Vec<mysql_async::Value>> = rows.into_iter().map(|r| r.unwrap()).collect();
+        if rows.more {
+            return Err(Error::Value(format!(
+                "error inspecting MySQL calendar: the query returned more than {MAX_ROWS} rows: select only the horizon (:from, :to)"
+            )));
+        }
+        let cells: Vec<Vec<mysql_async::Value>> =
+            rows.rows.into_iter().map(|r| r.unwrap()).collect();
         events_of(&cells, self.def.zone)
             .map_err(|e| Error::Value(format!("error inspecting MySQL calendar: {e}")))
     }

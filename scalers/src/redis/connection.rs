@@ -16,9 +16,56 @@ use tokio::sync::Mutex;
 
 /// One shared connection (pool) to a Redis deployment.
 pub enum RedisConn {
-    Single(ConnectionManager),
+    Single(Box<SingleConn>),
     Cluster(ClusterConnection),
     Sentinel(Box<SentinelConn>),
+}
+
+/// A standalone server's connection manager. The manager reconnects by itself when the
+/// connection drops, but keeps a connection whose stream can no longer be trusted: one that
+/// sent a reply that did not parse (it stays stuck on it), or one with a reply still owed after
+/// a timeout (a late answer to the last call would answer the next). Such a manager is
+/// replaced by a fresh one (see [`RedisConn::discard`]).
+pub struct SingleConn {
+    client: redis::Client,
+    cfg: ConnectionManagerConfig,
+    manager: std::sync::Mutex<ConnectionManager>,
+}
+
+impl SingleConn {
+    fn current(&self) -> ConnectionManager {
+        self.manager
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// A new manager that connects on its first call (the old one closes when its last call
+    /// ends).
+    fn replace(&self) {
+        if let Ok(fresh) =
+            ConnectionManager::new_lazy_with_config(self.client.clone(), self.cfg.clone())
+        {
+            *self.manager.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
+        }
+    }
+
+    async fn run(&self, key: Option<&str>) -> redis::RedisResult<i64> {
+        let mut c = self.current();
+        // a connection the server (or a load balancer) closed is found broken only when
+        // used: the manager reconnects, and the call is tried once more on the new one
+        let res = match op(&mut c, key).await {
+            Err(e) if e.is_connection_dropped() => op(&mut c, key).await,
+            r => r,
+        };
+        if let Err(e) = &res
+            && !matches!(e.kind(), redis::ErrorKind::Server(_))
+            && !e.is_connection_dropped()
+        {
+            self.replace();
+        }
+        res
+    }
 }
 
 /// The sentinel client and the current master connection.
@@ -60,10 +107,21 @@ fn failed(mode: Mode) -> &'static str {
 
 /// A redis error as text without the URL or credentials (redis-rs errors never carry the
 /// password, but describe the failure kind and the server's reply).
+/// Multi-line texts (parse errors) are joined into one line.
 pub fn describe(e: &redis::RedisError) -> String {
-    let mut s = e.to_string();
+    let mut s = e
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
     if s.len() > 300 {
-        s.truncate(300);
+        let mut end = 300;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
     }
     s
 }
@@ -149,11 +207,14 @@ pub async fn connect(m: &RedisMetadata, timeout: Duration) -> Result<RedisConn> 
                 .set_connection_timeout(Some(timeout))
                 .set_response_timeout(Some(timeout))
                 .set_number_of_retries(1);
-            Ok(RedisConn::Single(
-                ConnectionManager::new_with_config(client, cfg)
-                    .await
-                    .map_err(err)?,
-            ))
+            let manager = ConnectionManager::new_with_config(client.clone(), cfg.clone())
+                .await
+                .map_err(err)?;
+            Ok(RedisConn::Single(Box::new(SingleConn {
+                client,
+                cfg,
+                manager: std::sync::Mutex::new(manager),
+            })))
         }
         Mode::Cluster => {
             let nodes = addrs
@@ -262,11 +323,20 @@ impl RedisConn {
         self.run(Some(key)).await
     }
 
+    /// Drops a connection whose call timed out: a late reply must not answer the next call.
+    pub async fn discard(&self) {
+        match self {
+            RedisConn::Single(s) => s.replace(),
+            RedisConn::Cluster(_) => {}
+            RedisConn::Sentinel(s) => *s.conn.lock().await = None,
+        }
+    }
+
     /// Sentinel connections are (re)made through the sentinels when missing or after a
     /// connection failure, so a failover is followed.
     async fn run(&self, key: Option<&str>) -> redis::RedisResult<i64> {
         match self {
-            RedisConn::Single(c) => op(&mut c.clone(), key).await,
+            RedisConn::Single(s) => s.run(key).await,
             RedisConn::Cluster(c) => op(&mut c.clone(), key).await,
             RedisConn::Sentinel(s) => {
                 let (client, conn) = (&s.client, &s.conn);

@@ -118,6 +118,11 @@ impl Scaler for RedisScaler {
     }
 
     async fn sample(&self) -> Result<Sample> {
+        let what = || format!("redis length of {:?}", self.meta.list_name);
+        let timed_out = || Error::Timeout {
+            what: what(),
+            after: self.timeout,
+        };
         let n = match tokio::time::timeout(self.timeout, self.conn.count(&self.meta.list_name))
             .await
         {
@@ -126,14 +131,17 @@ impl Scaler for RedisScaler {
                 if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError)
                     || e.to_string().contains("unsupported key type") =>
             {
-                return Err(Error::Query(describe(&e)));
+                return Err(Error::Query(format!("{}: {}", what(), describe(&e))));
+            }
+            // the client's own response timeout (the same as ours) may fire first
+            Ok(Err(e)) if e.is_timeout() => {
+                self.conn.discard().await;
+                return Err(timed_out());
             }
             Ok(Err(e)) => return Err(connect_failed(self.meta.mode, &describe(&e))),
             Err(_) => {
-                return Err(Error::Timeout {
-                    what: format!("redis length of {:?}", self.meta.list_name),
-                    after: self.timeout,
-                });
+                self.conn.discard().await;
+                return Err(timed_out());
             }
         };
         Ok(Sample {

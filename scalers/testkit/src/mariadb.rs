@@ -1,5 +1,6 @@
 //! A real `mariadbd` with a fresh data directory, a database `app` and a user `scaler` whose
-//! password contains `@`, `:` and `/` (to exercise DSN parsing), optionally serving TLS.
+//! password contains `@`, `:` and `/` (to exercise DSN parsing), optionally serving TLS. The
+//! user may create users of `app` (tests give them passwords of their own).
 
 use crate::process::{ServerProcess, find_binary, free_port};
 use std::process::Command;
@@ -55,8 +56,8 @@ impl MariaDb {
             format!(
                 "CREATE DATABASE IF NOT EXISTS {DATABASE};\n\
                  CREATE USER IF NOT EXISTS '{USER}'@'%' IDENTIFIED BY '{PASSWORD}';\n\
-                 GRANT ALL ON {DATABASE}.* TO '{USER}'@'%';\n\
-                 GRANT PROCESS ON *.* TO '{USER}'@'%';\n"
+                 GRANT ALL ON {DATABASE}.* TO '{USER}'@'%' WITH GRANT OPTION;\n\
+                 GRANT PROCESS, CREATE USER ON *.* TO '{USER}'@'%';\n"
             ),
         )
         .expect("write init.sql");

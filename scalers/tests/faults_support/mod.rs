@@ -135,3 +135,78 @@ pub fn row(
         ms(took)
     );
 }
+
+/// A secret unique to this run (a password or token): no error text may hold it.
+pub fn marker() -> String {
+    format!(
+        "marker-secret-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+/// Builds a scaler and samples every 50 ms from now (the fault just cleared) until a sample
+/// returns `want`, as the operator does when a scaler could not be built: it builds it again
+/// on the next poll. No recovery within [`POLLING_INTERVAL`] panics.
+pub async fn recover_connect(ctx: &Context, input: &TriggerInput, want: f64) -> Recovery {
+    let start = Instant::now();
+    let mut failed = 0;
+    let mut first_error = None;
+    loop {
+        match scaler(ctx, input).await {
+            Ok(s) => {
+                let mut r = recover(&s, want).await;
+                r.took = start.elapsed();
+                r.failed += failed;
+                r.first_error = first_error.or(r.first_error);
+                return r;
+            }
+            Err(e) => {
+                failed += 1;
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        assert!(
+            start.elapsed() < POLLING_INTERVAL,
+            "no scaler within one polling interval; first error: {first_error:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// This process's resident memory now and at its peak since the last [`reset_peak_rss`], in
+/// bytes (Linux `/proc/self/status`: `VmRSS`, `VmHWM`).
+pub fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .unwrap_or_else(|| panic!("no {name} in /proc/self/status"))
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Resets the peak (`VmHWM`) to the current resident size (Linux ≥ 4.0: `clear_refs` 5).
+pub fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS");
+}
+
+/// Runs `f`, returning its output and how far the process's peak resident memory rose above
+/// its size before (other tests of the same binary run alongside, so this is an upper bound).
+pub async fn peak_growth<T>(f: impl std::future::Future<Output = T>) -> (T, u64) {
+    reset_peak_rss();
+    let (before, _) = rss();
+    let out = f.await;
+    let (_, peak) = rss();
+    (out, peak.saturating_sub(before))
+}
+
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1048576.0)
+}
