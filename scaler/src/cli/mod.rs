@@ -5,6 +5,7 @@ mod explain;
 pub mod install;
 mod run;
 mod simulate;
+pub mod uninstall;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,9 @@ pub enum Command {
     /// Replay ScaledObjects through the operator's decisions and an HPA model with a simulated
     /// clock: will the wanted pods be Ready on time?
     Simulate(Box<simulate::SimulateArgs>),
+    /// Before removing Prescale: stop the operator, restore targets that ask for it and take
+    /// the finalizer off every ScaledObject, so no namespace deletion waits on it.
+    Uninstall(uninstall::UninstallArgs),
 }
 
 impl Args {
@@ -49,6 +53,7 @@ impl Args {
             Command::Install(args) => args.run(),
             Command::Explain(args) => args.run(),
             Command::Simulate(args) => (*args).run(),
+            Command::Uninstall(args) => args.run(),
         };
         match result {
             Ok(code) => code,

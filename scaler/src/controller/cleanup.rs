@@ -10,7 +10,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use std::sync::Arc;
 
-pub const FINALIZER: &str = "finalizer.keda.sh";
+pub use crate::api::FINALIZER;
 
 /// Cleans up after a deleted ScaledObject.
 pub async fn cleanup(

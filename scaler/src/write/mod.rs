@@ -7,6 +7,7 @@
 //! (`controller::plan`, `poller::step`) and hand the result to this module.
 
 pub mod events;
+pub mod finalizer;
 pub mod hpa;
 pub mod scale;
 pub mod status;

@@ -1,0 +1,35 @@
+//! Takes the operator's finalizer off a ScaledObject (`prescale uninstall`), with a JSON patch
+//! that first tests the finalizer is still where it was read, so a concurrent change is a
+//! conflict rather than a lost update. The only place that removes it by hand; the operator
+//! adds and removes it through kube-runtime's finalizer helper while it runs.
+
+use super::{Error, Writer};
+use crate::api::{FINALIZER, ScaledObject};
+use kube::api::{Patch, PatchParams};
+use kube::{Api, ResourceExt};
+
+impl Writer {
+    /// Removes [`FINALIZER`] from `so`; `Ok(false)` when it did not carry it.
+    pub async fn release(&self, so: &ScaledObject) -> Result<bool, Error> {
+        self.check()?;
+        let Some(i) = so.finalizers().iter().position(|f| f == FINALIZER) else {
+            return Ok(false);
+        };
+        let api: Api<ScaledObject> =
+            Api::namespaced(self.client.clone(), &so.namespace().unwrap_or_default());
+        let path = format!("/metadata/finalizers/{i}");
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+            {"op": "test", "path": path, "value": FINALIZER},
+            {"op": "remove", "path": path},
+        ]))
+        .map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
+        api.patch(
+            &so.name_any(),
+            &PatchParams::default(),
+            &Patch::Json::<()>(patch),
+        )
+        .await
+        .map(|_| true)
+        .map_err(Error::Kube)
+    }
+}
