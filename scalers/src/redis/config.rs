@@ -93,7 +93,8 @@ impl RedisMetadata {
             .get::<i64>(&["databaseIndex"], META, Need::Default("0"))
             .unwrap_or(0);
         let mut addresses = p
-            .get::<Vec<String>>(&["address", "addresses"], M_A_E, Need::Optional)
+            .get::<Addresses>(&["address", "addresses"], M_A_E, Need::Optional)
+            .map(|a| a.0)
             .unwrap_or_default();
         let hosts = p
             .get::<Vec<String>>(&["host", "hosts"], M_E_A, Need::Optional)
@@ -191,6 +192,24 @@ impl RedisMetadata {
 }
 
 /// Splits `host:port` (IPv6 in brackets) into its parts.
+/// `address`/`addresses`: `host:port` items separated by `,`, checked when read so that a
+/// bad one is reported by the parameter machinery (which never shows a value that came from a
+/// Secret or the environment).
+struct Addresses(Vec<String>);
+
+impl crate::params::FromParam for Addresses {
+    fn from_param(raw: &str) -> std::result::Result<Self, String> {
+        let items = <Vec<String> as crate::params::FromParam>::from_param(raw)?;
+        match items
+            .iter()
+            .find(|a| !a.is_empty() && split_address(a).is_none())
+        {
+            Some(bad) => Err(format!("{bad:?} is not host:port")),
+            None => Ok(Self(items)),
+        }
+    }
+}
+
 pub fn split_address(addr: &str) -> Option<(String, u16)> {
     let (host, port) = addr.trim().rsplit_once(':')?;
     let host = host.trim_start_matches('[').trim_end_matches(']');

@@ -177,11 +177,14 @@ fn certificates(m: &RedisMetadata) -> TlsCertificates {
 fn addresses(m: &RedisMetadata) -> Result<Vec<(String, u16)>> {
     m.addresses
         .iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
+            // the address may have come from a Secret: name its position, not its text
             split_address(a).ok_or_else(|| {
                 Error::Connect(format!(
-                    "{}: invalid address {a:?} (want host:port)",
-                    failed(m.mode)
+                    "{}: address #{} is not host:port",
+                    failed(m.mode),
+                    i + 1
                 ))
             })
         })

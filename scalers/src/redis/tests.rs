@@ -300,3 +300,34 @@ fn debug_hides_credentials() {
     let d = format!("{m:?}");
     assert!(!d.contains("s3cr3t-pw") && !d.contains("bob"), "{d}");
 }
+
+#[test]
+fn a_bad_address_is_shown_from_metadata_and_redacted_from_a_secret() {
+    let err = parse(
+        "redis",
+        &[("address", "cache"), ("listName", "q")],
+        &[],
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("unable to set param \"address\" value \"cache\": \"cache\" is not host:port"),
+        "{err}"
+    );
+    let secret = "s3cr3t-host-marker";
+    let err = parse("redis", &[("listName", "q")], &[("address", secret)], &[]).unwrap_err();
+    assert!(
+        err.contains("unable to set param \"address\" value \"<redacted>\""),
+        "{err}"
+    );
+    assert!(!err.contains(secret), "{err}");
+    // several addresses, one bad
+    let err = parse(
+        "redis-cluster",
+        &[("addresses", "a:1, b"), ("listName", "q")],
+        &[],
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.contains("\"b\" is not host:port"), "{err}");
+}
