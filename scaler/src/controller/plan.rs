@@ -6,14 +6,17 @@
 use crate::api::conditions::PAUSED;
 use crate::api::{FallbackBehavior, ScaledObject, ScaledObjectStatus};
 use crate::hpa::{self, CompositeTarget};
+use crate::poller::PollSpec;
 use crate::poller::evaluate::Modifiers;
 use crate::scaling::fallback::{Behavior, Fallback};
 use crate::scaling::formula::Formula;
 use crate::scaling::pause::Pause;
+use crate::target::TargetRef;
 use crate::trigger::COMPOSITE_METRIC;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use prescale_scalers::{MetricSpec, TriggerDefinition, TriggerInput};
 use std::hash::{Hash, Hasher};
+use std::time::Duration;
 
 #[cfg(test)]
 mod tests;
@@ -282,4 +285,39 @@ pub fn summarize(so: &ScaledObject, desired: &Desired, status: &mut ScaledObject
     status
         .health
         .retain(|k, _| desired.external_names.contains(k) || k == COMPOSITE_METRIC);
+}
+
+/// The poll loop's settings for `so` as planned (shared by the reconcile and `simulate`). A
+/// ScaledObject without `creationTimestamp` counts as created at `created_default`.
+pub fn poll_spec(
+    so: &ScaledObject,
+    desired: &Desired,
+    pause: Pause,
+    target: TargetRef,
+    hpa: HorizontalPodAutoscaler,
+    created_default: chrono::DateTime<chrono::Utc>,
+    call_timeout: Duration,
+) -> PollSpec {
+    PollSpec {
+        namespace: so.metadata.namespace.clone().unwrap_or_default(),
+        name: so.metadata.name.clone().unwrap_or_default(),
+        interval: Duration::from_secs(so.spec.polling_interval().max(1) as u64),
+        fallback: desired.fallback,
+        modifiers: desired.modifiers.clone(),
+        min: so.spec.min_replica_count(),
+        max: so.spec.max_replica_count(),
+        idle: so.spec.idle_replica_count,
+        cooldown_period_s: so.spec.cooldown_period(),
+        initial_cooldown_period_s: so.spec.initial_cooldown_period(),
+        created: so
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .and_then(crate::time::chrono_of)
+            .unwrap_or(created_default),
+        pause,
+        target,
+        call_timeout,
+        hpa,
+    }
 }

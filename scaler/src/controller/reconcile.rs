@@ -4,11 +4,11 @@
 //! ScaledObject gets Ready=False with the reason and an Event, and its HPA and running loop are
 //! left as they were; nothing it does affects other ScaledObjects.
 
-use super::plan::{self, CheckFailure, Desired};
+use super::plan::{self, CheckFailure, Desired, poll_spec};
 use crate::api::conditions::{ACTIVE, PAUSED, READY, READY_OK};
 use crate::api::{GroupVersionKindResource, ScaledObject, ScaledObjectStatus};
 use crate::context::Context;
-use crate::poller::{PollPlan, PollSpec};
+use crate::poller::PollPlan;
 use crate::scaling::pause::Pause;
 use crate::target::{self, TargetReader, TargetRef};
 use crate::telemetry::metrics::{ReconcileLabels, ReconcileResult};
@@ -377,28 +377,15 @@ async fn start_loop(
     }
     ctx.metric_store
         .retain(&ns, &name, &desired.stored_metrics());
-    let spec = PollSpec {
-        namespace: ns,
-        name,
-        interval: Duration::from_secs(so.spec.polling_interval().max(1) as u64),
-        fallback: desired.fallback,
-        modifiers: desired.modifiers,
-        min: so.spec.min_replica_count(),
-        max: so.spec.max_replica_count(),
-        idle: so.spec.idle_replica_count,
-        cooldown_period_s: so.spec.cooldown_period(),
-        initial_cooldown_period_s: so.spec.initial_cooldown_period(),
-        created: so
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .and_then(crate::time::chrono_of)
-            .unwrap_or_else(chrono::Utc::now),
-        pause: *pause,
-        target: target.clone(),
-        call_timeout: ctx.scalers.default_timeout * 2,
+    let spec = poll_spec(
+        so,
+        &desired,
+        *pause,
+        target.clone(),
         hpa,
-    };
+        chrono::Utc::now(),
+        ctx.scalers.default_timeout * 2,
+    );
     let plan = PollPlan {
         spec,
         fingerprint: desired.fingerprint,

@@ -8,13 +8,12 @@
 use super::feed::FeedNote;
 use super::inputs::{Binder, feed};
 use crate::api::ScaledObject;
-use crate::controller::plan::{plan, precheck};
+use crate::controller::plan::{plan, poll_spec, precheck};
 use crate::poller::PollSpec;
 use crate::target::TargetRef;
 use crate::trigger::LiveTrigger;
 use crate::validate::load::{Loaded, Located};
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use prescale_scalers::{Context, ManualClock, MetricSpec};
 use std::time::Duration;
 
@@ -103,13 +102,16 @@ pub async fn build(
         .and_then(|(_, t)| t.clone());
     let mut out = SimObject {
         file: located.file.clone(),
+        // a ScaledObject without creationTimestamp counts as created a day before the
+        // simulation (no initial cooldown); calls never wait in a simulation
         spec: poll_spec(
             &so,
             &desired,
             pause,
             target.clone(),
             desired.hpa.clone(),
-            from,
+            from - chrono::Duration::days(1),
+            Duration::from_secs(6),
         ),
         replicas: loaded
             .source
@@ -138,38 +140,4 @@ pub async fn build(
         out.resources.extend(fed.resource);
     }
     Ok(out)
-}
-
-/// The poll settings, as the reconcile gives them to the poll loop. A ScaledObject without
-/// `creationTimestamp` counts as created a day before the simulation (no initial cooldown).
-fn poll_spec(
-    so: &ScaledObject,
-    desired: &crate::controller::plan::Desired,
-    pause: crate::scaling::pause::Pause,
-    target: TargetRef,
-    hpa: HorizontalPodAutoscaler,
-    from: DateTime<Utc>,
-) -> PollSpec {
-    PollSpec {
-        namespace: so.metadata.namespace.clone().unwrap_or_default(),
-        name: so.metadata.name.clone().unwrap_or_default(),
-        interval: Duration::from_secs(so.spec.polling_interval().max(1) as u64),
-        fallback: desired.fallback,
-        modifiers: desired.modifiers.clone(),
-        min: so.spec.min_replica_count(),
-        max: so.spec.max_replica_count(),
-        idle: so.spec.idle_replica_count,
-        cooldown_period_s: so.spec.cooldown_period(),
-        initial_cooldown_period_s: so.spec.initial_cooldown_period(),
-        created: so
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .and_then(crate::time::chrono_of)
-            .unwrap_or(from - chrono::Duration::days(1)),
-        pause,
-        target,
-        call_timeout: Duration::from_secs(6),
-        hpa,
-    }
 }
