@@ -30,6 +30,15 @@ pub struct ClientArgs {
     /// answers at once and is then kept alive by the watcher's own idle timeout) (Go duration).
     #[arg(long, env = "PRESCALE_KUBE_API_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub kube_api_request_timeout: Duration,
+
+    /// A kubeconfig file to use instead of `KUBECONFIG`, `~/.kube/config` or the in-cluster
+    /// service account.
+    #[arg(long, env = "PRESCALE_KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+
+    /// The kubeconfig context to use instead of its current context.
+    #[arg(long, env = "PRESCALE_KUBE_CONTEXT")]
+    pub context: Option<String>,
 }
 
 fn parse_duration(raw: &str) -> Result<Duration, String> {
@@ -48,11 +57,35 @@ impl ClientArgs {
         self.client_reporting_to(detached).await
     }
 
+    /// The configuration: `--kubeconfig`/`--context` when given, else kube's inference
+    /// (`KUBECONFIG`, `~/.kube/config`, in-cluster).
+    pub async fn config(&self) -> anyhow::Result<kube::Config> {
+        if self.kubeconfig.is_none() && self.context.is_none() {
+            return kube::Config::infer()
+                .await
+                .map_err(|e| anyhow::anyhow!("no Kubernetes configuration found: {e}"));
+        }
+        let file = match &self.kubeconfig {
+            Some(path) => kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| anyhow::anyhow!("--kubeconfig {}: {e}", path.display()))?,
+            None => kube::config::Kubeconfig::read()
+                .map_err(|e| anyhow::anyhow!("no kubeconfig for --context: {e}"))?,
+        };
+        let options = kube::config::KubeConfigOptions {
+            context: self.context.clone(),
+            ..Default::default()
+        };
+        kube::Config::from_custom_kubeconfig(file, &options)
+            .await
+            .map_err(|e| match &self.context {
+                Some(c) => anyhow::anyhow!("kubeconfig context {c:?}: {e}"),
+                None => anyhow::anyhow!("kubeconfig: {e}"),
+            })
+    }
+
     /// [`Self::client`] whose calls report to `health`.
     pub async fn client_reporting_to(&self, health: ApiHealth) -> anyhow::Result<kube::Client> {
-        let mut config = kube::Config::infer()
-            .await
-            .map_err(|e| anyhow::anyhow!("no Kubernetes configuration found: {e}"))?;
+        let mut config = self.config().await?;
         config.connect_timeout = Some(self.kube_api_connect_timeout);
         // sending a request never takes longer than its whole answer may; the read side is
         // bounded by the request timeout (headers) and the watcher's idle timeout (watch bodies)

@@ -22,6 +22,34 @@ pub struct InstallArgs {
     /// Operator replicas (one leader writes; the others stay warm).
     #[arg(long, default_value_t = 2)]
     replicas: u32,
+
+    /// Write `crds.yaml` and `prescale.yaml` into this directory (created if missing) instead
+    /// of printing one stream.
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<std::path::PathBuf>,
+}
+
+/// The inputs an apiserver would refuse later, refused now with what is wrong.
+fn check(namespace: &str, image: &str, replicas: u32) -> anyhow::Result<()> {
+    let dns_label = namespace.len() <= 63
+        && !namespace.is_empty()
+        && namespace
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !namespace.starts_with('-')
+        && !namespace.ends_with('-');
+    if !dns_label {
+        anyhow::bail!(
+            "--namespace {namespace:?} is not a valid namespace name: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (DNS-1123 label)"
+        );
+    }
+    if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+        anyhow::bail!("--image {image:?} is not an image reference");
+    }
+    if replicas == 0 {
+        anyhow::bail!("--replicas must be at least 1 (the operator and its metrics API run in it)");
+    }
+    Ok(())
 }
 
 const SERVICE: &str = "prescale-metrics-apiserver";
@@ -126,9 +154,27 @@ pub fn documents(namespace: &str, image: &str, replicas: u32) -> anyhow::Result<
 
 impl InstallArgs {
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        print!("{}", crds::yaml_stream()?);
+        check(&self.namespace, &self.image, self.replicas)?;
+        let crds = crds::yaml_stream()?;
+        let mut rest = String::new();
         for doc in documents(&self.namespace, &self.image, self.replicas)? {
-            print!("---\n{}", serde_yaml::to_string(&doc)?);
+            rest.push_str(&format!("---\n{}", serde_yaml::to_string(&doc)?));
+        }
+        match &self.output_dir {
+            None => super::print(&format!("{crds}{rest}")),
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| anyhow::anyhow!("--output-dir {}: {e}", dir.display()))?;
+                for (name, text) in [("crds.yaml", &crds), ("prescale.yaml", &rest)] {
+                    let path = dir.join(name);
+                    std::fs::write(&path, text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                }
+                super::print(&format!(
+                    "wrote {0}/crds.yaml and {0}/prescale.yaml: kubectl apply -f {0}/crds.yaml && kubectl apply -f {0}/prescale.yaml\n",
+                    dir.display()
+                ));
+            }
         }
         Ok(ExitCode::SUCCESS)
     }
