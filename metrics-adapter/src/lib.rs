@@ -5,6 +5,7 @@ pub mod auth;
 pub mod authz;
 pub mod delegation;
 pub mod documents;
+pub mod fuzzing;
 pub mod metrics;
 pub mod openapi;
 pub mod provider;

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod cron;
 pub mod error;
 pub mod forecast;
+pub mod fuzzing;
 pub mod input;
 pub mod known_keys;
 pub mod metric;

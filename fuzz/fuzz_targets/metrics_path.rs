@@ -1,0 +1,4 @@
+#![no_main]
+//! Body: `prescale_metrics_adapter::fuzzing::metrics_path` (also run over the seed corpus by the crate's tests).
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| prescale_metrics_adapter::fuzzing::metrics_path(data));
