@@ -1,11 +1,11 @@
 //! The operator's side of the external metrics API: a `MetricProvider` over the MetricStore.
-//! Only the leader polls, so only the leader answers; a follower says 503 (and is not ready)
-//! rather than serve values it never read. A value older than the max age (default
+//! Every replica polls (followers run the same poll loops and write nothing), so every replica
+//! answers for every ScaledObject from what it read itself; the cost is that each source is
+//! asked once per replica per polling interval. A value older than the max age (default
 //! 2 × pollingInterval) makes the object's loop poll at once; if no fresh value arrives in
 //! time the request fails instead of being answered with a stale value.
 
 use crate::api::ScaledObject;
-use crate::leader::Leadership;
 use crate::metric_store::{MetricRecord, MetricStore};
 use crate::poller::Pollers;
 use async_trait::async_trait;
@@ -21,7 +21,6 @@ use crate::api::SCALED_OBJECT_NAME_LABEL as SCALED_OBJECT_LABEL;
 pub struct StoreProvider {
     pub store: Arc<MetricStore>,
     pub scaled_objects: Store<ScaledObject>,
-    pub leader: Leadership,
     pub pollers: Pollers,
     /// A fixed max age; None means 2 × the object's pollingInterval.
     pub max_age: Option<Duration>,
@@ -107,11 +106,6 @@ impl MetricProvider for StoreProvider {
         metric_name: &str,
         selector: &Selector,
     ) -> Result<Vec<ExternalMetricValue>, ProviderError> {
-        if !self.leader.is_leader() {
-            return Err(ProviderError::Unavailable(
-                "this replica is not the leader; it does not poll sources".into(),
-            ));
-        }
         // the ScaledObjects of this namespace the selector matches (KEDA requires the name label)
         let names: Vec<String> = match selector.exact_value(SCALED_OBJECT_LABEL) {
             Some(name) => vec![name.to_string()],
@@ -171,7 +165,9 @@ impl MetricProvider for StoreProvider {
         names
     }
 
+    /// Any replica can answer (readiness also waits for the caches and the API, see
+    /// `telemetry::admin`).
     fn ready(&self) -> bool {
-        self.leader.is_leader()
+        true
     }
 }

@@ -133,7 +133,7 @@ pub async fn run(
             client.clone(),
             leadership.clone(),
             opts.config.field_manager.clone(),
-            Events::new(client.clone(), opts.instance.clone()),
+            Events::new(client.clone(), opts.instance.clone()).led_by(leadership.clone()),
         ),
         metrics,
         scalers: prescale_scalers::Context {
@@ -367,7 +367,6 @@ async fn serve_metrics_api(
     let provider = Arc::new(crate::metrics_api::StoreProvider {
         store: ctx.metric_store.clone(),
         scaled_objects: ctx.scaled_objects.clone(),
-        leader: ctx.leader.clone(),
         pollers: ctx.pollers.clone(),
         max_age: m.max_age,
     });

@@ -321,7 +321,8 @@ async fn leader_hand_over_without_double_writes() {
         .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
     };
     let first = eventually(10, "a lease holder", holder).await;
-    // only the leader polls: the follower's store stays empty
+    // every replica polls (each serves the metrics API from its own readings); only the
+    // leader writes
     redis.cli(&["RPUSH", "q", "x"]);
     eventually(10, "activation", || {
         (replicas(&api, "shop", "web") == 1).then_some(())
@@ -339,13 +340,25 @@ async fn leader_hand_over_without_double_writes() {
             .get("shop", "web", "s0-redis-q")
             .is_some()
     );
-    assert!(
-        follower
+    eventually(10, "the follower's own reading", || {
+        let (r, _) = follower
             .handles
             .metric_store
-            .get("shop", "web", "s0-redis-q")
-            .is_none(),
-        "the follower never polls sources"
+            .get("shop", "web", "s0-redis-q")?;
+        (r.value == Some(1.0)).then_some(())
+    })
+    .await;
+    let writes = api.writes("deployments");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        api.writes("deployments"),
+        writes,
+        "no write while nothing changes"
+    );
+    assert_eq!(
+        events(&api, "web", "KEDAScaleTargetActivated").len(),
+        1,
+        "one activation Event, from the leader only"
     );
 
     // the leader stops: it releases the lease and the follower takes over the writing

@@ -19,7 +19,7 @@ pub struct InstallArgs {
     #[arg(long, default_value = "ghcr.io/prescale/prescale:0.1.0")]
     image: String,
 
-    /// Operator replicas (one leader writes; the others stay warm).
+    /// Operator replicas (all poll and serve the metrics API; the Lease holder writes).
     #[arg(long, default_value_t = 2)]
     replicas: u32,
 

@@ -45,8 +45,10 @@ impl Error {
 pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     if !ctx.leader.is_leader() {
-        // followers keep caches warm and write nothing; leadership change re-triggers all
-        return Ok(Action::requeue(Duration::from_secs(15)));
+        // followers run the same stages (so their poll loops fill the metrics API they serve)
+        // and write nothing: every write and Event is leader-gated; the finalizer is the
+        // leader's (kube-runtime writes it directly); leadership change re-triggers all
+        return follow(so, ctx).await;
     }
     let ns = so.namespace().unwrap_or_default();
     let api: Api<ScaledObject> = Api::namespaced(ctx.client.clone(), &ns);
@@ -112,6 +114,21 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
         Err(Checked::Failed(failure)) => check_failed(&ctx, &so, status, failure).await,
         Err(Checked::Api(e)) => Err(Error::Kube(e)),
     }
+}
+
+/// A follower's reconcile: the object's poll loop runs (or stops once it is deleted), nothing
+/// is written.
+async fn follow(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if so.metadata.deletion_timestamp.is_some() {
+        let (ns, name) = (ns_of(&so), so.name_any());
+        ctx.pollers.stop(&ns, &name);
+        ctx.metric_store.remove_object(&ns, &name);
+        ctx.metrics.forget_scaled_object(&ns, &name);
+        return Ok(Action::await_change());
+    }
+    apply(so, ctx)
+        .await
+        .map(|_| Action::requeue(Duration::from_secs(60)))
 }
 
 /// How [`checked`] stops early.
@@ -240,16 +257,19 @@ async fn paused(
     let (ns, name) = (so.namespace().unwrap_or_default(), so.name_any());
     ctx.pollers.stop(&ns, &name);
     ctx.metric_store.remove_object(&ns, &name);
-    if let Err(e) = ctx.writer.delete_hpa(&ns, &crate::hpa::hpa_name(so)).await {
-        tracing::warn!(scaledobject = %name, error = %e.text(), "could not delete the HPA of a paused ScaledObject");
+    match ctx.writer.delete_hpa(&ns, &crate::hpa::hpa_name(so)).await {
+        Ok(()) | Err(crate::write::Error::NotLeader) => {}
+        Err(e) => {
+            tracing::warn!(scaledobject = %name, error = %e.text(), "could not delete the HPA of a paused ScaledObject")
+        }
     }
     if let Some(n) = pause.replicas
         && n != current
     {
-        ctx.writer
-            .scale(target, n)
-            .await
-            .map_err(|e| CheckFailure::PausedScale(e.text()))?;
+        match ctx.writer.scale(target, n).await {
+            Ok(()) | Err(crate::write::Error::NotLeader) => {}
+            Err(e) => return Err(CheckFailure::PausedScale(e.text()).into()),
+        }
     }
     status.paused_replica_count = pause.replicas;
     let reference = so.object_ref(&());
@@ -353,10 +373,10 @@ async fn apply_hpa(
     }
     let cached = ctx.hpas.get(&ObjectRef::new(&hpa_name).within(&ns));
     if !cached.is_some_and(|existing| crate::hpa::matches(&existing, &hpa)) {
-        ctx.writer
-            .apply_hpa(&hpa)
-            .await
-            .map_err(|e| CheckFailure::Hpa(e.text()))?;
+        match ctx.writer.apply_hpa(&hpa).await {
+            Ok(()) | Err(crate::write::Error::NotLeader) => {}
+            Err(e) => return Err(CheckFailure::Hpa(e.text())),
+        }
     }
     Ok(hpa)
 }

@@ -109,6 +109,8 @@ impl Run<'_> {
         };
         match outcome {
             (Ok(()), then, _) => self.all(then).await,
+            // a follower: neither the write nor its follow-ups are its to do
+            (Err(crate::write::Error::NotLeader), _, _) => {}
             (Err(e), _, otherwise) => {
                 let mut rest = Vec::new();
                 for follow in otherwise {

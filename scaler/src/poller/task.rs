@@ -41,11 +41,9 @@ pub async fn run(plan: PollPlan, env: Env, poke: Arc<tokio::sync::Notify>) {
             let lateness = tokio::time::Instant::now().saturating_duration_since(next);
             env.metrics.poll_lateness.observe(lateness.as_secs_f64());
         }
-        change = if env.leader.is_leader() {
-            poll_once(&plan, &env).await.map(|at| wake_before(at, &env))
-        } else {
-            None
-        };
+        // followers poll too (their metrics API serves what they read); the executor's
+        // writes are the leader's only
+        change = poll_once(&plan, &env).await.map(|at| wake_before(at, &env));
         if on_tick {
             next += spec.interval;
             // after a long stall, do not fire a burst of catch-up polls

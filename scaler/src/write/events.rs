@@ -36,6 +36,7 @@ const MAX_NOTE: usize = 1024;
 #[derive(Clone)]
 pub struct Events {
     recorder: std::sync::Arc<Recorder>,
+    leader: Option<crate::leader::Leadership>,
 }
 
 impl Events {
@@ -46,7 +47,15 @@ impl Events {
         };
         Self {
             recorder: std::sync::Arc::new(Recorder::new(client, reporter)),
+            leader: None,
         }
+    }
+
+    /// Events published only while `leader` holds the lease (followers run the same stages
+    /// and must not publish them twice).
+    pub fn led_by(mut self, leader: crate::leader::Leadership) -> Self {
+        self.leader = Some(leader);
+        self
     }
 
     /// A Normal event.
@@ -98,6 +107,9 @@ impl Events {
         action: String,
         note: String,
     ) {
+        if self.leader.as_ref().is_some_and(|l| !l.is_leader()) {
+            return;
+        }
         let ev = Event {
             type_,
             reason: reason.to_string(),
