@@ -50,6 +50,8 @@ pub struct Context {
     pub config: OperatorConfig,
     /// Measured pod start-ups per workload (`leadTime: auto`).
     pub startups: Arc<crate::prescaling::startup::PodStartups>,
+    /// Failed reconciles per object, for the retry backoff.
+    pub retries: crate::controller::retry::Retries,
 }
 
 impl Context {

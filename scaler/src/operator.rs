@@ -115,7 +115,8 @@ pub async fn run(
     let hpas: Api<HorizontalPodAutoscaler> = api(&client, &opts.watch_namespace);
     let controller = Controller::new(sos, watcher::Config::default().any_semantic())
         .owns(hpas, watcher::Config::default())
-        .with_config(ControllerConfig::default().concurrency(opts.max_concurrent_reconciles));
+        .with_config(ControllerConfig::default().concurrency(opts.max_concurrent_reconciles))
+        .trigger_backoff(crate::controller::retry::WatchBackoff::default());
     let store = controller.store();
     // an HPA cache: reconcile writes an HPA only when it differs from what is there
     let (hpa_store, hpa_writer) = kube::runtime::reflector::store::<HorizontalPodAutoscaler>();
@@ -149,6 +150,7 @@ pub async fn run(
         dependencies: Default::default(),
         config: opts.config.clone(),
         startups: Default::default(),
+        retries: Default::default(),
     });
 
     // re-reconcile the users of a changed TriggerAuthentication, Secret or ConfigMap

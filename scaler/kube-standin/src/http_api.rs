@@ -157,6 +157,13 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<kube::client::Body>) -> R
             *n -= 1;
             return status_error(&ApiError(500, "InternalError", "injected failure".into()));
         }
+        if ["create", "update", "patch", "delete"].contains(&verb)
+            && let Some((code, n)) = s.write_faults.get_mut(&target.resource.plural)
+            && *n > 0
+        {
+            *n -= 1;
+            return crate::faults::write_failure(*code);
+        }
     }
     if verb == "watch" {
         return watch_stream(state, &target, &query);
@@ -456,7 +463,7 @@ fn watch_stream(
         .and_then(|v| v.parse().ok())
         .unwrap_or(290u64);
     let bookmarks = q.get("allowWatchBookmarks").is_some_and(|v| v == "true");
-    let (backlog, mut live, current_rv) = {
+    let (backlog, mut live, current_rv, mut breaks) = {
         let s = lock(&state);
         let from = q.get("resourceVersion").cloned().unwrap_or_default();
         let mut backlog = Vec::new();
@@ -488,7 +495,12 @@ fn watch_stream(
                     .map(|c| event_line(c.kind, &c.object)),
             );
         }
-        (backlog, s.events.subscribe(), s.rv)
+        (
+            backlog,
+            s.events.subscribe(),
+            s.rv,
+            s.watch_breaks.subscribe(),
+        )
     };
     let (tx, rx) =
         tokio::sync::mpsc::channel::<Result<http_body::Frame<Bytes>, std::io::Error>>(1024);
@@ -510,6 +522,7 @@ fn watch_stream(
             tokio::select! {
                 _ = &mut deadline => return,
                 _ = tx.closed() => return,
+                _ = breaks.changed() => return,
                 change = live.recv() => match change {
                     Ok(c) if matches(&c, &r, ns.as_deref()) && selected(&q, &c.object) => {
                         if tx.send(Ok(http_body::Frame::data(event_line(c.kind, &c.object)))).await.is_err() {

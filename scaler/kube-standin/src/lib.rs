@@ -17,6 +17,10 @@
 //! AbleToScale / ScalingActive / ScalingLimited with the controller's reasons and messages),
 //! with per-HPA-uid memory of recommendations and scale events.
 //!
+//! Faults for tests (`faults`): writes failed with 429 + Retry-After, 409 or 5xx
+//! (`fail_writes`), every open watch ended at once (`break_watches`; with `compact` the resume
+//! gets 410 Gone), and per-replica clients that can be cut off (`replica_client`).
+//!
 //! What it simplifies (documented so no test relies on it unknowingly): strategic merge patch
 //! is treated as a JSON merge patch; server-side apply replaces lists whole and tracks
 //! ownership per manager as "the last applied configuration"; no admission, defaulting or
@@ -31,6 +35,7 @@
 //! every period from the controller's start (first after one period), not per-HPA queue delays.
 
 pub mod aggregator;
+pub mod faults;
 pub mod hpa_controller;
 pub mod http_api;
 pub mod patch;
@@ -170,6 +175,38 @@ impl ApiServer {
         self.with(|s| {
             s.fail_next.insert(plural.to_string(), n);
         });
+    }
+
+    /// Fails the next `n` writes (create/update/patch/delete, any subresource) to `plural` with
+    /// `code` as the apiserver answers it (`faults::write_failure`): 429 TooManyRequests with
+    /// `Retry-After` and `details.retryAfterSeconds` (priority-and-fairness), 409 Conflict, or
+    /// a 5xx. Reads and watches are served.
+    pub fn fail_writes(&self, plural: &str, n: u32, code: u16) {
+        self.with(|s| {
+            s.write_faults.insert(plural.to_string(), (code, n));
+        });
+    }
+
+    /// Writes to `plural` still to be failed by [`Self::fail_writes`].
+    pub fn pending_write_faults(&self, plural: &str) -> u32 {
+        self.with(|s| s.write_faults.get(plural).map_or(0, |f| f.1))
+    }
+
+    /// Ends every open watch (as an apiserver restart or a watch timeout does); clients resume
+    /// from their last resourceVersion, and after [`Self::compact`] get 410 Gone and relist.
+    pub fn break_watches(&self) {
+        self.with(|s| s.watch_breaks.send_modify(|n| *n += 1));
+    }
+
+    /// A client of one replica, with its own write count and a switch that cuts it off (a
+    /// killed or partitioned process).
+    pub fn replica_client(&self) -> (kube::Client, faults::Replica) {
+        let replica = faults::Replica::default();
+        let service = faults::ReplicaService {
+            inner: self.service(),
+            replica: replica.clone(),
+        };
+        (kube::Client::new(service, "default"), replica)
     }
 
     /// Whether workloads' status replicas follow their spec (default on).

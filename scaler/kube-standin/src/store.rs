@@ -50,6 +50,10 @@ pub struct State {
     pub requests: BTreeMap<(String, String, String), u64>,
     /// plural → number of coming requests to fail with 500.
     pub fail_next: HashMap<String, u32>,
+    /// plural → (HTTP code, number of coming writes to fail with it).
+    pub write_faults: HashMap<String, (u16, u32)>,
+    /// Bumped to end every open watch (`ApiServer::break_watches`).
+    pub watch_breaks: tokio::sync::watch::Sender<u64>,
     /// Copy `spec.replicas` into `status.replicas`/`readyReplicas` of workloads.
     pub workload_controller: bool,
     /// SubjectAccessReview answers: (user, namespace, resource) → allowed; default deny.
@@ -71,6 +75,8 @@ impl State {
             applied: HashMap::new(),
             requests: BTreeMap::new(),
             fail_next: HashMap::new(),
+            write_faults: HashMap::new(),
+            watch_breaks: tokio::sync::watch::channel(0).0,
             workload_controller: true,
             access: Box::new(|_| false),
             api_services: Vec::new(),

@@ -4,3 +4,4 @@
 pub mod cleanup;
 pub mod plan;
 pub mod reconcile;
+pub mod retry;

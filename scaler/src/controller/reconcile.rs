@@ -39,6 +39,19 @@ impl Error {
             Error::Finalizer(_) => "finalizer",
         }
     }
+
+    /// The API's answer behind the failure, if it was one.
+    fn kube(&self) -> Option<&kube::Error> {
+        use kube::runtime::finalizer::Error as F;
+        match self {
+            Error::Kube(e) => Some(e),
+            Error::Finalizer(f) => match &**f {
+                F::ApplyFailed(e) | F::CleanupFailed(e) => e.kube(),
+                F::AddFinalizer(e) | F::RemoveFinalizer(e) => Some(e),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// The controller's reconcile function.
@@ -52,6 +65,7 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
     }
     let ns = so.namespace().unwrap_or_default();
     let api: Api<ScaledObject> = Api::namespaced(ctx.client.clone(), &ns);
+    let object = so.clone();
     let res = finalizer(&api, FINALIZER, so, |event| async {
         match event {
             FinalizerEvent::Apply(so) => apply(so, ctx.clone()).await,
@@ -60,6 +74,9 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
     })
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)));
+    if res.is_ok() {
+        ctx.retries.succeeded(&object);
+    }
     ctx.metrics
         .reconcile_duration
         .observe(started.elapsed().as_secs_f64());
@@ -73,11 +90,14 @@ fn count(ctx: &Context, result: ReconcileResult, category: &'static str) {
         .inc();
 }
 
-/// Requeue after a failed reconcile.
-pub fn error_policy(_so: Arc<ScaledObject>, err: &Error, ctx: Arc<Context>) -> Action {
+/// Requeue after a failed reconcile: per-object exponential backoff, never sooner than the
+/// API's `Retry-After` (`retry`).
+pub fn error_policy(so: Arc<ScaledObject>, err: &Error, ctx: Arc<Context>) -> Action {
     count(&ctx, ReconcileResult::Error, err.category());
-    tracing::warn!(error = %err, "reconcile failed");
-    Action::requeue(Duration::from_secs(30))
+    let asked = err.kube().and_then(super::retry::retry_after);
+    let delay = ctx.retries.failed(&so, asked);
+    tracing::warn!(error = %err, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
 }
 
 /// A check failure: Ready=False, Active=Unknown, a Warning Event, nothing else touched.
@@ -101,7 +121,7 @@ async fn check_failed(
             .warning(&so.object_ref(&()), events::SCALED_OBJECT_CHECK_FAILED, msg)
             .await;
     }
-    ctx.writer.status(so, status).await;
+    written(ctx.writer.status(so, status).await).map_err(Error::Kube)?;
     count(ctx, ReconcileResult::Error, "invalid_spec");
     Ok(Action::requeue(Duration::from_secs(300)))
 }
@@ -131,6 +151,15 @@ async fn follow(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Erro
         .map(|_| Action::requeue(Duration::from_secs(60)))
 }
 
+/// A write's outcome for the reconcile: a passing API failure is retried with backoff
+/// (`retry`); not leading means nothing was sent, and is no failure.
+fn written(res: Result<(), crate::write::Error>) -> Result<(), kube::Error> {
+    match res {
+        Err(crate::write::Error::Kube(e)) => Err(e),
+        Ok(()) | Err(crate::write::Error::NotLeader) => Ok(()),
+    }
+}
+
 /// How [`checked`] stops early.
 enum Checked {
     Failed(CheckFailure),
@@ -151,10 +180,7 @@ async fn checked(
 ) -> Result<Action, Checked> {
     let pause = plan::precheck(so)?;
     if so.labels().get(crate::api::SCALED_OBJECT_NAME_LABEL) != Some(&so.name_any()) {
-        match ctx.writer.label(so).await {
-            Err(crate::write::Error::Kube(e)) => return Err(Checked::Api(e)),
-            Ok(()) | Err(crate::write::Error::NotLeader) => {}
-        }
+        written(ctx.writer.label(so).await).map_err(Checked::Api)?;
     }
     let (target, current) = read_target(ctx, so).await?;
     record_target(status, &target, current);
@@ -202,7 +228,7 @@ async fn checked(
             )
             .await;
     }
-    ctx.writer.status(so, status.clone()).await;
+    written(ctx.writer.status(so, status.clone()).await).map_err(Checked::Api)?;
     if let Some(live) = live {
         start_loop(ctx, so, &pause, desired, live, target, hpa).await;
     }
@@ -292,7 +318,7 @@ async fn paused(
             .await;
     }
     status.set_condition(READY, "True", "ScaledObjectReady", "ScaledObject is paused");
-    ctx.writer.status(so, status.clone()).await;
+    written(ctx.writer.status(so, status.clone()).await).map_err(Checked::Api)?;
     Ok(Action::await_change())
 }
 
@@ -334,7 +360,7 @@ async fn apply_hpa(
     desired: &Desired,
     live: Option<&[LiveTrigger]>,
     target: &TargetRef,
-) -> Result<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, CheckFailure> {
+) -> Result<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, Checked> {
     let ns = so.namespace().unwrap_or_default();
     let mut hpa = desired.hpa.clone();
     let hpa_name = hpa.metadata.name.clone().unwrap_or_default();
@@ -375,7 +401,10 @@ async fn apply_hpa(
     if !cached.is_some_and(|existing| crate::hpa::matches(&existing, &hpa)) {
         match ctx.writer.apply_hpa(&hpa).await {
             Ok(()) | Err(crate::write::Error::NotLeader) => {}
-            Err(e) => return Err(CheckFailure::Hpa(e.text())),
+            Err(crate::write::Error::Kube(e)) if super::retry::is_transient(&e) => {
+                return Err(Checked::Api(e));
+            }
+            Err(e) => return Err(CheckFailure::Hpa(e.text()).into()),
         }
     }
     Ok(hpa)

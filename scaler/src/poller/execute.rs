@@ -56,7 +56,8 @@ pub async fn execute(
             }
         }
     }
-    env.writer.status(so, status).await;
+    // a failed write is logged; the next poll writes the status again
+    let _ = env.writer.status(so, status).await;
 }
 
 impl Run<'_> {

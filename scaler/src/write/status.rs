@@ -7,10 +7,11 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 
 impl Writer {
-    /// Patches the status subresource when it changed (leader only); a failure is logged.
-    pub async fn status(&self, so: &ScaledObject, status: ScaledObjectStatus) {
+    /// Patches the status subresource when it changed (leader only); a failure is logged and
+    /// returned (the reconcile retries it; a poll loop writes again on its next poll).
+    pub async fn status(&self, so: &ScaledObject, status: ScaledObjectStatus) -> Result<(), Error> {
         if so.status.as_ref() == Some(&status) || !self.leads() {
-            return;
+            return Ok(());
         }
         let api: Api<ScaledObject> = Api::namespaced(
             self.client.clone(),
@@ -32,16 +33,17 @@ impl Writer {
             }
         }
         let patch = serde_json::json!({ "status": new });
-        if let Err(e) = api
+        let res = api
             .patch_status(
                 &so.metadata.name.clone().unwrap_or_default(),
                 &PatchParams::default(),
                 &Patch::Merge(&patch),
             )
-            .await
-        {
+            .await;
+        res.map(|_| ()).map_err(|e| {
             tracing::warn!(scaledobject = ?so.metadata.name, error = %crate::kube_client::kube_error_text(&e), "status update failed");
-        }
+            Error::Kube(e)
+        })
     }
 
     /// Puts the `scaledobject.keda.sh/name` label on the ScaledObject itself (KEDA does).

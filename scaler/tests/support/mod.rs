@@ -52,6 +52,33 @@ impl Operator {
         clock: Arc<dyn prescale_scalers::Clock>,
         lead: prescale::prescaling::startup::LeadSettings,
     ) -> Self {
+        Self::launch(api.client(), lease, metrics_api, clock, lead)
+    }
+
+    /// Starts one replica with its own client: its writes are counted and it can be cut off
+    /// from the API (killed or partitioned).
+    pub fn start_replica(
+        api: &ApiServer,
+        lease: Option<(&str, Duration)>,
+    ) -> (Self, prescale_kube_standin::faults::Replica) {
+        let (client, replica) = api.replica_client();
+        let op = Self::launch(
+            client,
+            lease,
+            None,
+            Arc::new(prescale_scalers::SystemClock),
+            Default::default(),
+        );
+        (op, replica)
+    }
+
+    fn launch(
+        client: kube::Client,
+        lease: Option<(&str, Duration)>,
+        metrics_api: Option<operator::MetricsApiOptions>,
+        clock: Arc<dyn prescale_scalers::Clock>,
+        lead: prescale::prescaling::startup::LeadSettings,
+    ) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("PRESCALE_TEST_LOG")
@@ -85,13 +112,7 @@ impl Operator {
             metrics_api,
             clock,
         };
-        let task = tokio::spawn(operator::run(
-            api.client(),
-            opts,
-            metrics,
-            handles.clone(),
-            sd,
-        ));
+        let task = tokio::spawn(operator::run(client, opts, metrics, handles.clone(), sd));
         Self {
             handles,
             registry: Arc::new(registry),
