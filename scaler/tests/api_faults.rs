@@ -168,8 +168,13 @@ async fn leader_lost(cut: Cut, case: &str) {
     let (a, ra) = Operator::start_replica(&api, Some(("replica-a", lease)));
     let (b, rb) = Operator::start_replica(&api, Some(("replica-b", lease)));
     let holder = || {
-        api.get("coordination.k8s.io/v1", "Lease", "prescale", "prescale-operator")
-            .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
+        api.get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            "prescale",
+            "prescale-operator",
+        )
+        .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
     };
     eventually(20, "HPA", || hpa(&api, "shop", "keda-hpa-web")).await;
     let first = eventually(10, "a holder", holder).await;
@@ -198,7 +203,11 @@ async fn leader_lost(cut: Cut, case: &str) {
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(old_w.writes(), old_writes, "the old leader wrote nothing more");
+    assert_eq!(
+        old_w.writes(),
+        old_writes,
+        "the old leader wrote nothing more"
+    );
     assert_eq!(replicas(&api, "shop", "web"), 1);
     let scales = api.requests("patch", "deployments", "scale") - scale_before;
     assert_eq!(scales, 1, "one /scale write, not two");

@@ -30,8 +30,14 @@ pub fn write_failure(code: u16) -> Response<Body> {
             "Conflict",
             "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
         ),
-        503 => ("ServiceUnavailable", "the server is currently unable to handle the request"),
-        _ => ("InternalError", "an error on the server (\"injected failure\") has prevented the request from succeeding"),
+        503 => (
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        ),
+        _ => (
+            "InternalError",
+            "an error on the server (\"injected failure\") has prevented the request from succeeding",
+        ),
     };
     let mut status = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "code": code});

@@ -495,7 +495,12 @@ fn watch_stream(
                     .map(|c| event_line(c.kind, &c.object)),
             );
         }
-        (backlog, s.events.subscribe(), s.rv, s.watch_breaks.subscribe())
+        (
+            backlog,
+            s.events.subscribe(),
+            s.rv,
+            s.watch_breaks.subscribe(),
+        )
     };
     let (tx, rx) =
         tokio::sync::mpsc::channel::<Result<http_body::Frame<Bytes>, std::io::Error>>(1024);

@@ -102,10 +102,7 @@ mod tests {
         let burst: Duration = b.by_ref().take(QUICK_TRIES as usize).sum();
         assert_eq!(burst, Duration::from_millis(1600));
         let later: Vec<u64> = b.by_ref().take(8).map(|d| d.as_millis() as u64).collect();
-        assert_eq!(
-            later,
-            [800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]
-        );
+        assert_eq!(later, [800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
         kube::runtime::utils::Backoff::reset(&mut b);
         assert_eq!(b.next(), Some(QUICK));
     }

@@ -112,13 +112,7 @@ impl Operator {
             metrics_api,
             clock,
         };
-        let task = tokio::spawn(operator::run(
-            client,
-            opts,
-            metrics,
-            handles.clone(),
-            sd,
-        ));
+        let task = tokio::spawn(operator::run(client, opts, metrics, handles.clone(), sd));
         Self {
             handles,
             registry: Arc::new(registry),
