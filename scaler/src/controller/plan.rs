@@ -61,6 +61,43 @@ pub fn precheck(so: &ScaledObject) -> Result<Pause, CheckFailure> {
     Ok(pause)
 }
 
+/// Another live ScaledObject in the namespace that scales the same workload and came first
+/// (older, the name breaking ties): the webhook's rule, which the operator enforces too, so
+/// two HPAs never fight over one workload.
+pub fn duplicate_target(
+    so: &ScaledObject,
+    all: &[std::sync::Arc<ScaledObject>],
+) -> Result<(), CheckFailure> {
+    let t = &so.spec.scale_target_ref;
+    let order = |o: &ScaledObject| {
+        (
+            o.metadata.creation_timestamp.clone().map(|c| c.0),
+            o.metadata.name.clone(),
+        )
+    };
+    let first = all
+        .iter()
+        .filter(|o| {
+            let u = &o.spec.scale_target_ref;
+            o.metadata.namespace == so.metadata.namespace
+                && o.metadata.deletion_timestamp.is_none()
+                && (u.name.as_str(), u.kind(), u.api_version())
+                    == (t.name.as_str(), t.kind(), t.api_version())
+                && order(o) < order(so)
+        })
+        .min_by_key(|o| order(o));
+    match first {
+        Some(first) => Err(CheckFailure::ScaleTarget(format!(
+            "the workload '{}' of type '{}.{}' is already managed by the ScaledObject '{}'",
+            t.name,
+            t.api_version(),
+            t.kind(),
+            first.metadata.name.as_deref().unwrap_or_default()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The `Paused` condition when the object is not paused (fully) any more; returns whether the
 /// pause annotation was just removed (an Event says so).
 pub fn unpause(status: &mut ScaledObjectStatus, pause: &Pause) -> bool {

@@ -179,6 +179,7 @@ async fn checked(
     status: &mut ScaledObjectStatus,
 ) -> Result<Action, Checked> {
     let pause = plan::precheck(so)?;
+    plan::duplicate_target(so, &ctx.scaled_objects.state())?;
     if so.labels().get(crate::api::SCALED_OBJECT_NAME_LABEL) != Some(&so.name_any()) {
         written(ctx.writer.label(so).await).map_err(Checked::Api)?;
     }
