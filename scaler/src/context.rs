@@ -51,7 +51,7 @@ pub struct Context {
     /// Measured pod start-ups per workload (`leadTime: auto`).
     pub startups: Arc<crate::prescaling::startup::PodStartups>,
     /// Failed reconciles per object, for the retry backoff.
-    pub retries: crate::controller::retry::Retries,
+    pub retries: crate::retry::Retries,
 }
 
 impl Context {

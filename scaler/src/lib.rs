@@ -16,6 +16,7 @@ pub mod operator;
 pub mod poller;
 pub mod prescaling;
 pub mod resolve;
+pub mod retry;
 pub mod scaling;
 pub mod shutdown;
 pub mod simulate;

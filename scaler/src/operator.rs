@@ -116,7 +116,7 @@ pub async fn run(
     let controller = Controller::new(sos, watcher::Config::default().any_semantic())
         .owns(hpas, watcher::Config::default())
         .with_config(ControllerConfig::default().concurrency(opts.max_concurrent_reconciles))
-        .trigger_backoff(crate::controller::retry::WatchBackoff::default());
+        .trigger_backoff(crate::retry::WatchBackoff::default());
     let store = controller.store();
     // an HPA cache: reconcile writes an HPA only when it differs from what is there
     let (hpa_store, hpa_writer) = kube::runtime::reflector::store::<HorizontalPodAutoscaler>();

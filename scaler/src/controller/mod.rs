@@ -4,4 +4,3 @@
 pub mod cleanup;
 pub mod plan;
 pub mod reconcile;
-pub mod retry;

@@ -91,10 +91,10 @@ fn count(ctx: &Context, result: ReconcileResult, category: &'static str) {
 }
 
 /// Requeue after a failed reconcile: per-object exponential backoff, never sooner than the
-/// API's `Retry-After` (`retry`).
+/// API's `Retry-After` (`crate::retry`).
 pub fn error_policy(so: Arc<ScaledObject>, err: &Error, ctx: Arc<Context>) -> Action {
     count(&ctx, ReconcileResult::Error, err.category());
-    let asked = err.kube().and_then(super::retry::retry_after);
+    let asked = err.kube().and_then(crate::retry::retry_after);
     let delay = ctx.retries.failed(&so, asked);
     tracing::warn!(error = %err, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
@@ -152,7 +152,7 @@ async fn follow(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Erro
 }
 
 /// A write's outcome for the reconcile: a passing API failure is retried with backoff
-/// (`retry`); not leading means nothing was sent, and is no failure.
+/// (`crate::retry`); not leading means nothing was sent, and is no failure.
 fn written(res: Result<(), crate::write::Error>) -> Result<(), kube::Error> {
     match res {
         Err(crate::write::Error::Kube(e)) => Err(e),
@@ -402,7 +402,7 @@ async fn apply_hpa(
     if !cached.is_some_and(|existing| crate::hpa::matches(&existing, &hpa)) {
         match ctx.writer.apply_hpa(&hpa).await {
             Ok(()) | Err(crate::write::Error::NotLeader) => {}
-            Err(crate::write::Error::Kube(e)) if super::retry::is_transient(&e) => {
+            Err(crate::write::Error::Kube(e)) if crate::retry::is_transient(&e) => {
                 return Err(Checked::Api(e));
             }
             Err(e) => return Err(CheckFailure::Hpa(e.text()).into()),
