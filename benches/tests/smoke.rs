@@ -9,6 +9,10 @@ mod simulate;
 #[path = "../validate.rs"]
 mod validate;
 
+#[allow(dead_code)]
+#[path = "../bad_input.rs"]
+mod bad_input;
+
 #[test]
 fn simulate_bench_runs_two_objects_for_a_day() {
     let r = simulate::run(2, 1);
@@ -23,4 +27,11 @@ fn validate_bench_checks_every_generated_object() {
     let r = validate::run(60);
     assert_eq!((r.objects, r.valid), (60, 60));
     assert!(r.bytes > 60 * 300, "{} bytes", r.bytes);
+}
+
+#[test]
+fn bad_input_bench_reports_every_kind_of_bad_object_precisely() {
+    let r = bad_input::run(40);
+    assert_eq!((r.objects, r.bad), (40, 12));
+    assert!(r.imprecise.is_empty(), "{:#?}", r.imprecise);
 }
