@@ -1,9 +1,11 @@
 //! The HTTPS accept loop: TLS with the current config per handshake, HTTP/1.1 or h2 by ALPN,
 //! and the verified client certificate's identity attached to every request of the connection.
+//! Request heads are bounded here, by hyper: see [`crate::limits::MAX_HEADER_BYTES`].
 
+use crate::limits::{MAX_HEADER_BYTES, MAX_HEADERS};
 use crate::tls::TlsState;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +44,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tokio::pin!(shutdown);
+    let http = Arc::new(http_builder());
     loop {
         let (stream, remote) = tokio::select! {
             _ = &mut shutdown => return Ok(()),
@@ -55,8 +58,9 @@ pub async fn serve(
         };
         let tls = tls.clone();
         let app = app.clone();
+        let http = http.clone();
         tokio::spawn(async move {
-            if let Err(e) = handle(stream, remote, tls, app).await {
+            if let Err(e) = handle(stream, remote, tls, app, &http).await {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");
             }
         });
@@ -68,6 +72,7 @@ async fn handle(
     _remote: SocketAddr,
     state: Arc<TlsState>,
     app: Router,
+    http: &auto::Builder<TokioExecutor>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let acceptor = tokio_rustls::TlsAcceptor::from(state.current());
     let tls =
@@ -79,7 +84,21 @@ async fn handle(
             let app = app.clone();
             async move { app.oneshot(req.map(axum::body::Body::new)).await }
         });
-    auto::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(tls), service)
-        .await
+    http.serve_connection(TokioIo::new(tls), service).await
+}
+
+/// HTTP/1.1 and h2 with bounded request heads: hyper answers a larger head with 431 (h1) or
+/// refuses the stream (h2) without buffering more; an h1 head must arrive within 10 s.
+fn http_builder() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .max_buf_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS)
+        .timer(TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(10));
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+    builder
 }
