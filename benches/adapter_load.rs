@@ -154,6 +154,8 @@ pub fn peak_rss_kib() -> u64 {
 struct Tally {
     latencies_us: Vec<u64>,
     codes: BTreeMap<String, u64>,
+    /// 40 KiB heads answered with anything but 431 or a closed connection.
+    heads_served: u64,
 }
 
 async fn worker(
@@ -170,6 +172,7 @@ async fn worker(
     while Instant::now() < until {
         tick.tick().await;
         let (identity, path, header) = nth(n);
+        let big = header.is_some();
         n += WORKERS;
         let mut req = c[usize::from(identity)]
             .get(format!("{base}{path}"))
@@ -189,6 +192,9 @@ async fn worker(
         tally
             .latencies_us
             .push(started.elapsed().as_micros() as u64);
+        if big && code != "431" && code != "err" {
+            tally.heads_served += 1;
+        }
         *tally.codes.entry(code).or_default() += 1;
     }
     tally
@@ -202,6 +208,8 @@ pub struct Report {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub codes: BTreeMap<String, u64>,
+    /// Oversized heads that were served instead of refused.
+    pub heads_served: u64,
     pub rss_before_kib: u64,
     pub rss_after_kib: u64,
 }
@@ -256,6 +264,7 @@ fn summarize(rate: u64, seconds: f64, tallies: Vec<Tally>, rss_before_kib: u64) 
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         codes,
+        heads_served: tallies.iter().map(|t| t.heads_served).sum(),
         rss_before_kib,
         rss_after_kib: peak_rss_kib(),
     }
@@ -284,7 +293,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|");
     let codes: Vec<String> = r.codes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     println!(
-        "| {} | {} | {:.1} | {:.0} | {:.1} | {:.1} | {} | {} → {} MiB |",
+        "| {} | {} | {:.1} | {:.0} | {:.1} | {:.1} | {} | {} | {} → {} MiB |",
         r.rate,
         r.requests,
         r.seconds,
@@ -292,6 +301,7 @@ fn main() {
         r.p50_ms,
         r.p99_ms,
         codes.join(", "),
+        r.heads_served,
         r.rss_before_kib / 1024,
         r.rss_after_kib / 1024,
     );

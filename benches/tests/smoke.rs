@@ -47,5 +47,6 @@ fn adapter_load_bench_answers_every_kind_of_request() {
         "{:?}",
         r.codes
     );
+    assert_eq!(r.heads_served, 0);
     assert!(r.rss_after_kib >= r.rss_before_kib && r.rss_before_kib > 0);
 }

@@ -26,8 +26,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::StatusDetails;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-/// The largest request head (request line plus headers) hyper buffers, in bytes, for HTTP/1.1
-/// (`max_buf_size`) and h2 (`SETTINGS_MAX_HEADER_LIST_SIZE`).
+/// The largest request head (request line plus headers) accepted, in bytes: hyper's HTTP/1.1
+/// `max_header_size` (its read buffer is capped at twice this) and h2
+/// `SETTINGS_MAX_HEADER_LIST_SIZE`.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// The most header fields an HTTP/1.1 request may carry.
