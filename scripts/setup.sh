@@ -4,16 +4,16 @@
 # ports. Safe to run again: already-installed packages are skipped.
 set -euo pipefail
 
-packages=(redis-server redis-sentinel redis-tools mariadb-server prometheus fonts-dejavu-core)
+packages=(redis-server redis-sentinel redis-tools mariadb-server prometheus fonts-dejavu-core openssl)
 binaries=(/usr/bin/redis-server /usr/bin/redis-sentinel /usr/bin/redis-cli /usr/sbin/mariadbd /usr/bin/prometheus /usr/bin/promtool
-  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
+  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/bin/openssl)
 
 missing=0
 for b in "${binaries[@]}"; do
   [ -e "$b" ] || missing=1
 done
 if [ "$missing" = 0 ]; then
-  echo "setup: redis-server, redis-sentinel, mariadbd, prometheus and the chart font are installed"
+  echo "setup: redis-server, redis-sentinel, mariadbd, prometheus, openssl and the chart font are installed"
   exit 0
 fi
 

@@ -2,6 +2,10 @@
 //! with a small size (the figures themselves come from `cargo bench`, see README.md).
 
 #[allow(dead_code)]
+#[path = "../adapter_load.rs"]
+mod adapter_load;
+
+#[allow(dead_code)]
 #[path = "../simulate.rs"]
 mod simulate;
 
@@ -34,4 +38,26 @@ fn bad_input_bench_reports_every_kind_of_bad_object_precisely() {
     let r = bad_input::run(40);
     assert_eq!((r.objects, r.bad), (40, 12));
     assert!(r.imprecise.is_empty(), "{:#?}", r.imprecise);
+}
+
+#[test]
+fn adapter_load_bench_answers_every_kind_of_request() {
+    let r = adapter_load::run(200, 1);
+    assert!(r.requests >= 100, "{} requests", r.requests);
+    // good reads, unknown metric, bad selector, no certificate
+    for code in ["200", "404", "400", "401"] {
+        assert!(
+            r.codes.get(code).is_some_and(|n| *n > 0),
+            "{code}: {:?}",
+            r.codes
+        );
+    }
+    // the 40 KiB header: 431 or a closed connection
+    assert!(
+        r.codes.contains_key("431") || r.codes.contains_key("err"),
+        "{:?}",
+        r.codes
+    );
+    assert_eq!(r.heads_served, 0);
+    assert!(r.rss_after_kib >= r.rss_before_kib && r.rss_before_kib > 0);
 }

@@ -50,7 +50,9 @@ pub struct Auth {
     pub authorizer: Arc<dyn Authorizer>,
 }
 
-const ANONYMOUS_PATHS: &[&str] = &["/livez", "/readyz", "/healthz"];
+/// The probes: answered without authentication and never counted against the in-flight
+/// limit.
+pub const ANONYMOUS_PATHS: &[&str] = &["/livez", "/readyz", "/healthz"];
 
 /// Finds the user the front proxy asserts, or says why not.
 pub fn authenticate(

@@ -6,6 +6,7 @@ pub mod authz;
 pub mod delegation;
 pub mod documents;
 pub mod fuzzing;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod provider;
@@ -19,15 +20,26 @@ pub use selector::Selector;
 
 use std::sync::Arc;
 
-/// The full application: API routes behind authentication and authorization, measured by
-/// `metrics` when given.
+/// The full application with the default [`limits::Limits`].
 pub fn app(
     provider: Arc<dyn MetricProvider>,
     auth: Arc<auth::Auth>,
     metrics: Option<metrics::AdapterMetrics>,
 ) -> axum::Router {
+    app_with(provider, auth, metrics, &limits::Limits::default())
+}
+
+/// The full application: API routes behind authentication and authorization, behind the
+/// request `limits`, measured by `metrics` when given (refusals included).
+pub fn app_with(
+    provider: Arc<dyn MetricProvider>,
+    auth: Arc<auth::Auth>,
+    metrics: Option<metrics::AdapterMetrics>,
+    limits: &limits::Limits,
+) -> axum::Router {
     let router = routes::api_router_with(provider, metrics.clone())
         .layer(axum::middleware::from_fn_with_state(auth, auth::middleware));
+    let router = limits::apply(router, limits);
     match metrics {
         Some(m) => router.layer(axum::middleware::from_fn_with_state(m, measure)),
         None => router,

@@ -2,164 +2,10 @@
 //! gets answers; no certificate, a certificate from another CA, a disallowed common name, or a
 //! denied user get 401/403 `Status` bodies. Serving certificates reload without restart.
 
-use arc_swap::ArcSwap;
-use async_trait::async_trait;
-use chrono::Utc;
-use prescale_metrics_adapter::auth::{Auth, RequestHeaderConfig, User};
-use prescale_metrics_adapter::authz::{Attributes, Authorizer};
-use prescale_metrics_adapter::tls::{CertSource, TlsState};
-use prescale_metrics_adapter::{
-    ExternalMetricValue, MetricProvider, ProviderError, Selector, app, server,
-};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use std::sync::Arc;
+mod support;
 
-struct Ca {
-    params: CertificateParams,
-    key: KeyPair,
-    pem: String,
-}
-
-fn ca(name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let key = KeyPair::generate().unwrap();
-    let pem = params.self_signed(&key).unwrap().pem();
-    Ca { params, key, pem }
-}
-
-/// A client certificate with common name `cn` signed by `ca`, as PEM cert + key.
-fn client_cert(ca: &Ca, cn: &str) -> String {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    let key = KeyPair::generate().unwrap();
-    let issuer = Issuer::from_params(&ca.params, &ca.key);
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    format!("{}{}", cert.pem(), key.serialize_pem())
-}
-
-struct OneMetric;
-
-#[async_trait]
-impl MetricProvider for OneMetric {
-    async fn get_external_metric(
-        &self,
-        ns: &str,
-        metric: &str,
-        _: &Selector,
-    ) -> Result<Vec<ExternalMetricValue>, ProviderError> {
-        if ns == "shop" && metric.eq_ignore_ascii_case("s0-redis-jobs") {
-            return Ok(vec![ExternalMetricValue {
-                metric_name: "s0-redis-jobs".into(),
-                labels: Default::default(),
-                timestamp: Utc::now(),
-                value: 3.0,
-            }]);
-        }
-        Err(ProviderError::NotFound(format!(
-            "no matching metrics found for {metric}"
-        )))
-    }
-    async fn list_external_metrics(&self) -> Vec<String> {
-        vec!["s0-redis-jobs".into()]
-    }
-}
-
-/// Allows the HPA's service account, denies everyone else (the authorizer contract; the
-/// SubjectAccessReview client itself is tested against the API stand-in).
-struct HpaOnly;
-
-#[async_trait]
-impl Authorizer for HpaOnly {
-    async fn allowed(&self, user: &User, _: &Attributes) -> Result<bool, String> {
-        Ok(user.name == "system:serviceaccount:kube-system:horizontal-pod-autoscaler")
-    }
-}
-
-struct Server {
-    registry: prometheus_client::registry::Registry,
-    url: String,
-    serving_ca_pem: String,
-    tls: Arc<TlsState>,
-    dir: tempfile::TempDir,
-}
-
-async fn start(front_proxy_ca: &Ca) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let serving_ca = ca("serving-ca");
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "prescale-metrics-apiserver");
-    let key = KeyPair::generate().unwrap();
-    let cert = params
-        .signed_by(
-            &key,
-            &Issuer::from_params(&serving_ca.params, &serving_ca.key),
-        )
-        .unwrap();
-    std::fs::write(dir.path().join("tls.crt"), cert.pem()).unwrap();
-    std::fs::write(dir.path().join("tls.key"), key.serialize_pem()).unwrap();
-    let tls = TlsState::new(
-        CertSource::Files {
-            cert: dir.path().join("tls.crt"),
-            key: dir.path().join("tls.key"),
-        },
-        Some(front_proxy_ca.pem.clone().into_bytes()),
-    )
-    .unwrap();
-    let auth = Arc::new(Auth {
-        request_header: ArcSwap::from_pointee(RequestHeaderConfig {
-            allowed_names: vec!["front-proxy-client".into()],
-            ..Default::default()
-        }),
-        authorizer: Arc::new(HpaOnly),
-    });
-    let mut registry = prometheus_client::registry::Registry::with_prefix("metrics_api");
-    let metrics = prescale_metrics_adapter::metrics::AdapterMetrics::register(&mut registry);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(server::serve(
-        listener,
-        tls.clone(),
-        app(Arc::new(OneMetric), auth, Some(metrics)),
-        std::future::pending(),
-    ));
-    Server {
-        registry,
-        url: format!("https://localhost:{port}"),
-        serving_ca_pem: serving_ca.pem,
-        tls,
-        dir,
-    }
-}
-
-fn client(server_ca: &str, identity: Option<&str>) -> reqwest::Client {
-    let mut b = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(server_ca.as_bytes()).unwrap())
-        .resolve("localhost", "127.0.0.1:0".parse().unwrap());
-    if let Some(id) = identity {
-        b = b.identity(reqwest::Identity::from_pem(id.as_bytes()).unwrap());
-    }
-    b.build().unwrap()
-}
-
-const HPA_USER: &str = "system:serviceaccount:kube-system:horizontal-pod-autoscaler";
-const PATH: &str = "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/s0-redis-jobs?labelSelector=scaledobject.keda.sh%2Fname%3Dworker";
-
-async fn call(c: &reqwest::Client, url: &str, user: &str) -> (u16, serde_json::Value) {
-    let res = c
-        .get(url)
-        .header("X-Remote-User", user)
-        .header("X-Remote-Group", "system:serviceaccounts")
-        .send()
-        .await
-        .unwrap();
-    let code = res.status().as_u16();
-    (code, res.json().await.unwrap_or(serde_json::Value::Null))
-}
+use rcgen::{CertificateParams, DnType, Issuer, KeyPair};
+use support::{HPA_USER, PATH, ca, call, client, client_cert, start};
 
 #[tokio::test]
 async fn only_the_front_proxy_with_an_allowed_user_gets_answers() {
@@ -258,6 +104,69 @@ async fn only_the_front_proxy_with_an_allowed_user_gets_answers() {
         text.contains("metrics_api_served_value_age_seconds_count 2"),
         "{text}"
     );
+}
+
+/// Every route but the probes, discovery and OpenAPI included.
+const AUTHENTICATED: &[(&str, u16)] = &[
+    ("/apis", 200),
+    ("/apis/external.metrics.k8s.io", 200),
+    ("/apis/external.metrics.k8s.io/v1beta1", 200),
+    (PATH, 200),
+    (
+        "/apis/external.metrics.k8s.io/v1beta1/namespaces/shop/unknown",
+        404,
+    ),
+    ("/openapi/v2", 200),
+    ("/openapi/v3", 200),
+    ("/openapi/v3/apis/external.metrics.k8s.io/v1beta1", 200),
+    ("/no/such/route", 404),
+];
+
+#[tokio::test]
+async fn without_a_verified_front_proxy_certificate_every_route_is_401() {
+    let front_proxy = ca("front-proxy-ca");
+    let s = start(&front_proxy).await;
+    let good = client(
+        &s.serving_ca_pem,
+        Some(&client_cert(&front_proxy, "front-proxy-client")),
+    );
+    let no_cert = client(&s.serving_ca_pem, None);
+    // the allowed common name, but signed by another CA, or by itself
+    let other_ca = client(
+        &s.serving_ca_pem,
+        Some(&client_cert(&ca("someone-else"), "front-proxy-client")),
+    );
+    let self_signed = {
+        let c = ca("front-proxy-client");
+        client(
+            &s.serving_ca_pem,
+            Some(&format!("{}{}", c.pem, c.key.serialize_pem())),
+        )
+    };
+    for (path, code) in AUTHENTICATED {
+        let url = format!("{}{path}", s.url);
+        assert_eq!(call(&good, &url, HPA_USER).await.0, *code, "{path}");
+        for (who, c) in [
+            ("none", &no_cert),
+            ("other CA", &other_ca),
+            ("self", &self_signed),
+        ] {
+            let (code, body) = call(c, &url, HPA_USER).await;
+            assert_eq!(
+                (code, body["kind"].as_str(), body["reason"].as_str()),
+                (401, Some("Status"), Some("Unauthorized")),
+                "{path} with certificate {who}: {body}"
+            );
+        }
+    }
+    for probe in ["/livez", "/readyz", "/healthz"] {
+        let res = no_cert
+            .get(format!("{}{probe}", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{probe}");
+    }
 }
 
 #[tokio::test]
