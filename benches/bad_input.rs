@@ -98,6 +98,9 @@ pub struct Report {
     pub bad: usize,
     /// From start until every good object has its HPA and every bad one its condition.
     pub took: Duration,
+    /// Good Redis-queue objects that went to zero with their queue empty and back to one
+    /// when it filled, among the bad ones (all of them must).
+    pub scaled: usize,
     /// create/update/patch/delete requests to ScaledObjects, HPAs, workloads and Events.
     pub writes: u64,
     pub peak_rss_kib: u64,
@@ -130,7 +133,11 @@ fn populate(
         put_deployment(api, &name);
         let mut o = so(&name, &name, json!({}));
         if i % 10 == 1 {
+            // a queue that may go to zero and back: these show the good ones keep scaling
             o["spec"]["triggers"] = json!([{"type": "redis", "metadata": {"address": redis, "listName": format!("q{i}"), "listLength": "5"}}]);
+            o["spec"]["minReplicaCount"] = json!(0);
+            o["spec"]["cooldownPeriod"] = json!(1);
+            o["spec"]["pollingInterval"] = json!(1);
         }
         api.put(o);
         good.push(name);
@@ -234,6 +241,7 @@ async fn run_async(n: usize, limit_s: u64) -> Report {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = started.elapsed();
+    let scaled = keeps_scaling(&api, &redis, &good, limit_s).await;
     let mut imprecise = Vec::new();
     for (b, k) in &bads {
         let (message, notes) = verdict(&api, b).unwrap_or_default();
@@ -257,10 +265,49 @@ async fn run_async(n: usize, limit_s: u64) -> Report {
         objects: n,
         bad: bads.len(),
         took,
+        scaled,
         writes,
         peak_rss_kib: peak_rss_kib(),
         imprecise,
     }
+}
+
+/// The good objects on a Redis queue: with the queue empty they go to zero (cooldown 1 s);
+/// filled, back to one. Returns how many did both within `limit_s` (panics otherwise).
+async fn keeps_scaling(
+    api: &ApiServer,
+    redis: &RedisServer,
+    good: &[String],
+    limit_s: u64,
+) -> usize {
+    let queues: Vec<(usize, &String)> = good
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 10 == 1)
+        .collect();
+    let replicas = |name: &str| {
+        api.get("apps/v1", "Deployment", "bench", name)
+            .and_then(|d| d["spec"]["replicas"].as_i64())
+    };
+    let wait = |want: i64, what: &'static str| {
+        let queues = &queues;
+        async move {
+            let started = Instant::now();
+            while queues.iter().any(|(_, g)| replicas(g) != Some(want)) {
+                assert!(
+                    started.elapsed() < Duration::from_secs(limit_s),
+                    "good objects did not {what}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait(0, "go to zero with an empty queue").await;
+    for (i, _) in &queues {
+        redis.cli(&["RPUSH", &format!("q{i}"), "job"]);
+    }
+    wait(1, "come back when their queue filled").await;
+    queues.len()
 }
 
 /// One run with `n` objects.
@@ -281,13 +328,16 @@ fn main() {
         .and_then(|i| args.get(i + 1)?.parse().ok())
         .unwrap_or(1000);
     let r = run(n);
-    println!("| ScaledObjects | bad | time until all HPAs and conditions | writes | peak RSS |");
-    println!("|---|---|---|---|---|");
     println!(
-        "| {} | {} | {:.1} s | {} | {:.0} MiB |",
+        "| ScaledObjects | bad | time until all HPAs and conditions | good ones that kept scaling | writes | peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {:.1} s | {} | {} | {:.0} MiB |",
         r.objects,
         r.bad,
         r.took.as_secs_f64(),
+        r.scaled,
         r.writes,
         r.peak_rss_kib as f64 / 1024.0
     );

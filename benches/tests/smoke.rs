@@ -37,6 +37,10 @@ fn validate_bench_checks_every_generated_object() {
 fn bad_input_bench_reports_every_kind_of_bad_object_precisely() {
     let r = bad_input::run(40);
     assert_eq!((r.objects, r.bad), (40, 12));
+    assert_eq!(
+        r.scaled, 3,
+        "the good Redis-queue objects went to zero and back"
+    );
     assert!(r.imprecise.is_empty(), "{:#?}", r.imprecise);
 }
 
