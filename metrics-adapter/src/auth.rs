@@ -104,8 +104,14 @@ pub fn authenticate(
     })
 }
 
-/// What a request asks to do, for authorization.
+/// What a request asks to do, for authorization: the namespace and metric percent-decoded,
+/// exactly as routing decodes them, so what is authorized is what is served.
 pub fn attributes(path: &str) -> Attributes {
+    let decode = |segment: &str| {
+        percent_encoding::percent_decode_str(segment)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match parts.as_slice() {
         [
@@ -116,8 +122,8 @@ pub fn attributes(path: &str) -> Attributes {
             ns,
             metric,
         ] => Attributes::Resource {
-            namespace: (*ns).to_string(),
-            resource: (*metric).to_string(),
+            namespace: decode(ns),
+            resource: decode(metric),
         },
         _ => Attributes::NonResource {
             path: path.to_string(),
@@ -224,6 +230,14 @@ mod tests {
             attributes("/apis"),
             Attributes::NonResource {
                 path: "/apis".into()
+            }
+        );
+        // decoded once, as routing decodes them: what is authorized is what is served
+        assert_eq!(
+            attributes("/apis/external.metrics.k8s.io/v1beta1/namespaces/sh%6Fp/s0%2Dcron%2541"),
+            Attributes::Resource {
+                namespace: "shop".into(),
+                resource: "s0-cron%41".into()
             }
         );
     }
