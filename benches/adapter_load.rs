@@ -140,16 +140,6 @@ fn nth(n: usize) -> (bool, &'static str, Option<String>) {
     }
 }
 
-/// Peak resident set size of this process so far, in KiB (Linux).
-pub fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u64>,
@@ -220,7 +210,7 @@ pub fn run(rate: u64, seconds: u64) -> Report {
         .enable_all()
         .build()
         .unwrap();
-    let rss_before_kib = peak_rss_kib();
+    let rss_before_kib = prescale_benches::peak_rss_kib();
     let dir = tempfile_dir();
     let c = certs();
     let started = Instant::now();
@@ -267,7 +257,7 @@ fn summarize(rate: u64, seconds: f64, tallies: Vec<Tally>, rss_before_kib: u64) 
         codes,
         heads_served: tallies.iter().map(|t| t.heads_served).sum(),
         rss_before_kib,
-        rss_after_kib: peak_rss_kib(),
+        rss_after_kib: prescale_benches::peak_rss_kib(),
     }
 }
 
@@ -277,17 +267,11 @@ fn tempfile_dir() -> std::path::PathBuf {
     dir
 }
 
-fn arg(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let r = run(arg(&args, "--rate", 10_000), arg(&args, "--seconds", 10));
+    let r = run(
+        prescale_benches::arg("--rate", 10_000),
+        prescale_benches::arg("--seconds", 10),
+    );
     println!(
         "| target/s | sent | s | achieved/s | p50 ms | p99 ms | codes | 40 KiB heads served | VmHWM before → after |"
     );

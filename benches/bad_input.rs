@@ -108,17 +108,6 @@ pub struct Report {
     pub imprecise: Vec<String>,
 }
 
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Puts `n` objects (30 % bad, every kind at least once when n ≥ 40) on a fresh stand-in.
 fn populate(
     api: &ApiServer,
@@ -267,7 +256,7 @@ async fn run_async(n: usize, limit_s: u64) -> Report {
         took,
         scaled,
         writes,
-        peak_rss_kib: peak_rss_kib(),
+        peak_rss_kib: prescale_benches::peak_rss_kib(),
         imprecise,
     }
 }
@@ -321,13 +310,7 @@ pub fn run(n: usize) -> Report {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let n = args
-        .iter()
-        .position(|a| a == "--objects")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(1000);
-    let r = run(n);
+    let r = run(prescale_benches::arg("--objects", 1000));
     println!(
         "| ScaledObjects | bad | time until all HPAs and conditions | good ones that kept scaling | writes | peak RSS |"
     );

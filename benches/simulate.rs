@@ -73,17 +73,11 @@ fn queue(i: usize, from: DateTime<Utc>, days: i64) -> Series {
     }
 }
 
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let report = run(arg(&args, "--objects", 100), arg(&args, "--days", 7) as i64);
+    let report = run(
+        prescale_benches::arg("--objects", 100),
+        prescale_benches::arg("--days", 7),
+    );
     println!(
         "| objects | days | poll steps | wall time (s) | of it inputs (s) | steps/s | rows | windows |"
     );
