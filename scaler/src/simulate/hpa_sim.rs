@@ -13,7 +13,7 @@
 use super::objects::ResourceFeed;
 use super::world::World;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use prescale_hpa_model::{ControllerConfig, Hpa, HpaSpec, Metric, Milli, Observation, Target};
+use prescale_hpa_model::{ControllerConfig, Hpa, Milli, Observation, Target};
 use std::collections::BTreeMap;
 
 /// What one HPA metric reads.
@@ -41,46 +41,24 @@ pub struct SyncOut {
     pub resource_values: Vec<(usize, Option<f64>)>,
 }
 
-fn milli(
-    q: &Option<k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
-) -> Result<Milli, String> {
-    let q = q.as_ref().ok_or("a metric target without a value")?;
-    prescale_scalers::resource::quantity::parse_quantity(&q.0).map(|q| q.milli)
-}
-
-fn target(t: &k8s_openapi::api::autoscaling::v2::MetricTarget) -> Result<Target, String> {
-    Ok(match t.type_.as_str() {
-        "Value" => Target::Value(milli(&t.value)?),
-        "AverageValue" => Target::AverageValue(milli(&t.average_value)?),
-        "Utilization" => Target::Utilization(
-            t.average_utilization
-                .ok_or("Utilization without averageUtilization")?,
-        ),
-        other => return Err(format!("metric target type {other:?}")),
-    })
-}
-
 impl HpaSim {
-    /// The model for `hpa` (its metrics in the HPA's order) with the given tolerance.
+    /// The model for `hpa` (its metrics in the HPA's order, as `hpa::model_spec` reads them)
+    /// with the given tolerance.
     pub fn new(
         hpa: &HorizontalPodAutoscaler,
         tolerance: f64,
         resources: &[ResourceFeed],
     ) -> Result<Self, String> {
-        let mut metrics = Vec::new();
+        let spec = crate::hpa::model_spec(hpa)?;
         let mut sources = Vec::new();
-        for m in hpa.spec.metrics.iter().flatten() {
+        for (m, model) in hpa.spec.metrics.iter().flatten().zip(&spec.metrics) {
             if let Some(e) = &m.external {
-                metrics.push(Metric {
-                    name: e.metric.name.clone(),
-                    target: target(&e.target)?,
-                });
                 sources.push(Source::External(e.metric.name.clone()));
                 continue;
             }
-            let (name, t) = match (&m.resource, &m.container_resource) {
-                (Some(r), _) => (r.name.clone(), &r.target),
-                (None, Some(c)) => (c.name.clone(), &c.target),
+            let name = match (&m.resource, &m.container_resource) {
+                (Some(r), _) => r.name.clone(),
+                (None, Some(c)) => c.name.clone(),
                 _ => return Err(format!("HPA metric type {} is not simulated", m.type_)),
             };
             let feed = resources
@@ -88,28 +66,12 @@ impl HpaSim {
                 .find(|r| r.spec.hpa_type() == m.type_ && matches!(&r.spec, prescale_scalers::MetricSpec::Resource { name: n, .. } if *n == name))
                 .cloned()
                 .ok_or_else(|| format!("the {name} metric has no series"))?;
-            let target = target(t)?;
-            metrics.push(Metric { name, target });
             sources.push(Source::Resource {
                 feed,
                 cursor: 0,
-                target,
+                target: model.target,
             });
         }
-        let behavior = match &hpa.spec.behavior {
-            Some(b) => Some(
-                serde_json::to_value(b)
-                    .and_then(serde_json::from_value)
-                    .map_err(|e| format!("HPA behavior: {e}"))?,
-            ),
-            None => None,
-        };
-        let spec = HpaSpec {
-            min_replicas: hpa.spec.min_replicas.unwrap_or(1),
-            max_replicas: hpa.spec.max_replicas,
-            metrics,
-            behavior,
-        };
         let config = ControllerConfig {
             tolerance,
             ..ControllerConfig::default()
