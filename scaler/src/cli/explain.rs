@@ -1,15 +1,10 @@
 //! `prescale explain NAME [-n NS]`: why a ScaledObject's workload has the replicas it has, read
 //! from a live cluster; `prescale explain --state FILE`: the same for a captured HPA situation.
 
+use super::Output;
 use crate::explain::{self, Explanation};
 use crate::kube_client::ClientArgs;
 use std::process::ExitCode;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {

@@ -65,6 +65,13 @@ impl Args {
     }
 }
 
+/// How a subcommand prints its answer: for people or for tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
 /// Writes `text` to stdout; a reader that went away (`| head`) ends the output quietly.
 pub(crate) fn print(text: &str) {
     use std::io::Write;

@@ -3,6 +3,7 @@
 //! `crate::simulate`), and prints what happens: a table (or `--output json`), a summary per
 //! event window, and optionally a chart.
 
+use super::Output;
 use crate::simulate::engine::Settings;
 use crate::simulate::inputs::{Live, SeriesArg};
 use crate::simulate::output::{self, Header};
@@ -15,12 +16,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {

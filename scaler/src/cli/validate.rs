@@ -1,17 +1,12 @@
 //! `prescale validate -f FILE...`: checks every ScaledObject as the operator would, offline,
 //! with TriggerAuthentications, Secrets, ConfigMaps and workloads taken from the same files.
 
+use super::Output;
 use crate::validate::limits::{self, Limits};
 use crate::validate::load::Loaded;
 use crate::validate::report::{Options, Report, check_all};
 use std::fmt::Write as _;
 use std::process::ExitCode;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
