@@ -38,6 +38,7 @@ pub mod aggregator;
 pub mod faults;
 pub mod hpa_controller;
 pub mod http_api;
+pub mod listen;
 pub mod patch;
 pub mod resources;
 pub mod store;
