@@ -198,7 +198,10 @@ fn record(env: &Env, plan: &PollPlan, eval: &Evaluation, now: DateTime<Utc>) {
             |t| Some(t.spec.target().number),
         );
         if let Some(target) = target {
-            env.metrics.trigger_target.get_or_create(&labels).set(target);
+            env.metrics
+                .trigger_target
+                .get_or_create(&labels)
+                .set(target);
         }
         env.metrics
             .trigger_fallback

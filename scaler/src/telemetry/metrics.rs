@@ -288,6 +288,8 @@ mod tests {
             metric: "s0-redis-jobs".into(),
         };
         m.trigger_value.get_or_create(&labels).set(12.0);
+        m.trigger_target.get_or_create(&labels).set(5.0);
+        m.leader.set(1);
         m.reconciles
             .get_or_create(&ReconcileLabels {
                 result: ReconcileResult::Error,
@@ -302,6 +304,8 @@ mod tests {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
         assert!(out.contains("prescale_scaler_metrics_value{namespace=\"jobs\",scaled_object=\"worker\",scaler=\"redis\",trigger_index=\"0\",metric=\"s0-redis-jobs\"} 12.0"), "{out}");
+        assert!(out.contains("prescale_scaler_metrics_target{namespace=\"jobs\",scaled_object=\"worker\",scaler=\"redis\",trigger_index=\"0\",metric=\"s0-redis-jobs\"} 5.0"), "{out}");
+        assert!(out.contains("\nprescale_leader 1\n"), "{out}");
         assert!(
             out.contains("prescale_reconciles_total{result=\"Error\",category=\"invalid_spec\"} 1"),
             "{out}"
