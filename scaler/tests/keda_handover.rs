@@ -1,14 +1,16 @@
 //! The hand-over of docs/migrating-from-keda.md, replayed on the API stand-in: ScaledObjects
 //! and their HPAs exactly as KEDA's operator left them (KEDA's labels with KEDA's version, the
 //! controller owner reference, `finalizer.keda.sh`, KEDA's status and conditions) stay in
-//! place while KEDA is gone; Prescale starts, adopts them, and
+//! place; Prescale starts as a follower, takes the APIService over, then takes the Lease and
+//! adopts them, and
 //! - writes no HPA that already matches what it would create (counted in the stand-in's
 //!   request log and by the HPA's generation), and no `/scale` of a workload whose
 //!   replicas are right;
 //! - rewrites the one HPA that no longer matches its ScaledObject (edited while KEDA was down);
 //! - takes the status over: keeps KEDA's `originalReplicaCount`, writes its own conditions and
 //!   `lastActiveTime`;
-//! - serves the HPA's metric through the APIService, so the HPA controller keeps scaling.
+//! - before that, while a hand-over Lease keeps it a follower, already serves the HPA's
+//!   metric through the APIService (so the HPA controller keeps scaling) and writes nothing.
 
 mod support;
 
@@ -106,13 +108,64 @@ async fn prescale_adopts_keda_objects_without_rewriting_matching_hpas() {
         api.writes("deployments"),
     );
 
-    // the hand-over: Prescale's metrics API behind the APIService, then the operator
+    // 1. a Lease held for the hand-over keeps every Prescale replica a follower: they poll
+    //    and serve the metrics API, and write nothing while KEDA's operator still runs
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    api.put(
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "prescale-operator", "namespace": "prescale"},
+        "spec": {"holderIdentity": "keda-handover", "leaseDurationSeconds": 3600,
+                 "acquireTime": now, "renewTime": now}}),
+    );
     let options = metrics_api(&api).await;
     api.set_access(|_| true);
-    let _op = Operator::start_with(&api, None, Some(options));
+    let _op = Operator::start_with(
+        &api,
+        Some(("prescale-0", Duration::from_secs(2))),
+        Some(options),
+    );
+    // 2. the APIService points at Prescale (`metrics_api` registered it): the HPA controller
+    //    reads the same metric names from Prescale without a gap
     let _hpa_controller = api.start_hpa_controller(
         Duration::from_secs(1),
         Arc::new(ThroughApiServer(api.client())),
+    );
+    let h = eventually(
+        20,
+        "the HPA controller reads s0-redis-jobs = 7 from a follower",
+        || {
+            hpa(&api, "jobs", "keda-hpa-worker").filter(|h| {
+                h["status"]["currentMetrics"][0]["external"]["current"]["averageValue"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("3500m") || v == "3.5")
+            })
+        },
+    )
+    .await;
+    assert_eq!(h["status"]["desiredReplicas"], 2, "{}", h["status"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for plural in [
+        "scaledobjects",
+        "horizontalpodautoscalers",
+        "deployments",
+        "events",
+    ] {
+        assert_eq!(api.writes(plural), 0, "a follower wrote {plural}");
+    }
+    assert_eq!(
+        scaled_object(&api, "jobs", "worker").unwrap()["status"]["lastActiveTime"],
+        KEDA_ACTIVE_AT
+    );
+
+    // 3. KEDA's operator is gone (scaled to 0); 4. the hand-over Lease is deleted: a Prescale
+    //    replica takes it and adopts the ScaledObjects
+    api.delete(
+        "coordination.k8s.io/v1",
+        "Lease",
+        "prescale",
+        "prescale-operator",
     );
 
     // both are reconciled and polled: Prescale's poll wrote lastActiveTime on each
@@ -132,16 +185,6 @@ async fn prescale_adopts_keda_objects_without_rewriting_matching_hpas() {
         hpa(&api, "jobs", "keda-hpa-reports").filter(|h| h["spec"]["maxReplicas"] == 20)
     })
     .await;
-    // the HPA controller reads the metric through the APIService and keeps 2 replicas
-    let h = eventually(15, "the HPA controller reads s0-redis-jobs = 7", || {
-        hpa(&api, "jobs", "keda-hpa-worker").filter(|h| {
-            h["status"]["currentMetrics"][0]["external"]["current"]["averageValue"]
-                .as_str()
-                .is_some_and(|v| v.starts_with("3500m") || v == "3.5")
-        })
-    })
-    .await;
-    assert_eq!(h["status"]["desiredReplicas"], 2, "{}", h["status"]);
     // a few more polls and reconciles, then count
     tokio::time::sleep(Duration::from_secs(3)).await;
 
