@@ -10,7 +10,8 @@
 //! - takes the status over: keeps KEDA's `originalReplicaCount`, writes its own conditions and
 //!   `lastActiveTime`;
 //! - before that, while a hand-over Lease keeps it a follower, already serves the HPA's
-//!   metric through the APIService (so the HPA controller keeps scaling) and writes nothing.
+//!   metric through the APIService (so the HPA controller keeps scaling) and writes nothing;
+//! - no read of the metric through the API server fails from the first answer to the end.
 
 mod support;
 
@@ -132,6 +133,32 @@ async fn prescale_adopts_keda_objects_without_rewriting_matching_hpas() {
         Duration::from_secs(1),
         Arc::new(ThroughApiServer(api.client())),
     );
+    // the HPA's reads, every 200 ms from here to the end: none may fail once one succeeded
+    let reads = Arc::new(std::sync::Mutex::new((0u32, Vec::<String>::new())));
+    let reader = {
+        let (client, reads) = (api.client(), reads.clone());
+        tokio::spawn(async move {
+            use prescale_kube_standin::hpa_controller::ExternalMetrics;
+            let selector = std::collections::BTreeMap::from([(
+                "scaledobject.keda.sh/name".to_string(),
+                "worker".to_string(),
+            )]);
+            loop {
+                let r = ThroughApiServer(client.clone())
+                    .get("jobs", "s0-redis-jobs", &selector)
+                    .await;
+                {
+                    let mut g = reads.lock().unwrap();
+                    match r {
+                        Ok(v) if v == [7000] => g.0 += 1,
+                        other if g.0 > 0 => g.1.push(format!("{other:?}")),
+                        _ => {}
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
     let h = eventually(
         20,
         "the HPA controller reads s0-redis-jobs = 7 from a follower",
@@ -217,6 +244,14 @@ async fn prescale_adopts_keda_objects_without_rewriting_matching_hpas() {
     assert_eq!(
         worker_now["metadata"]["generation"],
         worker_hpa["metadata"]["generation"]
+    );
+
+    reader.abort();
+    let (ok, failed) = reads.lock().unwrap().clone();
+    assert!(ok >= 20, "{ok} reads");
+    assert!(
+        failed.is_empty(),
+        "metric reads failed during the hand-over: {failed:?}"
     );
 
     // the status is Prescale's now, with KEDA's memory kept
