@@ -17,6 +17,9 @@
 //! AbleToScale / ScalingActive / ScalingLimited with the controller's reasons and messages),
 //! with per-HPA-uid memory of recommendations and scale events.
 //!
+//! `listen` serves the same state on a loopback TCP port (plain HTTP/1.1 and h2c, request
+//! bodies read whole) for tests that run `prescale run` as a process with a kubeconfig.
+//!
 //! Faults for tests (`faults`): writes failed with 429 + Retry-After, 409 or 5xx
 //! (`fail_writes`), every open watch ended at once (`break_watches`; with `compact` the resume
 //! gets 410 Gone), and per-replica clients that can be cut off (`replica_client`).
