@@ -27,6 +27,7 @@ pub mod registry;
 pub mod replay;
 pub mod resource;
 pub mod schedule;
+pub mod tls_key;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
