@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod input;
 pub mod known_keys;
 pub mod metric;
+pub mod metrics_api;
 pub mod mysql;
 pub mod mysql_calendar;
 pub mod params;

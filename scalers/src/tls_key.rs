@@ -143,13 +143,14 @@ fn decrypt_legacy(block: &Block, password: &[u8]) -> Result<Vec<u8>, String> {
         16
     };
     if iv.len() != iv_len {
-        return Err(format!("the IV in the DEK-Info header is not {iv_len} bytes"));
+        return Err(format!(
+            "the IV in the DEK-Info header is not {iv_len} bytes"
+        ));
     }
     let key = bytes_to_key(password, &iv[..8], key_len);
     let mut buf = block.der.clone();
-    let wrong = || {
-        "cannot decrypt the encrypted key: wrong keyPassword, or a damaged key".to_string()
-    };
+    let wrong =
+        || "cannot decrypt the encrypted key: wrong keyPassword, or a damaged key".to_string();
     let plain = match cipher.trim() {
         "AES-128-CBC" => run::<aes::Aes128>(&key, &iv, &mut buf),
         "AES-192-CBC" => run::<aes::Aes192>(&key, &iv, &mut buf),
@@ -276,13 +277,20 @@ mod tests {
                       AAAAAAAAAAAAAAAAAAAAAA==\n-----END RSA PRIVATE KEY-----\n";
         assert!(is_encrypted(legacy));
         let err = decrypt_pem(legacy, "pw").unwrap_err();
-        assert!(err.contains("CAMELLIA-256-CBC") && !err.contains("pw"), "{err}");
+        assert!(
+            err.contains("CAMELLIA-256-CBC") && !err.contains("pw"),
+            "{err}"
+        );
         let bad_iv = legacy.replace(
             "CAMELLIA-256-CBC,00112233445566778899AABBCCDDEEFF",
             "AES-256-CBC,0011",
         );
         assert!(decrypt_pem(&bad_iv, "pw").unwrap_err().contains("16 bytes"));
-        assert!(decrypt_pem("not a key", "pw").unwrap_err().contains("not PEM"));
+        assert!(
+            decrypt_pem("not a key", "pw")
+                .unwrap_err()
+                .contains("not PEM")
+        );
         let p8 = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAMCAQE=\n-----END ENCRYPTED PRIVATE KEY-----\n";
         assert!(is_encrypted(p8));
         assert!(

@@ -99,7 +99,9 @@ async fn encrypted_client_keys_in_every_form_connect() {
     let rsa_cert = files.client_cert_for(&rsa_key, "prescale-rsa-client");
     let pass = format!("pass:{PASSWORD}");
     let topk8 = |input: &str, extra: &[&str], out: &str| {
-        let mut a = vec!["pkcs8", "-topk8", "-in", input, "-passout", &pass, "-out", out];
+        let mut a = vec![
+            "pkcs8", "-topk8", "-in", input, "-passout", &pass, "-out", out,
+        ];
         a.extend_from_slice(extra);
         openssl(d, &a, out)
     };
@@ -162,7 +164,8 @@ async fn encrypted_client_keys_in_every_form_connect() {
         ),
     ];
     for (name, cert, key) in &cases {
-        let encrypted = key.contains("ENCRYPTED PRIVATE KEY") || key.contains("Proc-Type: 4,ENCRYPTED");
+        let encrypted =
+            key.contains("ENCRYPTED PRIVATE KEY") || key.contains("Proc-Type: 4,ENCRYPTED");
         assert!(encrypted, "{name}: openssl did not encrypt:\n{key}");
         let s = connect(&r, &files, cert, key, PASSWORD)
             .await
@@ -183,7 +186,15 @@ async fn wrong_or_missing_passwords_and_missing_certificates_are_refused() {
     let p8 = openssl(
         d,
         &[
-            "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", "ec.pem", "-passout", &pass, "-out",
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            "ec.pem",
+            "-passout",
+            &pass,
+            "-out",
             "p8.pem",
         ],
         "p8.pem",
@@ -209,7 +220,10 @@ async fn wrong_or_missing_passwords_and_missing_certificates_are_refused() {
             .unwrap_or_else(|| panic!("{form}: a wrong password connected"))
             .to_string();
         assert!(err.contains("wrong keyPassword"), "{form}: {err}");
-        assert!(!err.contains(wrong) && !err.contains("BEGIN"), "{form}: {err}");
+        assert!(
+            !err.contains(wrong) && !err.contains("BEGIN"),
+            "{form}: {err}"
+        );
 
         let err = connect(&r, &files, cert, key, "")
             .await
@@ -233,5 +247,8 @@ async fn wrong_or_missing_passwords_and_missing_certificates_are_refused() {
         .await
         .err()
         .expect("no client certificate connected to tls-auth-clients yes");
-    assert!(matches!(err, Error::Connect(_) | Error::Timeout { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Connect(_) | Error::Timeout { .. }),
+        "{err}"
+    );
 }
