@@ -220,6 +220,12 @@ impl MetricsApiScaler {
     /// GET with the body capped at [`MAX_BODY`], all within the timeout.
     async fn fetch(&self) -> Result<Vec<u8>> {
         let failed = |e: reqwest::Error| {
+            if e.is_timeout() {
+                return Error::Timeout {
+                    what: "metrics-api request".into(),
+                    after: self.timeout,
+                };
+            }
             Error::Connect(format!(
                 "error requesting metrics endpoint: {}",
                 crate::prometheus::describe(e)
