@@ -10,11 +10,13 @@
 //! Counters, gauges and untyped samples are read as they are. A histogram or summary has no
 //! single value, so one sample of it must be chosen: `name_bucket{le="0.5"}` (a bucket),
 //! `name{quantile="0.99"}` (a summary quantile), `name_sum` or `name_count`. Naming the bare
-//! family is an error that lists those choices; so is a missing metric ("metric '…' not
+//! family is an error that lists those choices. Metric names with `:` (recording rules, not
+//! found on application pages) are refused: prometheus-parse does not read them. So is a
+//! missing metric ("metric '…' not
 //! found"), a series no sample matches ("value … not found") and a body that is not exposition
 //! text (the first bad line is named).
 
-use prometheus_parse::{LineInfo, Sample, Scrape, Value};
+use prometheus_parse::{Sample, Scrape, Value};
 
 /// A parsed `valueLocation` for the prometheus format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +59,12 @@ impl Selector {
         }
         if name.is_empty() {
             return Err(format!("no metric name in {raw:?}"));
+        }
+        if name.contains(':') {
+            return Err(format!(
+                "{name}: metric names with ':' (recording rules) cannot be read from exposition \
+                 text by the parser Prescale uses"
+            ));
         }
         Ok(Self { name, matchers })
     }
@@ -120,31 +128,46 @@ fn parse_matchers(inner: &str) -> Result<Vec<(String, String)>, String> {
     }
 }
 
+/// Whether `t` has the shape `name[{labels}] value [timestamp]` with a number as value (Go's
+/// spellings of NaN and infinities included).
+fn is_sample_line(t: &str) -> bool {
+    let name_end = t
+        .char_indices()
+        .find(|&(i, c)| !is_name_char(c, i == 0))
+        .map_or(t.len(), |(i, _)| i);
+    if name_end == 0 {
+        return false;
+    }
+    let mut rest = &t[name_end..];
+    if rest.starts_with('{') {
+        match rest.rfind('}') {
+            Some(end) => rest = &rest[end + 1..],
+            None => return false,
+        }
+    }
+    if !rest.starts_with(char::is_whitespace) {
+        return false;
+    }
+    let value = rest.split_whitespace().next().unwrap_or("").to_lowercase();
+    value == "nan" || value.parse::<f64>().is_ok()
+}
+
 /// Every non-comment line must be a sample with a number: prometheus-parse skips what it cannot
 /// read, which would turn a broken page into "metric not found".
 fn check_lines(text: &str) -> Result<(), String> {
     for (n, line) in text.lines().enumerate() {
         let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
+        if t.is_empty() || t.starts_with('#') || is_sample_line(t) {
             continue;
         }
-        let ok = match LineInfo::parse(t) {
-            LineInfo::Sample { value, .. } => {
-                let v = value.to_lowercase();
-                v == "nan" || v.parse::<f64>().is_ok()
-            }
-            _ => false,
-        };
-        if !ok {
-            let mut shown: String = t.chars().take(80).collect();
-            if t.chars().count() > 80 {
-                shown.push('…');
-            }
-            return Err(format!(
-                "prometheus format parsing error: line {} is not a sample: {shown:?}",
-                n + 1
-            ));
+        let mut shown: String = t.chars().take(80).collect();
+        if t.chars().count() > 80 {
+            shown.push('…');
         }
+        return Err(format!(
+            "prometheus format parsing error: line {} is not a sample: {shown:?}",
+            n + 1
+        ));
     }
     Ok(())
 }

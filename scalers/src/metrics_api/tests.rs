@@ -337,3 +337,15 @@ up 1
         assert!(err.contains("valueLocation"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn recording_rule_names_on_a_page() {
+    // a valid page with a recording-rule name (and a `}` inside a label value) is read
+    assert_eq!(
+        value("prometheus", "up", "job:rate5m{a=\"}\"} 3\nup 1\n"),
+        Ok(1.0)
+    );
+    // such a name cannot be chosen: the parser does not read it
+    let err = value("prometheus", "job:rate5m", "up 1\n").unwrap_err();
+    assert!(err.contains("':'"), "{err}");
+}
