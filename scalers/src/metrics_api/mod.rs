@@ -217,7 +217,8 @@ impl MetricsApiScaler {
         req
     }
 
-    /// GET with the body capped at [`MAX_BODY`], all within the timeout.
+    /// GET with the body capped at [`MAX_BODY`], all within the timeout (a second attempt
+    /// included).
     async fn fetch(&self) -> Result<Vec<u8>> {
         let failed = |e: reqwest::Error| {
             if e.is_timeout() {
@@ -238,7 +239,15 @@ impl MetricsApiScaler {
             ))
         };
         let run = async {
-            let mut res = self.request().send().await.map_err(failed)?;
+            // a request that failed on a reused keep-alive connection before any answer (the
+            // server closed it while idle) is sent once more, as Go's client does for a GET
+            let mut res = match self.request().send().await {
+                Ok(res) => res,
+                Err(e) if e.is_request() && !e.is_connect() && !e.is_timeout() => {
+                    self.request().send().await.map_err(failed)?
+                }
+                Err(e) => return Err(failed(e)),
+            };
             let status = res.status().as_u16();
             if status != 200 {
                 return Err(Error::Query(format!(
