@@ -52,8 +52,9 @@ impl std::fmt::Debug for Auth {
     }
 }
 
-/// A parsed `metrics-api` trigger.
-#[derive(Debug, Clone, PartialEq)]
+/// A parsed `metrics-api` trigger. Debug shows the URL without user info or query (either
+/// may carry a credential) and hides the auth secrets.
+#[derive(Clone, PartialEq)]
 pub struct MetricsApiMetadata {
     pub url: String,
     pub format: Format,
@@ -68,6 +69,32 @@ pub struct MetricsApiMetadata {
     pub json_path: Option<JsonPath>,
     /// The checked form of `valueLocation` for `prometheus`.
     pub selector: Option<Selector>,
+}
+
+impl std::fmt::Debug for MetricsApiMetadata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = url::Url::parse(&self.url).map_or_else(
+            |_| "<invalid>".to_string(),
+            |u| {
+                format!(
+                    "{}://{}{}",
+                    u.scheme(),
+                    u.host_str().unwrap_or(""),
+                    u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                ) + u.path()
+            },
+        );
+        f.debug_struct("MetricsApiMetadata")
+            .field("url", &url)
+            .field("format", &self.format)
+            .field("value_location", &self.value_location)
+            .field("target_value", &self.target_value)
+            .field("activation_target_value", &self.activation_target_value)
+            .field("unsafe_ssl", &self.unsafe_ssl)
+            .field("timeout", &self.timeout)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
 }
 
 const MODES: &[&str] = &["apiKey", "basic", "tls", "bearer", "custom", "oauth"];

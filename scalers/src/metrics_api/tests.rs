@@ -349,3 +349,23 @@ fn recording_rule_names_on_a_page() {
     let err = value("prometheus", "job:rate5m", "up 1\n").unwrap_err();
     assert!(err.contains("':'"), "{err}");
 }
+
+#[test]
+fn debug_hides_credentials() {
+    let d = MetricsApiDefinition::parse(
+        &meta(&[
+            (
+                "url",
+                "https://user:pw-5ecret@api.example:8443/stats?token=q-5ecret",
+            ),
+            ("valueLocation", "v"),
+            ("targetValue", "1"),
+            ("authMode", "bearer,apiKey"),
+        ])
+        .with_auth(&[("token", "b-5ecret"), ("apiKey", "k-5ecret")]),
+    )
+    .unwrap();
+    let text = format!("{d:?}");
+    assert!(text.contains("https://api.example:8443/stats"), "{text}");
+    assert!(!text.contains("5ecret"), "{text}");
+}
