@@ -222,9 +222,6 @@ fn parse_auth(p: &mut Params<'_>, input: &TriggerInput) -> Auth {
         &["header", "query"],
     );
     let key_param = p.string(&["keyParamName"], META_AUTH, Need::Optional);
-
-    let has = |m: &str| modes.iter().any(|x| x == m);
-    let mut auth = Auth::default();
     if !modes.is_empty()
         && input
             .pod_identity_provider
@@ -233,6 +230,59 @@ fn parse_auth(p: &mut Params<'_>, input: &TriggerInput) -> Auth {
     {
         p.error("pod identity cannot be enabled with other auth types");
     }
+    if modes.iter().any(|m| m == "oauth") && (oauth_uri.is_empty() || client_id.is_empty()) {
+        p.error(format!(
+            "oauthTokenURI={oauth_uri} and clientID={client_id} are required when oauth is enabled"
+        ));
+    }
+    let creds = Creds {
+        bearer,
+        username,
+        password,
+        cert,
+        key,
+        ca,
+        custom_header,
+        custom_value,
+        api_key,
+        query: method.first().is_some_and(|m| m == "query"),
+        key_param,
+    };
+    apply_modes(p, &modes, creds)
+}
+
+/// The credentials read for the auth modes.
+struct Creds {
+    bearer: String,
+    username: String,
+    password: String,
+    cert: String,
+    key: String,
+    ca: String,
+    custom_header: String,
+    custom_value: String,
+    api_key: String,
+    query: bool,
+    key_param: String,
+}
+
+/// The [`Auth`] of the enabled `modes`, each mode's parameters checked with KEDA's texts.
+fn apply_modes(p: &mut Params<'_>, modes: &[String], c: Creds) -> Auth {
+    let Creds {
+        bearer,
+        username,
+        password,
+        cert,
+        key,
+        ca,
+        custom_header,
+        custom_value,
+        api_key,
+        query,
+        key_param,
+    } = c;
+    let has = |m: &str| modes.iter().any(|x| x == m);
+    let mut auth = Auth::default();
     if has("bearer") {
         if bearer.is_empty() {
             p.error("bearer token=<empty> is required when bearer auth is enabled");
@@ -265,16 +315,10 @@ fn parse_auth(p: &mut Params<'_>, input: &TriggerInput) -> Auth {
         }
         auth.custom = Some((custom_header, custom_value));
     }
-    if has("oauth") && (oauth_uri.is_empty() || client_id.is_empty()) {
-        p.error(format!(
-            "oauthTokenURI={oauth_uri} and clientID={client_id} are required when oauth is enabled"
-        ));
-    }
     if has("apiKey") {
         if api_key.is_empty() {
             p.error("apiKey is required when apiKey auth is enabled");
         }
-        let query = method.first().is_some_and(|m| m == "query");
         let (method, default_name) = if query {
             (KeyMethod::Query, "api_key")
         } else {
