@@ -164,7 +164,23 @@ fn node_info(
     Ok(base.set_addr(addr).set_redis_settings(redis))
 }
 
-/// The client certificate (its key decrypted with `keyPassword` when one is given) and CA.
+/// `m` with its client key decrypted with `keyPassword` (and the password cleared), on a
+/// blocking thread: a scrypt-protected key takes tens of milliseconds to derive.
+pub async fn with_decrypted_key(mut m: RedisMetadata) -> Result<RedisMetadata> {
+    if m.tls.key_password.is_empty() || m.tls.key.is_empty() {
+        return Ok(m);
+    }
+    let (key, password, mode) = (m.tls.key.clone(), m.tls.key_password.clone(), m.mode);
+    let plain = tokio::task::spawn_blocking(move || crate::tls_key::decrypt_pem(&key, &password))
+        .await
+        .map_err(|_| Error::Connect(format!("{}: client key: decryption failed", failed(mode))))?
+        .map_err(|e| Error::Connect(format!("{}: client key: {e}", failed(mode))))?;
+    m.tls.key = plain;
+    m.tls.key_password.clear();
+    Ok(m)
+}
+
+/// The client certificate (its key decrypted with `keyPassword` when one is still set) and CA.
 fn certificates(m: &RedisMetadata) -> Result<TlsCertificates> {
     let client_tls = if !m.tls.cert.is_empty() && !m.tls.key.is_empty() {
         let key = crate::tls_key::decrypt_pem(&m.tls.key, &m.tls.key_password)
