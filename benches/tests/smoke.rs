@@ -17,6 +17,23 @@ mod validate;
 #[path = "../bad_input.rs"]
 mod bad_input;
 
+#[allow(dead_code)]
+#[path = "../metrics_api.rs"]
+mod metrics_api;
+
+#[tokio::test]
+async fn metrics_api_bench_reads_both_bodies() {
+    let p = prescale_testkit::prometheus::PrometheusServer::start();
+    let rows = metrics_api::run(&p, 3).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0].value, 1.0,
+        "prometheus_config_last_reload_successful"
+    );
+    assert_eq!(rows[1].value, 42.0, "the instant query's value");
+    assert!(rows[0].body_bytes > 1000 && rows[1].body_bytes > 20);
+}
+
 #[test]
 fn simulate_bench_runs_two_objects_for_a_day() {
     let r = simulate::run(2, 1);

@@ -1,6 +1,7 @@
 //! No secret leaves the operator. Unique marker values are seeded as a Redis password (right
-//! and wrong), a Prometheus basic-auth password (wrong), a MySQL DSN password (wrong) and a
-//! secret-sourced parameter that does not parse; the operator runs with every log level on
+//! and wrong), a Prometheus basic-auth password (wrong), a MySQL DSN password (wrong), a
+//! `metrics-api` key sent in the query string (refused) and a secret-sourced parameter that
+//! does not parse; the operator runs with every log level on
 //! (its own and its libraries': kube, hyper, reqwest, redis, mysql_async) and the test then
 //! searches for the markers in the logs, Events, ScaledObject status, HPAs, the operator's
 //! metrics, the metrics API's answers and error bodies, and `prescale validate` output (text
@@ -47,6 +48,7 @@ struct Markers {
     prometheus: String,
     mysql: String,
     address: String,
+    api_key: String,
 }
 
 fn secret(name: &str, data: Value) -> Value {
@@ -105,6 +107,15 @@ fn manifests(m: &Markers, redis: &str, prometheus: &str, mysql_port: u16) -> Vec
             "db",
             json!({"type": "mysql", "metadata": {"query": "SELECT 1", "queryValue": "1"}, "authenticationRef": {"name": "db"}}),
         ),
+        // metrics-api with the key in the query string, against a server that answers 401
+        secret("api", json!({"apiKey": m.api_key})),
+        auth("api", &[("apiKey", "apiKey")]),
+        so(
+            "api",
+            json!({"type": "metrics-api", "metadata": {"url": format!("{prometheus}/metrics"), "format": "prometheus",
+                          "valueLocation": "up", "targetValue": "1", "authMode": "apiKey", "method": "query"},
+                   "authenticationRef": {"name": "api"}}),
+        ),
         secret("addr", json!({"address": m.address})),
         auth("addr", &[("address", "address")]),
         so(
@@ -112,7 +123,7 @@ fn manifests(m: &Markers, redis: &str, prometheus: &str, mysql_port: u16) -> Vec
             json!({"type": "redis", "metadata": {"listName": "jobs", "listLength": "5"}, "authenticationRef": {"name": "addr"}}),
         ),
     ];
-    for name in ["right", "wrong", "prom", "db", "addr"] {
+    for name in ["right", "wrong", "prom", "db", "addr", "api"] {
         out.push(deployment("shop", name, 1, json!([])));
     }
     out
@@ -125,6 +136,7 @@ fn leaks(what: &str, text: &str, m: &Markers) -> Vec<String> {
         &m.prometheus,
         &m.mysql,
         &m.address,
+        &m.api_key,
     ]
     .iter()
     .filter(|k| text.contains(k.as_str()))
@@ -149,6 +161,7 @@ async fn no_marker_secret_appears_anywhere() {
         prometheus: marker("prom"),
         mysql: marker("mysql"),
         address: format!("{}:notaport", marker("addr")),
+        api_key: marker("apikey"),
     };
     let redis = RedisServer::start_with(RedisOptions {
         password: Some(m.redis_right.clone()),
@@ -172,7 +185,7 @@ async fn no_marker_secret_appears_anywhere() {
         hpa(&api, "shop", "keda-hpa-right")
     })
     .await;
-    for name in ["wrong", "prom", "db", "addr"] {
+    for name in ["wrong", "prom", "db", "addr", "api"] {
         eventually(30, &format!("{name} reports its failure"), || {
             let so = scaled_object(&api, "shop", name)?;
             let c = condition(&so, "Ready")?;
@@ -184,7 +197,7 @@ async fn no_marker_secret_appears_anywhere() {
 
     let mut found = Vec::new();
     // the metrics API, as the HPA reads it, for every metric of every ScaledObject
-    for name in ["right", "wrong", "prom", "db", "addr"] {
+    for name in ["right", "wrong", "prom", "db", "addr", "api"] {
         let so = scaled_object(&api, "shop", name).unwrap();
         for metric in so["status"]["externalMetricNames"]
             .as_array()

@@ -293,3 +293,57 @@ fn a_kubectl_list_is_read_item_by_item() {
         text(&o)
     );
 }
+
+/// `metrics-api` through `validate`: the shipped example's HPA metrics, and a broken trigger
+/// whose every problem (a GJSON pipe, a typo'd key, a non-equality matcher) is named.
+#[test]
+fn metrics_api_triggers_are_validated() {
+    let o = prescale(&[
+        "validate",
+        "-f",
+        &fixture("../../../deploy/examples/metrics-api-backlog.yaml"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("s0-metric-api-queues-import-pending (AverageValue 5), s1-metric-api-jobs_waiting{queue=\"export\"} (AverageValue 10)"),
+        "{}",
+        text(&o)
+    );
+    let bad = r#"
+apiVersion: keda.sh/v1alpha1
+kind: ScaledObject
+metadata: {name: api, namespace: shop}
+spec:
+  scaleTargetRef: {name: web}
+  triggers:
+    - type: metrics-api
+      metadata: {url: "http://app:8080/stats", valueLocation: "queues|@reverse", targetValue: "5"}
+    - type: metrics-api
+      metadata: {url: "http://app:8080/metrics", format: prometheus, valueLocaton: "up", targetValue: "5"}
+    - type: metrics-api
+      metadata: {url: "http://app:8080/metrics", format: prometheus, valueLocation: 'up{job=~"a.*"}', targetValue: "5"}
+"#;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(["validate", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(bad.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    for want in [
+        "trigger 0: spec.triggers[0].metadata: error parsing metrics-api metadata: valueLocation \"queues|@reverse\": GJSON queries, modifiers, pipes and multipaths are not supported",
+        "trigger 1: spec.triggers[1].metadata: error parsing metrics-api metadata: missing required parameter \"valueLocation\" in [triggerMetadata]",
+        "only equality matchers",
+    ] {
+        assert!(out.contains(want), "missing:\n  {want}\nin:\n{out}");
+    }
+}

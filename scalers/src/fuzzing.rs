@@ -156,6 +156,44 @@ pub fn prometheus_response(data: &[u8]) {
     }
 }
 
+/// `metrics_api_body`: the first line is `<format> <valueLocation>` (`json`, `yaml`, `xml` or
+/// `prometheus`), the rest the body a `metrics-api` trigger reads
+/// ([`crate::metrics_api::value_of`]). A JSON value read is never NaN.
+pub fn metrics_api_body(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (head, body) = text.split_once('\n').unwrap_or((&text, ""));
+    let (format, location) = head.split_once(' ').unwrap_or((head, ""));
+    let input = TriggerInput::new(
+        "metrics-api",
+        0,
+        &[
+            ("url", "http://127.0.0.1:1/m"),
+            ("format", format),
+            ("valueLocation", location),
+            ("targetValue", "1"),
+        ],
+    );
+    let Ok(def) = crate::metrics_api::MetricsApiDefinition::parse(&input) else {
+        return;
+    };
+    if let Ok(v) = crate::metrics_api::value_of(&def.meta, body.as_bytes()) {
+        assert!(format != "json" || !v.is_nan(), "NaN from {body:?}");
+    }
+}
+
+/// `encrypted_key`: the first line is a password, the rest a PEM key given to
+/// [`crate::tls_key::decrypt_pem`]. What it returns for a non-empty password is a PEM block.
+pub fn encrypted_key(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (password, key) = text.split_once('\n').unwrap_or(("", &text));
+    let _ = crate::tls_key::is_encrypted(key);
+    if let Ok(pem) = crate::tls_key::decrypt_pem(key, password)
+        && !password.is_empty()
+    {
+        assert!(pem.starts_with("-----BEGIN "), "{pem:?}");
+    }
+}
+
 fn instant(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339)
         .map(|t| t.with_timezone(&Utc))
@@ -203,5 +241,15 @@ mod tests {
     #[test]
     fn prometheus_response_corpus() {
         smoke("prometheus_response", super::prometheus_response);
+    }
+
+    #[test]
+    fn metrics_api_body_corpus() {
+        smoke("metrics_api_body", super::metrics_api_body);
+    }
+
+    #[test]
+    fn encrypted_key_corpus() {
+        smoke("encrypted_key", super::encrypted_key);
     }
 }

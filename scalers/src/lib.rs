@@ -15,6 +15,7 @@ pub mod fuzzing;
 pub mod input;
 pub mod known_keys;
 pub mod metric;
+pub mod metrics_api;
 pub mod mysql;
 pub mod mysql_calendar;
 pub mod params;
@@ -27,6 +28,7 @@ pub mod registry;
 pub mod replay;
 pub mod resource;
 pub mod schedule;
+pub mod tls_key;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};

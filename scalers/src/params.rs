@@ -280,15 +280,20 @@ impl<'a> Params<'a> {
         need: Need<'_>,
         allowed: &[&str],
     ) -> Vec<String> {
+        let secret = self
+            .lookup(names, sources)
+            .is_some_and(|f| f.source != Source::Metadata);
         let Some(raw) = self.get::<String>(names, sources, need) else {
             return Vec::new();
         };
         let items: Vec<String> = raw.split(',').map(|s| s.trim().to_string()).collect();
         if items.iter().any(|i| !allowed.contains(&i.as_str())) {
+            // a value from authParams or the environment may be a secret: not shown
+            let shown = if secret { "<redacted>" } else { raw.as_str() };
             self.error(format!(
                 "parameter {:?} value {:?} must be one of [{}]",
                 names[0],
-                raw,
+                shown,
                 allowed.join(" ")
             ));
             return Vec::new();

@@ -12,6 +12,7 @@ pub const SOURCES: &[(&str, ParseFn)] = &[
     ("cron", crate::cron::parse),
     ("cpu", crate::resource::parse_cpu),
     ("memory", crate::resource::parse_memory),
+    ("metrics-api", crate::metrics_api::parse),
     ("mysql", crate::mysql::parse),
     ("mysql-calendar", crate::mysql_calendar::parse),
     ("prometheus", crate::prometheus::parse),

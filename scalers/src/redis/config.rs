@@ -160,10 +160,9 @@ impl RedisMetadata {
             },
             (None, None) => {}
         }
-        if key_password.is_empty() {
-            // nothing to decrypt
-        } else if !key.is_empty() {
-            p.error("keyPassword (an encrypted client key) is not supported by Prescale yet: give the key unencrypted");
+        // the key is decrypted when connecting; here only its form is checked
+        if !key_password.is_empty() && !key.is_empty() && !crate::tls_key::is_encrypted(&key) {
+            p.error("keyPassword is set but the key is not encrypted (expected an ENCRYPTED PRIVATE KEY or a PEM key with Proc-Type: 4,ENCRYPTED)");
         }
         p.finish("redis")?;
         Ok(Self {

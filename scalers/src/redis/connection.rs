@@ -164,14 +164,38 @@ fn node_info(
     Ok(base.set_addr(addr).set_redis_settings(redis))
 }
 
-fn certificates(m: &RedisMetadata) -> TlsCertificates {
-    TlsCertificates {
-        client_tls: (!m.tls.cert.is_empty() && !m.tls.key.is_empty()).then(|| ClientTlsConfig {
-            client_cert: m.tls.cert.clone().into_bytes(),
-            client_key: m.tls.key.clone().into_bytes(),
-        }),
-        root_cert: (!m.tls.ca.is_empty()).then(|| m.tls.ca.clone().into_bytes()),
+/// `m` with its client key decrypted with `keyPassword` (and the password cleared), on a
+/// blocking thread: a scrypt-protected key takes tens of milliseconds to derive.
+pub async fn with_decrypted_key(mut m: RedisMetadata) -> Result<RedisMetadata> {
+    if m.tls.key_password.is_empty() || m.tls.key.is_empty() {
+        return Ok(m);
     }
+    let (key, password, mode) = (m.tls.key.clone(), m.tls.key_password.clone(), m.mode);
+    let plain = tokio::task::spawn_blocking(move || crate::tls_key::decrypt_pem(&key, &password))
+        .await
+        .map_err(|_| Error::Connect(format!("{}: client key: decryption failed", failed(mode))))?
+        .map_err(|e| Error::Connect(format!("{}: client key: {e}", failed(mode))))?;
+    m.tls.key = plain;
+    m.tls.key_password.clear();
+    Ok(m)
+}
+
+/// The client certificate (its key decrypted with `keyPassword` when one is still set) and CA.
+fn certificates(m: &RedisMetadata) -> Result<TlsCertificates> {
+    let client_tls = if !m.tls.cert.is_empty() && !m.tls.key.is_empty() {
+        let key = crate::tls_key::decrypt_pem(&m.tls.key, &m.tls.key_password)
+            .map_err(|e| Error::Connect(format!("{}: client key: {e}", failed(m.mode))))?;
+        Some(ClientTlsConfig {
+            client_cert: m.tls.cert.clone().into_bytes(),
+            client_key: key.into_bytes(),
+        })
+    } else {
+        None
+    };
+    Ok(TlsCertificates {
+        client_tls,
+        root_cert: (!m.tls.ca.is_empty()).then(|| m.tls.ca.clone().into_bytes()),
+    })
 }
 
 fn addresses(m: &RedisMetadata) -> Result<Vec<(String, u16)>> {
@@ -201,7 +225,7 @@ pub async fn connect(m: &RedisMetadata, timeout: Duration) -> Result<RedisConn> 
             let (host, port) = &addrs[0];
             let info = node_info(m, host, *port, &m.username, &m.password, m.database_index)?;
             let client = if m.tls.enabled {
-                redis::Client::build_with_tls(info, certificates(m))
+                redis::Client::build_with_tls(info, certificates(m)?)
             } else {
                 redis::Client::open(info)
             }
@@ -241,7 +265,7 @@ pub async fn connect(m: &RedisMetadata, timeout: Duration) -> Result<RedisConn> 
                     } else {
                         TlsMode::Secure
                     })
-                    .certs(certificates(m));
+                    .certs(certificates(m)?);
             }
             let client = b.build().map_err(err)?;
             Ok(RedisConn::Cluster(

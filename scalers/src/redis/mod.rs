@@ -70,6 +70,8 @@ impl TriggerDefinition for RedisDefinition {
         let conn = ctx
             .pools
             .get_or_create::<RedisConn, _, _>(&connection::pool_key(&self.meta), || async move {
+                // key decryption (scrypt may take a while) is not network time
+                let meta = connection::with_decrypted_key(meta).await?;
                 Error::within(
                     "redis connect",
                     timeout,

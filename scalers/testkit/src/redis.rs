@@ -149,7 +149,10 @@ pub fn redis_cli(
         cmd.args(["-a", p]);
     }
     if let Some(t) = tls {
+        // the server's own certificate doubles as a client certificate (same CA), so the
+        // CLI also works against a server with `tls-auth-clients yes`
         cmd.arg("--tls").arg("--cacert").arg(&t.ca);
+        cmd.arg("--cert").arg(&t.cert).arg("--key").arg(&t.key);
     }
     cmd.args(args);
     let out = cmd.output().expect("run redis-cli");

@@ -16,6 +16,9 @@ pub struct TlsFiles {
     /// A client certificate (CN `prescale-client`) signed by the CA, and its key, as PEM.
     pub client_cert_pem: String,
     pub client_key_pem: String,
+    /// The CA's parameters and key (PEM), to sign more certificates ([`TlsFiles::client_cert_for`]).
+    ca_params: CertificateParams,
+    ca_key_pem: String,
     _dir: Arc<tempfile::TempDir>,
 }
 
@@ -56,7 +59,10 @@ impl TlsFiles {
         std::fs::write(p("ca.crt"), &ca_pem).expect("write ca");
         std::fs::write(p("tls.crt"), cert).expect("write cert");
         std::fs::write(p("tls.key"), key).expect("write key");
+        let ca_key_pem = ca_key.serialize_pem();
         Self {
+            ca_params,
+            ca_key_pem,
             ca: p("ca.crt"),
             cert: p("tls.crt"),
             key: p("tls.key"),
@@ -65,5 +71,18 @@ impl TlsFiles {
             client_key_pem,
             _dir: Arc::new(dir),
         }
+    }
+}
+
+impl TlsFiles {
+    /// A client certificate (CN `cn`) for an existing key (PKCS#8 PEM, e.g. an RSA key made by
+    /// `openssl genpkey`), signed by this CA.
+    pub fn client_cert_for(&self, key_pem: &str, cn: &str) -> String {
+        let ca_key = KeyPair::from_pem(&self.ca_key_pem).expect("ca key");
+        let issuer = Issuer::from_params(&self.ca_params, &ca_key);
+        let key = KeyPair::from_pem(key_pem).expect("client key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.signed_by(&key, &issuer).expect("cert").pem()
     }
 }
