@@ -251,6 +251,17 @@ pub async fn run(
         }
     });
 
+    let cert_writer = opts.config.serving_cert.clone().and_then(|cfg| {
+        let m = cfg.manage.clone()?;
+        let every = crate::write::serving_cert::check_interval(&m);
+        Some(tokio::spawn(crate::write::serving_cert::run(
+            ctx.writer.clone(),
+            cfg,
+            m,
+            every,
+        )))
+    });
+
     let api_server = opts.metrics_api.map(|m| {
         tokio::spawn(serve_metrics_api(
             client.clone(),
@@ -307,6 +318,9 @@ pub async fn run(
     ctx.pollers.stop_all();
     gauges.abort();
     hpa_cache.abort();
+    if let Some(t) = cert_writer {
+        t.abort();
+    }
     if let Some(server) = api_server {
         server.await??;
     }
@@ -366,6 +380,14 @@ async fn serve_metrics_api(
         .then(|| tokio::spawn(delegation::watch(client.clone(), tls.clone(), auth.clone())));
     let reloader = matches!(m.cert, tls::CertSource::Files { .. })
         .then(|| tokio::spawn(tls.clone().watch_files(Duration::from_secs(10))));
+    let follower = ctx.config.serving_cert.clone().map(|c| {
+        tokio::spawn(crate::serving_cert::reload::follow(
+            client.clone(),
+            c.namespace,
+            c.secret,
+            tls.clone(),
+        ))
+    });
     let provider = Arc::new(crate::metrics_api::StoreProvider {
         store: ctx.metric_store.clone(),
         scaled_objects: ctx.scaled_objects.clone(),
@@ -380,7 +402,7 @@ async fn serve_metrics_api(
         shutdown.wait(),
     )
     .await;
-    for t in [watcher, reloader].into_iter().flatten() {
+    for t in [watcher, reloader, follower].into_iter().flatten() {
         t.abort();
     }
     Ok(res?)
