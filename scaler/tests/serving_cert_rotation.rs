@@ -1,0 +1,166 @@
+//! The serving certificate made and rotated by the operator (`--cert-mode operator`) on the API
+//! stand-in, with two replicas: the leader creates the Secret, renews the serving certificate
+//! and then the CA (short lifetimes here), and keeps the APIService's `caBundle` in step; both
+//! replicas swap to each new certificate, and a client that trusts only the current `caBundle`
+//! (as kube-aggregator does) is served by both replicas at every moment.
+
+mod support;
+
+use base64::Engine;
+use prescale::cli::install::{Options, documents};
+use prescale::context::OperatorConfig;
+use prescale::operator::MetricsApiOptions;
+use prescale::serving_cert::{ManagedCert, Policy, ServingCertConfig};
+use prescale_kube_standin::ApiServer;
+use prescale_metrics_adapter::tls::CertSource;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use support::{Operator, aggregation, eventually};
+
+const HOST: &str = "prescale-metrics-apiserver.prescale.svc";
+const SECRET: &str = "prescale-metrics-apiserver-certs";
+const API_SERVICE: &str = "v1beta1.external.metrics.k8s.io";
+
+fn config(policy: Policy) -> OperatorConfig {
+    OperatorConfig {
+        serving_cert: Some(ServingCertConfig {
+            namespace: "prescale".into(),
+            secret: SECRET.into(),
+            manage: Some(ManagedCert {
+                service: "prescale-metrics-apiserver".into(),
+                api_service: API_SERVICE.into(),
+                policy,
+            }),
+        }),
+        ..Default::default()
+    }
+}
+
+async fn metrics_api() -> (MetricsApiOptions, u16) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let opts = MetricsApiOptions {
+        listener,
+        cert: CertSource::SelfSigned {
+            names: vec!["localhost".into()],
+        },
+        authorization: false,
+        watch_front_proxy_config: true,
+        max_age: None,
+        metrics: None,
+    };
+    (opts, port)
+}
+
+fn ca_bundle(api: &ApiServer) -> Option<Vec<u8>> {
+    let svc = api.get("apiregistration.k8s.io/v1", "APIService", "", API_SERVICE)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(svc["spec"]["caBundle"].as_str()?)
+        .ok()
+}
+
+fn secret_cert(api: &ApiServer) -> Option<Vec<u8>> {
+    let s = api.get("v1", "Secret", "prescale", SECRET)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(s["data"]["tls.crt"].as_str()?)
+        .ok()
+}
+
+/// One discovery read through TLS verified by `ca` for the Service's name; the leaf served.
+async fn read(identity: &str, ca: &[u8], port: u16) -> Result<Vec<u8>, String> {
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .tls_info(true)
+        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+        .resolve(HOST, ([127, 0, 0, 1], port).into());
+    for cert in reqwest::Certificate::from_pem_bundle(ca).map_err(|e| e.to_string())? {
+        builder = builder.add_root_certificate(cert);
+    }
+    let res = builder
+        .build()
+        .unwrap()
+        .get(format!("https://{HOST}:{port}/apis/external.metrics.k8s.io/v1beta1"))
+        .header("X-Remote-User", aggregation::HPA_USER)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    if res.status() != 200 {
+        return Err(format!("status {}", res.status()));
+    }
+    let info = res.extensions().get::<reqwest::tls::TlsInfo>().cloned();
+    Ok(info.and_then(|i| i.peer_certificate().map(<[u8]>::to_vec)).unwrap_or_default())
+}
+
+fn der_of(pem: &[u8]) -> Vec<u8> {
+    x509_parser::pem::parse_x509_pem(pem).unwrap().1.contents
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
+    let api = ApiServer::new();
+    let identity = aggregation::front_proxy(&api);
+    // the APIService as install makes it: no caBundle until the operator fills it
+    let objects = documents(&Options::new("prescale"));
+    let svc = objects.iter().find(|o| o["kind"] == "APIService").unwrap();
+    assert!(svc["spec"]["caBundle"].is_null());
+    api.put(svc.clone());
+
+    let policy = Policy {
+        cert_validity: Duration::from_secs(8),
+        ca_validity: Duration::from_secs(16),
+    };
+    let lease = Duration::from_secs(2);
+    let (m1, port1) = metrics_api().await;
+    let (m2, port2) = metrics_api().await;
+    let mut a = Operator::start_configured(&api, Some(("a", lease)), Some(m1), config(policy));
+    let mut b = Operator::start_configured(&api, Some(("b", lease)), Some(m2), config(policy));
+
+    eventually(10, "the Secret and the caBundle", || {
+        Some(()).filter(|_| secret_cert(&api).is_some() && ca_bundle(&api).is_some())
+    })
+    .await;
+
+    let (mut bundles, mut secret_certs) = (BTreeSet::new(), BTreeSet::new());
+    let mut served = [BTreeSet::new(), BTreeSet::new()];
+    let (mut reads, mut failures) = (0, Vec::new());
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(22) {
+        let ca = ca_bundle(&api).unwrap();
+        bundles.insert(ca.clone());
+        secret_certs.insert(der_of(&secret_cert(&api).unwrap()));
+        for (i, port) in [port1, port2].into_iter().enumerate() {
+            reads += 1;
+            match read(&identity, &ca, port).await {
+                Ok(leaf) => {
+                    served[i].insert(leaf);
+                }
+                Err(e) => failures.push(format!("{:?} replica {i}: {e}", start.elapsed())),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(failures.is_empty(), "{} of {reads} reads failed: {failures:#?}", failures.len());
+    // 22 s with 8 s certificates renewed at two thirds, a 16 s CA renewed at two thirds
+    assert!(secret_certs.len() >= 3, "serving certificates seen: {}", secret_certs.len());
+    assert!(bundles.len() >= 2, "caBundles seen: {}", bundles.len());
+    for (i, leaves) in served.iter().enumerate() {
+        assert!(leaves.len() >= 3, "replica {i} served {} certificates", leaves.len());
+        assert!(leaves.is_subset(&secret_certs), "replica {i} served a certificate not from the Secret");
+    }
+    // one writer: every serving certificate came from one write, and there were no more
+    // writes than one leader makes in this time (1 creation, a renewal per 5.3 s of a
+    // certificate's life, two writes per CA renewal every 10.7 s: at most 12 in ~24 s; two
+    // writing replicas would double that)
+    let secret = api.get("v1", "Secret", "prescale", SECRET).unwrap();
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    let writes = api.writes("secrets") as usize;
+    eprintln!(
+        "{reads} reads, {} serving certificates, {} caBundles, {writes} Secret writes",
+        secret_certs.len(),
+        bundles.len()
+    );
+    assert!(writes >= secret_certs.len() && writes <= 12, "{writes} Secret writes");
+    a.stop().await;
+    b.stop().await;
+}
