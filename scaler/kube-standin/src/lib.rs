@@ -41,6 +41,7 @@ pub mod http_api;
 pub mod patch;
 pub mod resources;
 pub mod store;
+pub mod tcp;
 
 use resources::Resource;
 use serde_json::Value;
