@@ -25,17 +25,24 @@ fn parse(text: &str) -> Vec<Value> {
 fn committed_manifests_are_installs_output() {
     let committed = std::fs::read_to_string(deploy().join("prescale.yaml")).unwrap_or_default();
     let generated = yaml_docs(&documents(&Options::new("prescale"))).unwrap();
-    assert!(committed == generated, "deploy/prescale.yaml is out of date; {REGENERATE}");
+    assert!(
+        committed == generated,
+        "deploy/prescale.yaml is out of date; {REGENERATE}"
+    );
     let names: Vec<&str> = crds::all().unwrap().iter().map(|(n, _)| *n).collect();
     let k = std::fs::read_to_string(deploy().join("kustomization.yaml")).unwrap_or_default();
-    assert!(k == kustomization(&names), "deploy/kustomization.yaml is out of date; {REGENERATE}");
+    assert!(
+        k == kustomization(&names),
+        "deploy/kustomization.yaml is out of date; {REGENERATE}"
+    );
 }
 
 #[test]
 fn kustomization_lists_exactly_the_generated_files_and_objects() {
-    let k: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(deploy().join("kustomization.yaml")).unwrap())
-            .unwrap();
+    let k: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(deploy().join("kustomization.yaml")).unwrap(),
+    )
+    .unwrap();
     let listed: BTreeSet<String> = k["resources"]
         .as_array()
         .unwrap()
@@ -59,9 +66,20 @@ fn kustomization_lists_exactly_the_generated_files_and_objects() {
     applied.sort_by_key(key);
     installed.sort_by_key(key);
     assert_eq!(applied.len(), installed.len());
-    assert!(applied == installed, "the kustomization's objects differ from install's");
+    assert!(
+        applied == installed,
+        "the kustomization's objects differ from install's"
+    );
     let kinds: BTreeSet<&str> = applied.iter().filter_map(|v| v["kind"].as_str()).collect();
-    for kind in ["Deployment", "Service", "APIService", "PodDisruptionBudget", "ClusterRole", "Role", "CustomResourceDefinition"] {
+    for kind in [
+        "Deployment",
+        "Service",
+        "APIService",
+        "PodDisruptionBudget",
+        "ClusterRole",
+        "Role",
+        "CustomResourceDefinition",
+    ] {
         assert!(kinds.contains(kind), "{kind} missing from deploy/");
     }
 }

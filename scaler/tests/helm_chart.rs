@@ -27,7 +27,11 @@ fn helm(args: &[&str], values: &Value) -> (bool, String, String) {
         !err.contains("No module named 'helm_python'"),
         "the Helm SDK for Python is missing: run scripts/setup.sh (pip install helm-python-sdk)"
     );
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), err)
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        err,
+    )
 }
 
 fn parse(text: &str) -> Vec<Value> {
@@ -50,12 +54,18 @@ fn render(namespace: &str, values: Value) -> Vec<Value> {
 
 fn installed(o: &Options) -> Vec<Value> {
     let mut all = parse(&crds::yaml_stream().unwrap());
-    all.extend(documents(o).into_iter().filter(|d| d["kind"] != "Namespace"));
+    all.extend(
+        documents(o)
+            .into_iter()
+            .filter(|d| d["kind"] != "Namespace"),
+    );
     sorted(all)
 }
 
 fn find<'a>(objs: &'a [Value], kind: &str) -> &'a Value {
-    objs.iter().find(|o| o["kind"] == kind).unwrap_or_else(|| panic!("{kind}"))
+    objs.iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("{kind}"))
 }
 
 #[test]
@@ -69,11 +79,19 @@ fn default_rendering_is_installs_output_and_deploy() {
     // deploy/ holds the same (its own drift test ties it to install)
     let mut deploy = parse(&std::fs::read_to_string(root().join("deploy/prescale.yaml")).unwrap());
     deploy.retain(|d| d["kind"] != "Namespace");
-    let chart_rest: Vec<Value> = chart.iter().filter(|o| o["kind"] != "CustomResourceDefinition").cloned().collect();
+    let chart_rest: Vec<Value> = chart
+        .iter()
+        .filter(|o| o["kind"] != "CustomResourceDefinition")
+        .cloned()
+        .collect();
     assert_eq!(chart_rest, sorted(deploy));
     for (name, text) in crds::all().unwrap() {
-        let in_chart = std::fs::read_to_string(root().join("deploy/helm/prescale/crds").join(name)).unwrap_or_default();
-        assert!(in_chart == text, "deploy/helm/prescale/crds/{name} is out of date: cp deploy/crds/*.yaml deploy/helm/prescale/crds/");
+        let in_chart = std::fs::read_to_string(root().join("deploy/helm/prescale/crds").join(name))
+            .unwrap_or_default();
+        assert!(
+            in_chart == text,
+            "deploy/helm/prescale/crds/{name} is out of date: cp deploy/crds/*.yaml deploy/helm/prescale/crds/"
+        );
     }
 }
 
@@ -81,7 +99,10 @@ fn default_rendering_is_installs_output_and_deploy() {
 fn lint_is_clean() {
     let (ok, out, err) = helm(&["lint"], &json!({}));
     assert!(ok, "helm lint: {out}{err}");
-    let (ok, out, err) = helm(&["lint"], &json!({"certificates": {"mode": "cert-manager"}, "serviceMonitor": {"enabled": true}}));
+    let (ok, out, err) = helm(
+        &["lint"],
+        &json!({"certificates": {"mode": "cert-manager"}, "serviceMonitor": {"enabled": true}}),
+    );
     assert!(ok, "helm lint: {out}{err}");
 }
 
@@ -114,27 +135,66 @@ fn values_reach_the_deployment() {
     assert_eq!(c["imagePullPolicy"], "Never");
     assert_eq!(c["args"], json!(["run", "--lead-time-default=3m"]));
     // Helm merges values deeply: the default memory request stays
-    assert_eq!(c["resources"], json!({"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "384Mi"}}));
-    let env: Vec<(String, String)> = c["env"].as_array().unwrap().iter()
-        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_str()?.to_string()))).collect();
-    for want in [("PRESCALE_LOG_LEVEL", "debug"), ("PRESCALE_LOG_FORMAT", "plain"), ("PRESCALE_METRICS_API_ADDR", "0.0.0.0:7443"), ("PRESCALE_ADMIN_ADDR", "0.0.0.0:9090"), ("X", "1")] {
-        assert!(env.contains(&(want.0.into(), want.1.into())), "{want:?} in {env:?}");
+    assert_eq!(
+        c["resources"],
+        json!({"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "384Mi"}})
+    );
+    let env: Vec<(String, String)> = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e["name"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    for want in [
+        ("PRESCALE_LOG_LEVEL", "debug"),
+        ("PRESCALE_LOG_FORMAT", "plain"),
+        ("PRESCALE_METRICS_API_ADDR", "0.0.0.0:7443"),
+        ("PRESCALE_ADMIN_ADDR", "0.0.0.0:9090"),
+        ("X", "1"),
+    ] {
+        assert!(
+            env.contains(&(want.0.into(), want.1.into())),
+            "{want:?} in {env:?}"
+        );
     }
-    assert_eq!(c["ports"], json!([{"name": "https", "containerPort": 7443}, {"name": "admin", "containerPort": 9090}]));
+    assert_eq!(
+        c["ports"],
+        json!([{"name": "https", "containerPort": 7443}, {"name": "admin", "containerPort": 9090}])
+    );
     assert_eq!(pod["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
     assert_eq!(pod["tolerations"][0]["key"], "k");
     assert!(pod["affinity"]["nodeAffinity"].is_object());
     let sm = find(&objs, "ServiceMonitor");
-    assert_eq!(sm["spec"]["endpoints"][0], json!({"port": "admin", "path": "/metrics", "interval": "15s"}));
+    assert_eq!(
+        sm["spec"]["endpoints"][0],
+        json!({"port": "admin", "path": "/metrics", "interval": "15s"})
+    );
     assert_eq!(sm["metadata"]["labels"]["release"], "kps");
-    assert!(render("prescale", json!({"replicas": 1})).iter().all(|o| o["kind"] != "PodDisruptionBudget"));
+    assert!(
+        render("prescale", json!({"replicas": 1}))
+            .iter()
+            .all(|o| o["kind"] != "PodDisruptionBudget")
+    );
 }
 
 #[test]
 fn the_schema_refuses_bad_values() {
-    for bad in [json!({"replicas": 0}), json!({"certificates": {"mode": "manual"}}), json!({"image": {"repository": ""}}), json!({"replicaCount": 2})] {
+    for bad in [
+        json!({"replicas": 0}),
+        json!({"certificates": {"mode": "manual"}}),
+        json!({"image": {"repository": ""}}),
+        json!({"replicaCount": 2}),
+    ] {
         let (ok, _, err) = helm(&["template", "--namespace", "prescale"], &bad);
         assert!(!ok, "{bad} was accepted");
-        assert!(err.contains("schema") || err.contains("values"), "{bad}: {err}");
+        assert!(
+            err.contains("schema") || err.contains("values"),
+            "{bad}: {err}"
+        );
     }
 }

@@ -25,7 +25,13 @@ async fn image_builds_checks_and_runs_from_its_root_file_system() {
         let out = out.clone();
         move || {
             Command::new(root().join("scripts/image.sh"))
-                .args(["--binary", env!("CARGO_BIN_EXE_prescale"), "--fast", "--standin-url", &url])
+                .args([
+                    "--binary",
+                    env!("CARGO_BIN_EXE_prescale"),
+                    "--fast",
+                    "--standin-url",
+                    &url,
+                ])
                 .arg("--out")
                 .arg(&out)
                 .output()
@@ -38,18 +44,35 @@ async fn image_builds_checks_and_runs_from_its_root_file_system() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "image.sh failed:\n{stdout}\n{stderr}");
     let version = env!("CARGO_PKG_VERSION");
-    assert!(stdout.contains(&format!("/prescale --version in the image: prescale {version}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "/prescale --version in the image: prescale {version}"
+        )),
+        "{stdout}"
+    );
     assert!(stdout.contains("answers /livez and /readyz"), "{stdout}");
     let image = prescale::cli::install::DEFAULT_IMAGE;
-    assert!(stdout.contains(&format!("built {image}")), "install's default image is what image.sh builds: {stdout}");
+    assert!(
+        stdout.contains(&format!("built {image}")),
+        "install's default image is what image.sh builds: {stdout}"
+    );
     assert!(out.join("prescale-image.tar").is_file());
 
     // the config as the checker read it
-    let config_line = stdout.lines().find(|l| l.starts_with("{\"config\"")).unwrap();
+    let config_line = stdout
+        .lines()
+        .find(|l| l.starts_with("{\"config\""))
+        .unwrap();
     let config: serde_json::Value = serde_json::from_str(config_line).unwrap();
     assert_eq!(config["config"]["User"], "65532:65532");
-    assert_eq!(config["config"]["Entrypoint"], serde_json::json!(["/prescale"]));
-    assert_eq!(config["config"]["Labels"]["org.opencontainers.image.version"], version);
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/prescale"])
+    );
+    assert_eq!(
+        config["config"]["Labels"]["org.opencontainers.image.version"],
+        version
+    );
 
     // the checker refuses a layout whose blob no longer matches its digest
     let blobs = out.join("oci/blobs/sha256");
@@ -71,4 +94,49 @@ async fn image_builds_checks_and_runs_from_its_root_file_system() {
         .unwrap();
     assert!(!check.status.success());
     assert!(String::from_utf8_lossy(&check.stderr).contains("does not match its digest"));
+}
+
+/// The Dockerfile (for machines with an engine; not buildable here) makes the same image:
+/// the same root file system recipe, a final stage from scratch, user 65532, the entrypoint
+/// and labels image.sh sets.
+#[test]
+fn dockerfile_builds_the_same_image() {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let final_stage = &text[text.rfind("\nFROM ").unwrap()..];
+    assert!(final_stage.starts_with("\nFROM scratch\n"), "{final_stage}");
+    assert!(text.contains("python3 scripts/oci_image.py rootfs target/release/prescale /rootfs"));
+    for line in [
+        "USER 65532:65532",
+        "ENTRYPOINT [\"/prescale\"]",
+        "CMD [\"run\"]",
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+    ] {
+        assert!(final_stage.contains(line), "{line}");
+    }
+    let script = std::fs::read_to_string(root().join("scripts/image.sh")).unwrap();
+    for label in [
+        "title",
+        "description",
+        "version",
+        "revision",
+        "source",
+        "licenses",
+    ] {
+        let key = format!("org.opencontainers.image.{label}=");
+        assert!(final_stage.contains(&key) && script.contains(&key), "{key}");
+    }
+    let toolchain = std::fs::read_to_string(root().join("rust-toolchain.toml")).unwrap();
+    let rust = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ARG RUST_VERSION="))
+        .unwrap();
+    assert!(
+        toolchain.contains(&format!("\"{rust}\"")),
+        "Dockerfile Rust {rust} is not rust-toolchain.toml's"
+    );
+    let version = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ARG VERSION="))
+        .unwrap();
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
 }

@@ -80,7 +80,9 @@ async fn read(identity: &str, ca: &[u8], port: u16) -> Result<Vec<u8>, String> {
     let res = builder
         .build()
         .unwrap()
-        .get(format!("https://{HOST}:{port}/apis/external.metrics.k8s.io/v1beta1"))
+        .get(format!(
+            "https://{HOST}:{port}/apis/external.metrics.k8s.io/v1beta1"
+        ))
         .header("X-Remote-User", aggregation::HPA_USER)
         .send()
         .await
@@ -89,7 +91,9 @@ async fn read(identity: &str, ca: &[u8], port: u16) -> Result<Vec<u8>, String> {
         return Err(format!("status {}", res.status()));
     }
     let info = res.extensions().get::<reqwest::tls::TlsInfo>().cloned();
-    Ok(info.and_then(|i| i.peer_certificate().map(<[u8]>::to_vec)).unwrap_or_default())
+    Ok(info
+        .and_then(|i| i.peer_certificate().map(<[u8]>::to_vec))
+        .unwrap_or_default())
 }
 
 fn der_of(pem: &[u8]) -> Vec<u8> {
@@ -140,13 +144,28 @@ async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    assert!(failures.is_empty(), "{} of {reads} reads failed: {failures:#?}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {reads} reads failed: {failures:#?}",
+        failures.len()
+    );
     // 22 s with 8 s certificates renewed at two thirds, a 16 s CA renewed at two thirds
-    assert!(secret_certs.len() >= 3, "serving certificates seen: {}", secret_certs.len());
+    assert!(
+        secret_certs.len() >= 3,
+        "serving certificates seen: {}",
+        secret_certs.len()
+    );
     assert!(bundles.len() >= 2, "caBundles seen: {}", bundles.len());
     for (i, leaves) in served.iter().enumerate() {
-        assert!(leaves.len() >= 3, "replica {i} served {} certificates", leaves.len());
-        assert!(leaves.is_subset(&secret_certs), "replica {i} served a certificate not from the Secret");
+        assert!(
+            leaves.len() >= 3,
+            "replica {i} served {} certificates",
+            leaves.len()
+        );
+        assert!(
+            leaves.is_subset(&secret_certs),
+            "replica {i} served a certificate not from the Secret"
+        );
     }
     // one writer: every serving certificate came from one write, and there were no more
     // writes than one leader makes in this time (1 creation, a renewal per 5.3 s of a
@@ -160,7 +179,10 @@ async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
         secret_certs.len(),
         bundles.len()
     );
-    assert!(writes >= secret_certs.len() && writes <= 9, "{writes} Secret writes");
+    assert!(
+        writes >= secret_certs.len() && writes <= 9,
+        "{writes} Secret writes"
+    );
     a.stop().await;
     b.stop().await;
 }

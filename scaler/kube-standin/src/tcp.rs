@@ -19,7 +19,11 @@ pub async fn serve(api: ApiServer, listener: tokio::net::TcpListener) {
                 let mut inner = api.service();
                 async move {
                     let (parts, body) = req.into_parts();
-                    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                    let bytes = body
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
                     let req = http::Request::from_parts(parts, kube::client::Body::from(bytes));
                     let res = tower::Service::call(&mut inner, req).await;
                     Ok::<_, Infallible>(res.unwrap_or_else(|never| match never {}))

@@ -121,7 +121,9 @@ fn check(a: &InstallArgs) -> anyhow::Result<Vec<(String, String)>> {
 
 /// The install documents (without the CRDs), in apply order.
 pub fn documents(o: &Options) -> Vec<Value> {
-    let mut docs = vec![serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": o.namespace}})];
+    let mut docs = vec![
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": o.namespace}}),
+    ];
     docs.extend(rbac::objects(o));
     docs.extend(certs::issuer_objects(o));
     docs.extend(workload::objects(o));
@@ -201,7 +203,10 @@ mod tests {
         let mut o = Options::new("prescale");
         o.scale_targets = vec![("argoproj.io".into(), "rollouts".into())];
         let docs = documents(&o);
-        for d in docs.iter().filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role") {
+        for d in docs
+            .iter()
+            .filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role")
+        {
             for rule in d["rules"].as_array().unwrap() {
                 for field in ["apiGroups", "resources", "verbs"] {
                     for v in rule[field].as_array().unwrap() {
@@ -211,15 +216,37 @@ mod tests {
             }
         }
         let rules = &find(&docs, "ClusterRole", "prescale-operator")["rules"];
-        assert!(rules.as_array().unwrap().iter().any(|r| r["resources"][0] == "rollouts/scale"));
-        assert!(rules.as_array().unwrap().iter().any(|r| r["resourceNames"][0] == certs::API_SERVICE));
+        assert!(
+            rules
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["resources"][0] == "rollouts/scale")
+        );
+        assert!(
+            rules
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["resourceNames"][0] == certs::API_SERVICE)
+        );
         let rb = find(&docs, "RoleBinding", "prescale-operator-auth-reader");
         assert_eq!(
-            (rb["metadata"]["namespace"].as_str(), rb["roleRef"]["name"].as_str()),
-            (Some("kube-system"), Some("extension-apiserver-authentication-reader"))
+            (
+                rb["metadata"]["namespace"].as_str(),
+                rb["roleRef"]["name"].as_str()
+            ),
+            (
+                Some("kube-system"),
+                Some("extension-apiserver-authentication-reader")
+            )
         );
         assert_eq!(
-            find(&docs, "ClusterRoleBinding", "prescale-operator:system:auth-delegator")["roleRef"]["name"],
+            find(
+                &docs,
+                "ClusterRoleBinding",
+                "prescale-operator:system:auth-delegator"
+            )["roleRef"]["name"],
             "system:auth-delegator"
         );
     }
@@ -228,12 +255,26 @@ mod tests {
     fn certificate_modes() {
         let docs = documents(&Options::new("prescale"));
         let api = find(&docs, "APIService", certs::API_SERVICE);
-        assert!(api["spec"]["caBundle"].is_null() && api["spec"]["insecureSkipTLSVerify"].is_null());
-        assert!(docs.iter().all(|d| d["kind"] != "Secret"), "no key material in manifests");
-        let env = &find(&docs, "Deployment", "prescale-operator")["spec"]["template"]["spec"]["containers"][0]["env"];
-        assert!(env.as_array().unwrap().iter().any(|e| e["name"] == "PRESCALE_MANAGE_SERVING_CERT"));
+        assert!(
+            api["spec"]["caBundle"].is_null() && api["spec"]["insecureSkipTLSVerify"].is_null()
+        );
+        assert!(
+            docs.iter().all(|d| d["kind"] != "Secret"),
+            "no key material in manifests"
+        );
+        let env = &find(&docs, "Deployment", "prescale-operator")["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        assert!(
+            env.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == "PRESCALE_MANAGE_SERVING_CERT")
+        );
 
-        let cm = documents(&Options { cert_mode: CertMode::CertManager, ..Options::new("ops") });
+        let cm = documents(&Options {
+            cert_mode: CertMode::CertManager,
+            ..Options::new("ops")
+        });
         let api = find(&cm, "APIService", certs::API_SERVICE);
         assert_eq!(
             api["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
@@ -241,10 +282,24 @@ mod tests {
         );
         let cert = find(&cm, "Certificate", "prescale-metrics-apiserver");
         assert_eq!(cert["spec"]["secretName"], certs::SECRET);
-        assert_eq!(cert["spec"]["dnsNames"][2], "prescale-metrics-apiserver.ops.svc");
-        let env = &find(&cm, "Deployment", "prescale-operator")["spec"]["template"]["spec"]["containers"][0]["env"];
-        assert!(env.as_array().unwrap().iter().all(|e| e["name"] != "PRESCALE_MANAGE_SERVING_CERT"));
+        assert_eq!(
+            cert["spec"]["dnsNames"][2],
+            "prescale-metrics-apiserver.ops.svc"
+        );
+        let env = &find(&cm, "Deployment", "prescale-operator")["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        assert!(
+            env.as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["name"] != "PRESCALE_MANAGE_SERVING_CERT")
+        );
         let role = &find(&cm, "Role", "prescale-operator")["rules"];
-        assert!(role.as_array().unwrap().iter().all(|r| r["resources"][0] != "secrets"));
+        assert!(
+            role.as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["resources"][0] != "secrets")
+        );
     }
 }

@@ -108,7 +108,11 @@ pub struct RunArgs {
 
     /// The leader makes and renews that Secret (a CA and a serving certificate for the
     /// metrics API Service) and keeps the APIService's `caBundle` in step with it.
-    #[arg(long, env = "PRESCALE_MANAGE_SERVING_CERT", requires = "serving_cert_secret")]
+    #[arg(
+        long,
+        env = "PRESCALE_MANAGE_SERVING_CERT",
+        requires = "serving_cert_secret"
+    )]
     manage_serving_cert: bool,
 
     /// Lifetime of a serving certificate the operator makes (renewed at two thirds).
@@ -120,11 +124,19 @@ pub struct RunArgs {
     serving_ca_validity: Duration,
 
     /// The metrics API's Service (the certificate names it).
-    #[arg(long, env = "PRESCALE_METRICS_API_SERVICE", default_value = "prescale-metrics-apiserver")]
+    #[arg(
+        long,
+        env = "PRESCALE_METRICS_API_SERVICE",
+        default_value = "prescale-metrics-apiserver"
+    )]
     metrics_api_service: String,
 
     /// The APIService whose `caBundle` the operator keeps in step.
-    #[arg(long, env = "PRESCALE_API_SERVICE", default_value = "v1beta1.external.metrics.k8s.io")]
+    #[arg(
+        long,
+        env = "PRESCALE_API_SERVICE",
+        default_value = "v1beta1.external.metrics.k8s.io"
+    )]
     api_service: String,
 
     /// Skip SubjectAccessReview for metrics API callers (local testing only; logged loudly).

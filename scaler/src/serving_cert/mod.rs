@@ -209,8 +209,10 @@ fn window(params: &mut CertificateParams, now: i64, validity: Duration) -> Resul
 fn new_ca(now: i64, policy: &Policy) -> Result<(String, KeyPair), String> {
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
     // the time in the name tells CAs apart, so a certificate's issuer names its CA
-    ca.distinguished_name
-        .push(DnType::CommonName, format!("prescale-metrics-apiserver-ca@{now}"));
+    ca.distinguished_name.push(
+        DnType::CommonName,
+        format!("prescale-metrics-apiserver-ca@{now}"),
+    );
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     window(&mut ca, now, policy.ca_validity)?;
     let key = KeyPair::generate().map_err(|e| e.to_string())?;
@@ -227,9 +229,10 @@ fn new_cert(
 ) -> Result<(String, String), String> {
     let issuer = Issuer::from_ca_cert_pem(ca_pem, ca_key).map_err(|e| e.to_string())?;
     let mut params = CertificateParams::new(names.to_vec()).map_err(|e| e.to_string())?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, names.get(2).cloned().unwrap_or_default());
+    params.distinguished_name.push(
+        DnType::CommonName,
+        names.get(2).cloned().unwrap_or_default(),
+    );
     window(&mut params, now, policy.cert_validity)?;
     let key = KeyPair::generate().map_err(|e| e.to_string())?;
     let cert = params.signed_by(&key, &issuer).map_err(|e| e.to_string())?;
@@ -279,7 +282,10 @@ pub fn apply(
         }
         Action::NewCa(_) => {
             let (ca, key) = new_ca(now, policy)?;
-            data.insert(CA_CRT.into(), format!("{ca}{}", still_valid(&old_bundle, now)));
+            data.insert(
+                CA_CRT.into(),
+                format!("{ca}{}", still_valid(&old_bundle, now)),
+            );
             data.insert(CA_KEY.into(), key.serialize_pem());
         }
         Action::NewCert(_) => {

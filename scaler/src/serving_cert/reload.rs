@@ -32,9 +32,13 @@ pub async fn follow(client: Client, namespace: String, secret: String, tls: Arc<
             continue;
         };
         match tls.set_serving(cert.0.clone(), key.0.clone()) {
-            Ok(true) => tracing::info!(secret = %secret, "serving certificate loaded from the Secret"),
+            Ok(true) => {
+                tracing::info!(secret = %secret, "serving certificate loaded from the Secret")
+            }
             Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, secret = %secret, "serving certificate not loaded; keeping the current one"),
+            Err(e) => {
+                tracing::warn!(error = %e, secret = %secret, "serving certificate not loaded; keeping the current one")
+            }
         }
     }
 }

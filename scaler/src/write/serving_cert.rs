@@ -7,14 +7,17 @@ use crate::serving_cert::{self, Action, ManagedCert, ServingCertConfig};
 use base64::Engine;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use kube::Api;
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn api_services(client: &kube::Client) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("apiregistration.k8s.io", "v1", "APIService");
-    Api::all_with(client.clone(), &ApiResource::from_gvk_with_plural(&gvk, "apiservices"))
+    Api::all_with(
+        client.clone(),
+        &ApiResource::from_gvk_with_plural(&gvk, "apiservices"),
+    )
 }
 
 fn pem_data(s: &Secret) -> BTreeMap<String, String> {
@@ -62,7 +65,10 @@ impl Writer {
             &names,
             now,
         );
-        let mut tick = Tick { secret_written: None, bundle_written: false };
+        let mut tick = Tick {
+            secret_written: None,
+            bundle_written: false,
+        };
         let data = if action == Action::Keep {
             old
         } else {
@@ -78,9 +84,13 @@ impl Writer {
         if api_service.is_some() && published.as_deref() != Some(bundle(&data).as_str()) {
             self.check()?;
             let patch = serde_json::json!({"spec": {"caBundle": bundle(&data)}});
-            apis.patch(&m.api_service, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .map_err(Error::Kube)?;
+            apis.patch(
+                &m.api_service,
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+            .map_err(Error::Kube)?;
             tick.bundle_written = true;
         }
         Ok(tick)
@@ -102,7 +112,10 @@ impl Writer {
         s.metadata
             .labels
             .get_or_insert_with(Default::default)
-            .insert("app.kubernetes.io/managed-by".into(), self.field_manager.clone());
+            .insert(
+                "app.kubernetes.io/managed-by".into(),
+                self.field_manager.clone(),
+            );
         s.data = Some(
             data.iter()
                 .map(|(k, v)| (k.clone(), ByteString(v.clone().into_bytes())))
@@ -130,15 +143,23 @@ pub async fn run(writer: Writer, cfg: ServingCertConfig, m: ManagedCert, every: 
         if writer.leads() {
             let now = chrono::Utc::now().timestamp();
             match writer.serving_cert_tick(&cfg, &m, now).await {
-                Ok(Tick { secret_written: Some(why), bundle_written }) => tracing::info!(
+                Ok(Tick {
+                    secret_written: Some(why),
+                    bundle_written,
+                }) => tracing::info!(
                     secret = %cfg.secret, reason = %why, ca_bundle_updated = bundle_written,
                     "serving certificate renewed"
                 ),
-                Ok(Tick { bundle_written: true, .. }) => {
+                Ok(Tick {
+                    bundle_written: true,
+                    ..
+                }) => {
                     tracing::info!(api_service = %m.api_service, "APIService caBundle updated")
                 }
                 Ok(_) | Err(Error::NotLeader) => {}
-                Err(e) => tracing::warn!(error = %e.text(), secret = %cfg.secret, "serving certificate not renewed; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e.text(), secret = %cfg.secret, "serving certificate not renewed; retrying")
+                }
             }
         }
         tokio::time::sleep(every).await;

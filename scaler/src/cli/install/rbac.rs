@@ -62,7 +62,19 @@ pub fn objects(o: &Options) -> Vec<Value> {
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": NAME, "namespace": ns}, "rules": namespace_rules(o)}),
         binding("RoleBinding", NAME, Some(ns), "Role", NAME),
         // delegated authentication and authorization of the aggregated API server
-        binding("ClusterRoleBinding", &format!("{NAME}:system:auth-delegator"), None, "ClusterRole", "system:auth-delegator"),
-        binding("RoleBinding", &format!("{NAME}-auth-reader"), Some("kube-system"), "Role", "extension-apiserver-authentication-reader"),
+        binding(
+            "ClusterRoleBinding",
+            &format!("{NAME}:system:auth-delegator"),
+            None,
+            "ClusterRole",
+            "system:auth-delegator",
+        ),
+        binding(
+            "RoleBinding",
+            &format!("{NAME}-auth-reader"),
+            Some("kube-system"),
+            "Role",
+            "extension-apiserver-authentication-reader",
+        ),
     ]
 }

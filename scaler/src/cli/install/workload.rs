@@ -47,12 +47,12 @@ fn container(o: &Options) -> Value {
 /// The Deployment.
 pub fn deployment(o: &Options) -> Value {
     json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": NAME, "namespace": o.namespace, "labels": labels()},
-        "spec": {"replicas": o.replicas, "selector": {"matchLabels": labels()}, "template": {"metadata": {"labels": labels()}, "spec": {
-            "serviceAccountName": NAME,
-            "securityContext": {"runAsNonRoot": true, "runAsUser": UID, "runAsGroup": UID, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [container(o)],
-            "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels()}}]
-        }}}})
+    "spec": {"replicas": o.replicas, "selector": {"matchLabels": labels()}, "template": {"metadata": {"labels": labels()}, "spec": {
+        "serviceAccountName": NAME,
+        "securityContext": {"runAsNonRoot": true, "runAsUser": UID, "runAsGroup": UID, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container(o)],
+        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels()}}]
+    }}}})
 }
 
 /// Deployment, Services and (with more than one replica) the PodDisruptionBudget.
@@ -80,7 +80,10 @@ mod tests {
     fn hardened_and_spread() {
         let d = deployment(&Options::new("ops"));
         let pod = &d["spec"]["template"]["spec"];
-        assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
         assert_eq!(pod["securityContext"]["runAsUser"], UID);
         let c = &pod["containers"][0];
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
@@ -92,8 +95,19 @@ mod tests {
             pod["topologySpreadConstraints"][0]["labelSelector"]["matchLabels"],
             d["spec"]["selector"]["matchLabels"]
         );
-        let one = Options { replicas: 1, ..Options::new("ops") };
-        assert!(objects(&one).iter().all(|o| o["kind"] != "PodDisruptionBudget"));
-        assert!(objects(&Options::new("ops")).iter().any(|o| o["kind"] == "PodDisruptionBudget"));
+        let one = Options {
+            replicas: 1,
+            ..Options::new("ops")
+        };
+        assert!(
+            objects(&one)
+                .iter()
+                .all(|o| o["kind"] != "PodDisruptionBudget")
+        );
+        assert!(
+            objects(&Options::new("ops"))
+                .iter()
+                .any(|o| o["kind"] == "PodDisruptionBudget")
+        );
     }
 }
