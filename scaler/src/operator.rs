@@ -2,6 +2,8 @@
 //! pass one over the API stand-in): leader election, the ScaledObject controller with its
 //! watches, poll loops, and readiness; everything stops on the shutdown signal.
 
+mod serve;
+
 use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
 use crate::context::{Context, OperatorConfig};
 use crate::controller::reconcile::{error_policy, reconcile};
@@ -263,7 +265,7 @@ pub async fn run(
     });
 
     let api_server = opts.metrics_api.map(|m| {
-        tokio::spawn(serve_metrics_api(
+        tokio::spawn(serve::metrics_api(
             client.clone(),
             m,
             ctx.clone(),
@@ -349,61 +351,4 @@ async fn stopped_before_sync(
         return;
     }
     std::future::pending().await
-}
-
-async fn serve_metrics_api(
-    client: Client,
-    m: MetricsApiOptions,
-    ctx: Arc<Context>,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
-    use prescale_metrics_adapter::{auth, authz, delegation, server, tls};
-    let _busy = shutdown.busy("metrics API server (open requests)");
-    let tls = tls::TlsState::new(m.cert.clone(), None)?;
-    let authorizer: Arc<dyn authz::Authorizer> = if m.authorization {
-        Arc::new(authz::SubjectAccessReviewer::new(
-            client.clone(),
-            Duration::from_secs(10),
-        ))
-    } else {
-        tracing::warn!(
-            "AUTHORIZATION DISABLED for the external metrics API: every authenticated caller gets every metric. Use only for local testing."
-        );
-        Arc::new(authz::AllowAll)
-    };
-    let auth = Arc::new(auth::Auth {
-        request_header: arc_swap::ArcSwap::from_pointee(auth::RequestHeaderConfig::default()),
-        authorizer,
-    });
-    let watcher = m
-        .watch_front_proxy_config
-        .then(|| tokio::spawn(delegation::watch(client.clone(), tls.clone(), auth.clone())));
-    let reloader = matches!(m.cert, tls::CertSource::Files { .. })
-        .then(|| tokio::spawn(tls.clone().watch_files(Duration::from_secs(10))));
-    let follower = ctx.config.serving_cert.clone().map(|c| {
-        tokio::spawn(crate::serving_cert::reload::follow(
-            client.clone(),
-            c.namespace,
-            c.secret,
-            tls.clone(),
-        ))
-    });
-    let provider = Arc::new(crate::metrics_api::StoreProvider {
-        store: ctx.metric_store.clone(),
-        scaled_objects: ctx.scaled_objects.clone(),
-        pollers: ctx.pollers.clone(),
-        max_age: m.max_age,
-    });
-    tracing::info!(addr = ?m.listener.local_addr().ok(), "external metrics API listening");
-    let res = server::serve(
-        m.listener,
-        tls,
-        prescale_metrics_adapter::app(provider, auth, m.metrics.clone()),
-        shutdown.wait(),
-    )
-    .await;
-    for t in [watcher, reloader, follower].into_iter().flatten() {
-        t.abort();
-    }
-    Ok(res?)
 }

@@ -17,6 +17,12 @@
 //! AbleToScale / ScalingActive / ScalingLimited with the controller's reasons and messages),
 //! with per-HPA-uid memory of recommendations and scale events.
 //!
+//! Served over plain HTTP on a TCP port (`tcp`, and the `kube-standin-http` bin) for a
+//! process that cannot be handed a client, e.g. `prescale run` inside the container image's
+//! root file system (`scripts/image.sh`). APIService objects (`apiregistration.k8s.io/v1`)
+//! are stored like any other object; which backend serves a group is still the test's
+//! `register_api_service`, not the object's `spec.service`.
+//!
 //! Faults for tests (`faults`): writes failed with 429 + Retry-After, 409 or 5xx
 //! (`fail_writes`), every open watch ended at once (`break_watches`; with `compact` the resume
 //! gets 410 Gone), and per-replica clients that can be cut off (`replica_client`).

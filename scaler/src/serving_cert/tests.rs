@@ -14,13 +14,22 @@ fn names() -> Vec<String> {
     vec!["svc".into(), "svc.ns".into()]
 }
 
+/// What the Secret holds, whether the bundle is published, now, and the decision wanted.
+type Case = (
+    &'static str,
+    Option<Result<Material, String>>,
+    bool,
+    i64,
+    Action,
+);
+
 #[test]
 fn decisions() {
     let ca = info("CN=ca@0", "CN=ca@0", 0, 3000);
     let old_ca = info("CN=ca@-9", "CN=ca@-9", -9, 2000);
     let cert = info("CN=svc", "CN=ca@0", 0, 300);
     let m = |cas: Vec<CertInfo>, cert: CertInfo| Ok(Material { cas, cert });
-    let cases: Vec<(&str, Option<Result<Material, String>>, bool, i64, Action)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "no Secret",
             None,
