@@ -269,6 +269,7 @@ pub async fn run(
             client.clone(),
             m,
             ctx.clone(),
+            handles.readiness.clone(),
             shutdown.clone(),
         ))
     });

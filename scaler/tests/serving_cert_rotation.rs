@@ -186,3 +186,48 @@ async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
     a.stop().await;
     b.stop().await;
 }
+
+/// With the certificate from a Secret (cert-manager's mode: the operator only reads it), a
+/// replica is not Ready while it serves only its start-up certificate, and becomes Ready once
+/// the Secret's is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_until_the_secrets_certificate_is_served() {
+    let api = ApiServer::new();
+    let identity = aggregation::front_proxy(&api);
+    let (m, port) = metrics_api().await;
+    let mut cfg = config(Policy::default());
+    if let Some(c) = cfg.serving_cert.as_mut() {
+        c.manage = None;
+    }
+    let mut op = Operator::start_configured(&api, None, Some(m), cfg);
+    // caches sync within a second; readiness must still wait for the certificate
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!op.handles.readiness.is_ready());
+    assert!(
+        api.get("v1", "Secret", "prescale", SECRET).is_none(),
+        "a reader wrote"
+    );
+
+    let data = prescale::serving_cert::apply(
+        &prescale::serving_cert::Action::Fresh("cert-manager stands in".into()),
+        &Default::default(),
+        &prescale::serving_cert::service_names("prescale-metrics-apiserver", "prescale"),
+        &Policy::default(),
+        chrono::Utc::now().timestamp(),
+    )
+    .unwrap();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    api.put(serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": SECRET, "namespace": "prescale"},
+        "data": {"tls.crt": b64(&data["tls.crt"]), "tls.key": b64(&data["tls.key"]), "ca.crt": b64(&data["ca.crt"])}}));
+    let readiness = op.handles.readiness.clone();
+    eventually(10, "Ready once the Secret's certificate is served", || {
+        readiness.is_ready().then_some(())
+    })
+    .await;
+    let leaf = read(&identity, data["ca.crt"].as_bytes(), port)
+        .await
+        .unwrap();
+    assert_eq!(leaf, der_of(data["tls.crt"].as_bytes()));
+    op.stop().await;
+}

@@ -5,6 +5,7 @@
 use super::MetricsApiOptions;
 use crate::context::Context;
 use crate::shutdown::Shutdown;
+use crate::telemetry::admin::Readiness;
 use kube::Client;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ pub(super) async fn metrics_api(
     client: Client,
     m: MetricsApiOptions,
     ctx: Arc<Context>,
+    readiness: Readiness,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     use prescale_metrics_adapter::{auth, authz, delegation, server, tls};
@@ -38,12 +40,15 @@ pub(super) async fn metrics_api(
         .then(|| tokio::spawn(delegation::watch(client.clone(), tls.clone(), auth.clone())));
     let reloader = matches!(m.cert, tls::CertSource::Files { .. })
         .then(|| tokio::spawn(tls.clone().watch_files(Duration::from_secs(10))));
+    // not Ready before the Secret's certificate is served: the aggregator trusts only it
     let follower = ctx.config.serving_cert.clone().map(|c| {
+        readiness.set_cert_pending(true);
         tokio::spawn(crate::serving_cert::reload::follow(
             client.clone(),
             c.namespace,
             c.secret,
             tls.clone(),
+            move || readiness.set_cert_pending(false),
         ))
     });
     let provider = Arc::new(crate::metrics_api::StoreProvider {
