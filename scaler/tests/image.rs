@@ -13,12 +13,8 @@ fn root() -> &'static Path {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_builds_checks_and_runs_from_its_root_file_system() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(prescale_kube_standin::tcp::serve(
-        prescale_kube_standin::ApiServer::new(),
-        listener,
-    ));
+    let api = prescale_kube_standin::ApiServer::new();
+    let url = format!("http://{}", api.listen().await.unwrap());
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().to_path_buf();
     let run = tokio::task::spawn_blocking({

@@ -17,11 +17,12 @@
 //! AbleToScale / ScalingActive / ScalingLimited with the controller's reasons and messages),
 //! with per-HPA-uid memory of recommendations and scale events.
 //!
-//! Served over plain HTTP on a TCP port (`tcp`, and the `kube-standin-http` bin) for a
-//! process that cannot be handed a client, e.g. `prescale run` inside the container image's
-//! root file system (`scripts/image.sh`). APIService objects (`apiregistration.k8s.io/v1`)
-//! are stored like any other object; which backend serves a group is still the test's
-//! `register_api_service`, not the object's `spec.service`.
+//! `listen` serves the same state on a loopback TCP port (plain HTTP/1.1 and h2c, request
+//! bodies read whole) for tests that run `prescale run` as a process with a kubeconfig; the
+//! `kube-standin-http` bin does the same as a process, for `scripts/image.sh`, which runs
+//! `prescale run` inside the container image's root file system. APIService objects
+//! (`apiregistration.k8s.io/v1`) are stored like any other object; which backend serves a
+//! group is still the test's `register_api_service`, not the object's `spec.service`.
 //!
 //! Faults for tests (`faults`): writes failed with 429 + Retry-After, 409 or 5xx
 //! (`fail_writes`), every open watch ended at once (`break_watches`; with `compact` the resume
@@ -44,10 +45,10 @@ pub mod aggregator;
 pub mod faults;
 pub mod hpa_controller;
 pub mod http_api;
+pub mod listen;
 pub mod patch;
 pub mod resources;
 pub mod store;
-pub mod tcp;
 
 use resources::Resource;
 use serde_json::Value;
