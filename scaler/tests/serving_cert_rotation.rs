@@ -231,3 +231,54 @@ async fn not_ready_until_the_secrets_certificate_is_served() {
     assert_eq!(leaf, der_of(data["tls.crt"].as_bytes()));
     op.stop().await;
 }
+
+/// While no replica leads (a hand-over Lease held, as in docs/migrating-from-keda.md), the
+/// replicas still bootstrap: one creates the missing Secret, the APIService's missing
+/// `caBundle` is filled from it, both become Ready; nothing is renewed without a leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_bootstrap_the_certificate_but_never_renew_it() {
+    let api = ApiServer::new();
+    let _identity = aggregation::front_proxy(&api);
+    api.put(serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "prescale-operator", "namespace": "prescale"},
+        "spec": {"holderIdentity": "keda-handover", "leaseDurationSeconds": 86400,
+                 "renewTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)}}));
+    let objects = documents(&Options::new("prescale"));
+    api.put(
+        objects
+            .iter()
+            .find(|o| o["kind"] == "APIService")
+            .unwrap()
+            .clone(),
+    );
+    let policy = Policy {
+        cert_validity: Duration::from_secs(6),
+        ca_validity: Duration::from_secs(60),
+    };
+    let (m1, _) = metrics_api().await;
+    let (m2, _) = metrics_api().await;
+    let lease = Duration::from_secs(2);
+    let mut a = Operator::start_configured(&api, Some(("a", lease)), Some(m1), config(policy));
+    let mut b = Operator::start_configured(&api, Some(("b", lease)), Some(m2), config(policy));
+    let (ra, rb) = (a.handles.readiness.clone(), b.handles.readiness.clone());
+    eventually(10, "both replicas Ready without a leader", || {
+        (ra.is_ready() && rb.is_ready()).then_some(())
+    })
+    .await;
+    let bundle = ca_bundle(&api).expect("caBundle filled");
+    let secret = api.get("v1", "Secret", "prescale", SECRET).unwrap();
+    let ca = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"]["ca.crt"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(bundle, ca);
+    let cert = secret_cert(&api).unwrap();
+    // past the 4 s renewal point of a 6 s certificate: a leader would have renewed it
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(secret_cert(&api).unwrap(), cert, "a follower renewed");
+    // at most one create per replica (the stand-in answers the second with 409), one
+    // caBundle fill per replica, and nothing since
+    assert!(api.writes("secrets") <= 2, "{} Secret writes", api.writes("secrets"));
+    assert!(api.writes("apiservices") <= 2);
+    a.stop().await;
+    b.stop().await;
+}

@@ -1,6 +1,13 @@
 //! The one writer of the serving certificate Secret and of the APIService's `caBundle` (when
 //! the operator manages the certificate): each tick reads both, asks
-//! [`crate::serving_cert::decide`] and writes what it says, only while this replica leads.
+//! [`crate::serving_cert::decide`] and writes what it says while this replica leads.
+//!
+//! One exception, bootstrap: a replica that does not lead may *create* a missing Secret (the
+//! create is atomic: one replica wins, the others get 409 and use the winner's) and fill an
+//! APIService that has no `caBundle` at all from that one Secret (the same value whoever
+//! writes it). So the metrics API becomes Available while no replica leads, as during a
+//! hand-over from KEDA (`docs/migrating-from-keda.md`), and every renewal and every change
+//! of an existing `caBundle` stays with the leader.
 
 use super::{Error, Writer};
 use crate::serving_cert::{self, Action, ManagedCert, ServingCertConfig};
@@ -44,7 +51,7 @@ impl Writer {
         m: &ManagedCert,
         now: i64,
     ) -> Result<Tick, Error> {
-        self.check()?;
+        let leads = self.leads();
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &cfg.namespace);
         let current = secrets.get_opt(&cfg.secret).await.map_err(Error::Kube)?;
         let apis = api_services(&self.client);
@@ -59,12 +66,15 @@ impl Writer {
         let old = current.as_ref().map(pem_data).unwrap_or_default();
         let names = serving_cert::service_names(&m.service, &cfg.namespace);
         let material = current.as_ref().map(|_| serving_cert::inspect(&old));
-        let action = serving_cert::decide(
+        let mut action = serving_cert::decide(
             material.as_ref(),
             published.as_deref() == Some(bundle(&old).as_str()),
             &names,
             now,
         );
+        if !leads && current.is_some() {
+            action = Action::Keep;
+        }
         let mut tick = Tick {
             secret_written: None,
             bundle_written: false,
@@ -74,15 +84,24 @@ impl Writer {
         } else {
             let data = serving_cert::apply(&action, &old, &names, &m.policy, now)
                 .map_err(|e| Error::Kube(kube::Error::Service(e.into())))?;
-            self.put_secret(&secrets, cfg, current, &data).await?;
+            match self.put_secret(&secrets, cfg, current, &data).await {
+                // another replica created it first: use theirs at the next tick
+                Err(Error::Kube(kube::Error::Api(s))) if s.code == 409 && !leads => {
+                    return Ok(tick);
+                }
+                res => res?,
+            }
             tick.secret_written = Some(match &action {
                 Action::Fresh(why) | Action::NewCa(why) | Action::NewCert(why) => why.clone(),
                 Action::Keep => String::new(),
             });
             data
         };
-        if api_service.is_some() && published.as_deref() != Some(bundle(&data).as_str()) {
-            self.check()?;
+        let missing = published.as_deref().is_none_or(str::is_empty);
+        if api_service.is_some()
+            && published.as_deref() != Some(bundle(&data).as_str())
+            && (missing || self.leads())
+        {
             let patch = serde_json::json!({"spec": {"caBundle": bundle(&data)}});
             apis.patch(
                 &m.api_service,
@@ -121,7 +140,9 @@ impl Writer {
                 .map(|(k, v)| (k.clone(), ByteString(v.clone().into_bytes())))
                 .collect(),
         );
-        self.check()?;
+        if s.metadata.resource_version.is_some() {
+            self.check()?;
+        }
         let pp = PostParams {
             field_manager: Some(self.field_manager.clone()),
             ..Default::default()
@@ -137,10 +158,10 @@ impl Writer {
     }
 }
 
-/// Ticks every `every` while this replica leads, until the task is dropped.
+/// Ticks every `every` until the task is dropped (followers only bootstrap, see above).
 pub async fn run(writer: Writer, cfg: ServingCertConfig, m: ManagedCert, every: Duration) {
     loop {
-        if writer.leads() {
+        {
             let now = chrono::Utc::now().timestamp();
             match writer.serving_cert_tick(&cfg, &m, now).await {
                 Ok(Tick {
