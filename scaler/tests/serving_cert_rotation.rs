@@ -277,7 +277,11 @@ async fn followers_bootstrap_the_certificate_but_never_renew_it() {
     assert_eq!(secret_cert(&api).unwrap(), cert, "a follower renewed");
     // at most one create per replica (the stand-in answers the second with 409), one
     // caBundle fill per replica, and nothing since
-    assert!(api.writes("secrets") <= 2, "{} Secret writes", api.writes("secrets"));
+    assert!(
+        api.writes("secrets") <= 2,
+        "{} Secret writes",
+        api.writes("secrets")
+    );
     assert!(api.writes("apiservices") <= 2);
     a.stop().await;
     b.stop().await;
