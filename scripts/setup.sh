@@ -8,6 +8,13 @@ packages=(redis-server redis-sentinel redis-tools mariadb-server prometheus font
 binaries=(/usr/bin/redis-server /usr/bin/redis-sentinel /usr/bin/redis-cli /usr/sbin/mariadbd /usr/bin/prometheus /usr/bin/promtool
   /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/bin/openssl)
 
+# Helm's own library for Python (renders and lints deploy/helm/prescale in scaler/tests/helm_chart.rs
+# through scripts/helm.py; no helm binary needed).
+if ! python3 -c "import helm_python" >/dev/null 2>&1; then
+  echo "setup: installing helm-python-sdk from PyPI"
+  python3 -m pip install --quiet "helm-python-sdk==0.2.2"
+fi
+
 missing=0
 for b in "${binaries[@]}"; do
   [ -e "$b" ] || missing=1

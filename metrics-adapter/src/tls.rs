@@ -259,6 +259,21 @@ impl TlsState {
         Ok(())
     }
 
+    /// Serves `cert_pem`/`key_pem` from the next handshake on (a certificate handed over by
+    /// the operator, e.g. from a Secret it follows). Returns whether it differs from the one in
+    /// force; a broken pair is rejected and the old one kept.
+    pub fn set_serving(&self, cert_pem: Vec<u8>, key_pem: Vec<u8>) -> Result<bool, TlsError> {
+        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        if serving.0 == cert_pem && serving.1 == key_pem {
+            return Ok(false);
+        }
+        let ca = self.client_ca.load_full();
+        let cfg = Self::build(&cert_pem, &key_pem, ca.as_deref())?;
+        self.config.store(Arc::new(cfg));
+        *serving = (cert_pem, key_pem);
+        Ok(true)
+    }
+
     /// Re-reads the certificate files if they changed since the last load. Returns whether a
     /// new certificate is now served. A broken pair is reported and the old one kept.
     pub fn reload_if_changed(&self) -> Result<bool, TlsError> {

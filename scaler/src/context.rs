@@ -21,6 +21,9 @@ pub struct OperatorConfig {
     pub field_manager: String,
     /// `leadTime: auto` settings.
     pub lead: crate::prescaling::startup::LeadSettings,
+    /// The metrics API's certificate from a Secret (None: files or self-signed, as
+    /// `MetricsApiOptions::cert` says).
+    pub serving_cert: Option<crate::serving_cert::ServingCertConfig>,
 }
 
 impl Default for OperatorConfig {
@@ -29,6 +32,7 @@ impl Default for OperatorConfig {
             cluster_object_namespace: "prescale".into(),
             field_manager: "prescale-operator".into(),
             lead: Default::default(),
+            serving_cert: None,
         }
     }
 }

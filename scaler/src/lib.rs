@@ -18,6 +18,7 @@ pub mod prescaling;
 pub mod resolve;
 pub mod retry;
 pub mod scaling;
+pub mod serving_cert;
 pub mod shutdown;
 pub mod simulate;
 pub mod target;

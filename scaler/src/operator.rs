@@ -2,6 +2,8 @@
 //! pass one over the API stand-in): leader election, the ScaledObject controller with its
 //! watches, poll loops, and readiness; everything stops on the shutdown signal.
 
+mod serve;
+
 use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
 use crate::context::{Context, OperatorConfig};
 use crate::controller::reconcile::{error_policy, reconcile};
@@ -264,11 +266,23 @@ pub async fn run(
         }
     });
 
+    let cert_writer = opts.config.serving_cert.clone().and_then(|cfg| {
+        let m = cfg.manage.clone()?;
+        let every = crate::write::serving_cert::check_interval(&m);
+        Some(tokio::spawn(crate::write::serving_cert::run(
+            ctx.writer.clone(),
+            cfg,
+            m,
+            every,
+        )))
+    });
+
     let api_server = opts.metrics_api.map(|m| {
-        tokio::spawn(serve_metrics_api(
+        tokio::spawn(serve::metrics_api(
             client.clone(),
             m,
             ctx.clone(),
+            handles.readiness.clone(),
             shutdown.clone(),
         ))
     });
@@ -320,6 +334,9 @@ pub async fn run(
     ctx.pollers.stop_all();
     gauges.abort();
     hpa_cache.abort();
+    if let Some(t) = cert_writer {
+        t.abort();
+    }
     if let Some(server) = api_server {
         server.await??;
     }
@@ -348,53 +365,4 @@ async fn stopped_before_sync(
         return;
     }
     std::future::pending().await
-}
-
-async fn serve_metrics_api(
-    client: Client,
-    m: MetricsApiOptions,
-    ctx: Arc<Context>,
-    shutdown: Shutdown,
-) -> anyhow::Result<()> {
-    use prescale_metrics_adapter::{auth, authz, delegation, server, tls};
-    let _busy = shutdown.busy("metrics API server (open requests)");
-    let tls = tls::TlsState::new(m.cert.clone(), None)?;
-    let authorizer: Arc<dyn authz::Authorizer> = if m.authorization {
-        Arc::new(authz::SubjectAccessReviewer::new(
-            client.clone(),
-            Duration::from_secs(10),
-        ))
-    } else {
-        tracing::warn!(
-            "AUTHORIZATION DISABLED for the external metrics API: every authenticated caller gets every metric. Use only for local testing."
-        );
-        Arc::new(authz::AllowAll)
-    };
-    let auth = Arc::new(auth::Auth {
-        request_header: arc_swap::ArcSwap::from_pointee(auth::RequestHeaderConfig::default()),
-        authorizer,
-    });
-    let watcher = m
-        .watch_front_proxy_config
-        .then(|| tokio::spawn(delegation::watch(client.clone(), tls.clone(), auth.clone())));
-    let reloader = matches!(m.cert, tls::CertSource::Files { .. })
-        .then(|| tokio::spawn(tls.clone().watch_files(Duration::from_secs(10))));
-    let provider = Arc::new(crate::metrics_api::StoreProvider {
-        store: ctx.metric_store.clone(),
-        scaled_objects: ctx.scaled_objects.clone(),
-        pollers: ctx.pollers.clone(),
-        max_age: m.max_age,
-    });
-    tracing::info!(addr = ?m.listener.local_addr().ok(), "external metrics API listening");
-    let res = server::serve(
-        m.listener,
-        tls,
-        prescale_metrics_adapter::app(provider, auth, m.metrics.clone()),
-        shutdown.wait(),
-    )
-    .await;
-    for t in [watcher, reloader].into_iter().flatten() {
-        t.abort();
-    }
-    Ok(res?)
 }

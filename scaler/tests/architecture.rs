@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&str] = &[
     "api",
     "time",
+    "serving_cert",
     "api_health",
     "kube_client",
     "retry",

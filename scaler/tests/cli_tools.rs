@@ -81,14 +81,19 @@ fn output_dir_holds_the_same_objects_as_the_stream() {
         out_dir.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
-    assert!(out.contains("kubectl apply -f"), "{out}");
-    let crds = std::fs::read_to_string(out_dir.join("crds.yaml")).unwrap();
+    assert!(out.contains("kubectl apply -k"), "{out}");
+    let mut crds = String::new();
+    for entry in std::fs::read_dir(out_dir.join("crds")).unwrap() {
+        crds.push_str("---\n");
+        crds.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
     let rest = std::fs::read_to_string(out_dir.join("prescale.yaml")).unwrap();
     assert!(
         objects(&crds)
             .iter()
             .all(|(k, _)| k == "CustomResourceDefinition")
     );
+    assert!(out_dir.join("kustomization.yaml").is_file());
     let mut both = objects(&crds);
     both.extend(objects(&rest));
     both.sort();

@@ -1,25 +1,24 @@
-//! `prescale install`: the APIService's caBundle really verifies the serving certificate for
-//! the Service's DNS name (checked with a TLS handshake against the metrics API server).
+//! The serving certificate the operator makes (`--cert-mode operator`, install's default):
+//! its CA really verifies the certificate for the Service's DNS name (checked with a TLS
+//! handshake against the metrics API server), and a name it does not carry fails.
 
-use base64::Engine;
-use prescale::cli::install::documents;
+use prescale::serving_cert::{Action, Policy, apply, service_names};
 use prescale_metrics_adapter::tls::{CertSource, TlsState};
 use std::sync::Arc;
 
 #[tokio::test]
 async fn ca_bundle_verifies_the_serving_certificate_over_tls() {
-    let docs = documents("prescale", "img", 2).unwrap();
-    let secret = docs.iter().find(|d| d["kind"] == "Secret").unwrap();
-    let api_service = docs.iter().find(|d| d["kind"] == "APIService").unwrap();
-    assert!(api_service["spec"]["insecureSkipTLSVerify"].is_null());
-    let d = |v: &serde_json::Value| {
-        base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap())
-            .unwrap()
-    };
+    let data = apply(
+        &Action::Fresh("test".into()),
+        &Default::default(),
+        &service_names("prescale-metrics-apiserver", "prescale"),
+        &Policy::default(),
+        chrono::Utc::now().timestamp(),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("tls.crt"), d(&secret["data"]["tls.crt"])).unwrap();
-    std::fs::write(dir.path().join("tls.key"), d(&secret["data"]["tls.key"])).unwrap();
+    std::fs::write(dir.path().join("tls.crt"), &data["tls.crt"]).unwrap();
+    std::fs::write(dir.path().join("tls.key"), &data["tls.key"]).unwrap();
     let tls = TlsState::new(
         CertSource::Files {
             cert: dir.path().join("tls.crt"),
@@ -38,11 +37,11 @@ async fn ca_bundle_verifies_the_serving_certificate_over_tls() {
         std::future::pending(),
     ));
     let host = "prescale-metrics-apiserver.prescale.svc";
-    let ca = d(&api_service["spec"]["caBundle"]);
+    let ca = data["ca.crt"].as_bytes();
     let client = reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_pem(ca).unwrap())
         .resolve(host, ([127, 0, 0, 1], port).into())
         .build()
         .unwrap();
@@ -56,7 +55,7 @@ async fn ca_bundle_verifies_the_serving_certificate_over_tls() {
     let wrong = reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .add_root_certificate(reqwest::Certificate::from_pem(ca).unwrap())
         .resolve("other.example", ([127, 0, 0, 1], port).into())
         .build()
         .unwrap();

@@ -18,7 +18,11 @@
 //! with per-HPA-uid memory of recommendations and scale events.
 //!
 //! `listen` serves the same state on a loopback TCP port (plain HTTP/1.1 and h2c, request
-//! bodies read whole) for tests that run `prescale run` as a process with a kubeconfig.
+//! bodies read whole) for tests that run `prescale run` as a process with a kubeconfig; the
+//! `kube-standin-http` bin does the same as a process, for `scripts/image.sh`, which runs
+//! `prescale run` inside the container image's root file system. APIService objects
+//! (`apiregistration.k8s.io/v1`) are stored like any other object; which backend serves a
+//! group is still the test's `register_api_service`, not the object's `spec.service`.
 //!
 //! Faults for tests (`faults`): writes failed with 429 + Retry-After, 409 or 5xx
 //! (`fail_writes`), every open watch ended at once (`break_watches`; with `compact` the resume

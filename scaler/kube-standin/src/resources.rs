@@ -113,6 +113,15 @@ pub fn builtin() -> Vec<Resource> {
         ),
         r("events.k8s.io", "v1", "Event", "events", true, false, None),
         r(
+            "apiregistration.k8s.io",
+            "v1",
+            "APIService",
+            "apiservices",
+            false,
+            true,
+            None,
+        ),
+        r(
             "keda.sh",
             "v1alpha1",
             "ScaledObject",

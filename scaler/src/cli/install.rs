@@ -1,13 +1,34 @@
-//! `prescale install`: everything a cluster needs, as YAML for `kubectl apply -f -`: the CRDs,
-//! the namespace, service account and RBAC, the operator Deployment (which also serves the
-//! metrics API), its Service, a serving certificate made now (Secret), and the APIService
-//! `v1beta1.external.metrics.k8s.io` trusting that certificate's CA through `caBundle`.
+//! `prescale install`: everything a cluster needs, as YAML for `kubectl apply -f -` (or, with
+//! `--output-dir`, a directory for `kubectl apply -k`): the CRDs, the namespace, service
+//! account and least-privilege RBAC, the operator Deployment (which also serves the metrics
+//! API), its Services, a PodDisruptionBudget, and the APIService
+//! `v1beta1.external.metrics.k8s.io`. This is the one source of the objects: `deploy/` is its
+//! output and the Helm chart renders the same objects (both drift-tested).
+//!
+//! The serving certificate is never inline: with `--cert-mode operator` (default) the leader
+//! makes it at run time in a Secret and keeps the APIService's `caBundle` in step
+//! (`crate::serving_cert`); with `--cert-mode cert-manager` cert-manager issues it and injects
+//! the CA into the APIService.
+
+mod certs;
+mod rbac;
+mod workload;
 
 use crate::api::crds;
-use base64::Engine;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::path::Path;
 use std::process::ExitCode;
+
+/// The image `scripts/image.sh` builds (and the chart's default).
+pub const DEFAULT_IMAGE: &str = concat!("ghcr.io/prescale/prescale:", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CertMode {
+    /// The operator makes and renews the serving certificate and the APIService's caBundle.
+    Operator,
+    /// cert-manager issues it (a self-signed Issuer and a Certificate) and injects the CA.
+    CertManager,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct InstallArgs {
@@ -16,166 +37,153 @@ pub struct InstallArgs {
     namespace: String,
 
     /// Container image of the operator.
-    #[arg(long, default_value = "ghcr.io/prescale/prescale:0.1.0")]
+    #[arg(long, default_value = DEFAULT_IMAGE)]
     image: String,
 
     /// Operator replicas (all poll and serve the metrics API; the Lease holder writes).
     #[arg(long, default_value_t = 2)]
     replicas: u32,
 
-    /// Write `crds.yaml` and `prescale.yaml` into this directory (created if missing) instead
-    /// of printing one stream.
+    /// Who makes the metrics API's serving certificate.
+    #[arg(long, value_enum, default_value = "operator")]
+    cert_mode: CertMode,
+
+    /// Scale targets besides Deployments and StatefulSets, as RESOURCE.GROUP (e.g.
+    /// `rollouts.argoproj.io`): the operator gets get/list/watch and /scale on them.
+    #[arg(long = "scale-target", value_name = "RESOURCE.GROUP")]
+    scale_targets: Vec<String>,
+
+    /// Write `crds/`, `prescale.yaml` and `kustomization.yaml` into this directory (created if
+    /// missing; `kubectl apply -k DIR`) instead of printing one stream.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<std::path::PathBuf>,
 }
 
-/// The inputs an apiserver would refuse later, refused now with what is wrong.
-fn check(namespace: &str, image: &str, replicas: u32) -> anyhow::Result<()> {
-    let dns_label = namespace.len() <= 63
-        && !namespace.is_empty()
-        && namespace
-            .bytes()
+/// What the objects depend on.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub namespace: String,
+    pub image: String,
+    pub replicas: u32,
+    pub cert_mode: CertMode,
+    /// `(group, resource)` of extra scale targets.
+    pub scale_targets: Vec<(String, String)>,
+}
+
+impl Options {
+    /// The defaults of `prescale install` for this namespace.
+    pub fn new(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.into(),
+            image: DEFAULT_IMAGE.into(),
+            replicas: 2,
+            cert_mode: CertMode::Operator,
+            scale_targets: Vec::new(),
+        }
+    }
+}
+
+fn dns_label(s: &str) -> bool {
+    s.len() <= 63
+        && !s.is_empty()
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !namespace.starts_with('-')
-        && !namespace.ends_with('-');
-    if !dns_label {
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// The inputs an apiserver would refuse later, refused now with what is wrong.
+fn check(a: &InstallArgs) -> anyhow::Result<Vec<(String, String)>> {
+    let namespace = &a.namespace;
+    if !dns_label(namespace) {
         anyhow::bail!(
             "--namespace {namespace:?} is not a valid namespace name: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (DNS-1123 label)"
         );
     }
-    if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
-        anyhow::bail!("--image {image:?} is not an image reference");
+    if a.image.trim().is_empty() || a.image.chars().any(char::is_whitespace) {
+        anyhow::bail!("--image {:?} is not an image reference", a.image);
     }
-    if replicas == 0 {
+    if a.replicas == 0 {
         anyhow::bail!("--replicas must be at least 1 (the operator and its metrics API run in it)");
     }
-    Ok(())
+    a.scale_targets
+        .iter()
+        .map(|t| match t.split_once('.') {
+            Some((r, g)) if dns_label(r) && !g.is_empty() && g.split('.').all(dns_label) => {
+                Ok((g.to_string(), r.to_string()))
+            }
+            _ => anyhow::bail!(
+                "--scale-target {t:?} is not RESOURCE.GROUP (a plural resource and its API group, e.g. rollouts.argoproj.io)"
+            ),
+        })
+        .collect()
 }
 
-const SERVICE: &str = "prescale-metrics-apiserver";
-const NAME: &str = "prescale-operator";
-
-/// A CA and a serving certificate for the metrics API Service's DNS names, as PEM.
-pub fn serving_certificate(namespace: &str) -> anyhow::Result<(String, String, String)> {
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.distinguished_name
-        .push(DnType::CommonName, "prescale-metrics-apiserver-ca");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.not_after = rcgen::date_time_ymd(2036, 1, 1);
-    let ca_key = KeyPair::generate()?;
-    let ca_pem = ca.self_signed(&ca_key)?.pem();
-    let names = vec![
-        SERVICE.to_string(),
-        format!("{SERVICE}.{namespace}"),
-        format!("{SERVICE}.{namespace}.svc"),
-        format!("{SERVICE}.{namespace}.svc.cluster.local"),
+/// The install documents (without the CRDs), in apply order.
+pub fn documents(o: &Options) -> Vec<Value> {
+    let mut docs = vec![
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": o.namespace}}),
     ];
-    let mut params = CertificateParams::new(names)?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, format!("{SERVICE}.{namespace}.svc"));
-    params.not_after = rcgen::date_time_ymd(2036, 1, 1);
-    let key = KeyPair::generate()?;
-    let cert = params.signed_by(&key, &Issuer::from_params(&ca, &ca_key))?;
-    Ok((ca_pem, cert.pem(), key.serialize_pem()))
+    docs.extend(rbac::objects(o));
+    docs.extend(certs::issuer_objects(o));
+    docs.extend(workload::objects(o));
+    docs.push(certs::api_service(o));
+    docs
 }
 
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
+pub fn yaml_docs(docs: &[Value]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for doc in docs {
+        out.push_str(&format!("---\n{}", serde_yaml::to_string(doc)?));
+    }
+    Ok(out)
 }
 
-/// The install documents (without the CRDs).
-pub fn documents(namespace: &str, image: &str, replicas: u32) -> anyhow::Result<Vec<Value>> {
-    let (ca, cert, key) = serving_certificate(namespace)?;
-    let labels = json!({"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "prescale"});
-    let sa = json!({"kind": "ServiceAccount", "name": NAME, "namespace": namespace});
-    Ok(vec![
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
-        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": namespace}}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": NAME}, "rules": [
-            {"apiGroups": ["keda.sh"], "resources": ["scaledobjects", "scaledobjects/status", "scaledobjects/finalizers", "triggerauthentications", "triggerauthentications/status", "clustertriggerauthentications", "clustertriggerauthentications/status"], "verbs": ["get", "list", "watch", "update", "patch"]},
-            {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-            {"apiGroups": ["*"], "resources": ["*/scale"], "verbs": ["get", "update", "patch"]},
-            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]},
-            {"apiGroups": [""], "resources": ["pods", "secrets", "configmaps"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}
-        ]}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": NAME},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME}, "subjects": [sa]}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": format!("{NAME}-lease"), "namespace": namespace}, "rules": [
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update", "patch"]}
-        ]}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": format!("{NAME}-lease"), "namespace": namespace},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": format!("{NAME}-lease")}, "subjects": [sa]}),
-        // delegated authentication and authorization of the aggregated API server
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": format!("{NAME}:system:auth-delegator")},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"}, "subjects": [sa]}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": format!("{NAME}-auth-reader"), "namespace": "kube-system"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "extension-apiserver-authentication-reader"}, "subjects": [sa]}),
-        // the HPA controller may read external metrics
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "prescale-external-metrics-reader"}, "rules": [
-            {"apiGroups": ["external.metrics.k8s.io"], "resources": ["*"], "verbs": ["get", "list", "watch"]}
-        ]}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "prescale-hpa-external-metrics"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "prescale-external-metrics-reader"},
-            "subjects": [{"kind": "ServiceAccount", "name": "horizontal-pod-autoscaler", "namespace": "kube-system"}]}),
-        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "metadata": {"name": format!("{SERVICE}-certs"), "namespace": namespace},
-            "data": {"tls.crt": b64(&cert), "tls.key": b64(&key), "ca.crt": b64(&ca)}}),
-        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": NAME, "namespace": namespace, "labels": labels},
-        "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
-            "serviceAccountName": NAME,
-            "containers": [{
-                "name": "prescale", "image": image, "args": ["run"],
-                "env": [
-                    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                    {"name": "PRESCALE_TLS_CERT_FILE", "value": "/certs/tls.crt"},
-                    {"name": "PRESCALE_TLS_PRIVATE_KEY_FILE", "value": "/certs/tls.key"},
-                    {"name": "PRESCALE_LOG_FORMAT", "value": "json"}
-                ],
-                "ports": [{"name": "https", "containerPort": 6443}, {"name": "admin", "containerPort": 8080}],
-                "livenessProbe": {"httpGet": {"path": "/livez", "port": "admin"}},
-                // readiness follows leadership: only the replica that polls serves metrics
-                "readinessProbe": {"httpGet": {"path": "/readyz", "port": "https", "scheme": "HTTPS"}},
-                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
-                "securityContext": {"runAsNonRoot": true, "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}},
-                "volumeMounts": [{"name": "certs", "mountPath": "/certs", "readOnly": true}]
-            }],
-            "volumes": [{"name": "certs", "secret": {"secretName": format!("{SERVICE}-certs")}}]
-        }}}}),
-        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": SERVICE, "namespace": namespace},
-            "spec": {"selector": labels, "ports": [{"name": "https", "port": 443, "targetPort": "https"}, {"name": "admin", "port": 8080, "targetPort": "admin"}]}}),
-        json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": "v1beta1.external.metrics.k8s.io"},
-            "spec": {"group": "external.metrics.k8s.io", "version": "v1beta1", "service": {"name": SERVICE, "namespace": namespace, "port": 443},
-                     "caBundle": b64(&ca), "groupPriorityMinimum": 100, "versionPriority": 100}}),
-    ])
+/// `kustomization.yaml` listing the files `--output-dir` writes.
+pub fn kustomization(crd_files: &[&str]) -> String {
+    let mut s = String::from(
+        "# Generated by `prescale install --output-dir`: kubectl apply -k .\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
+    for f in crd_files {
+        s.push_str(&format!("  - crds/{f}\n"));
+    }
+    s.push_str("  - prescale.yaml\n");
+    s
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 impl InstallArgs {
     pub fn run(self) -> anyhow::Result<ExitCode> {
-        check(&self.namespace, &self.image, self.replicas)?;
-        let crds = crds::yaml_stream()?;
-        let mut rest = String::new();
-        for doc in documents(&self.namespace, &self.image, self.replicas)? {
-            rest.push_str(&format!("---\n{}", serde_yaml::to_string(&doc)?));
+        let scale_targets = check(&self)?;
+        let opts = Options {
+            namespace: self.namespace.clone(),
+            image: self.image.clone(),
+            replicas: self.replicas,
+            cert_mode: self.cert_mode,
+            scale_targets,
+        };
+        let rest = yaml_docs(&documents(&opts))?;
+        let Some(dir) = &self.output_dir else {
+            super::print(&format!("{}{rest}", crds::yaml_stream()?));
+            return Ok(ExitCode::SUCCESS);
+        };
+        let crd_dir = dir.join("crds");
+        std::fs::create_dir_all(&crd_dir)
+            .map_err(|e| anyhow::anyhow!("--output-dir {}: {e}", crd_dir.display()))?;
+        let all = crds::all()?;
+        for (name, text) in &all {
+            write(&crd_dir.join(name), text)?;
         }
-        match &self.output_dir {
-            None => super::print(&format!("{crds}{rest}")),
-            Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| anyhow::anyhow!("--output-dir {}: {e}", dir.display()))?;
-                for (name, text) in [("crds.yaml", &crds), ("prescale.yaml", &rest)] {
-                    let path = dir.join(name);
-                    std::fs::write(&path, text)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-                }
-                super::print(&format!(
-                    "wrote {0}/crds.yaml and {0}/prescale.yaml: kubectl apply -f {0}/crds.yaml && kubectl apply -f {0}/prescale.yaml\n",
-                    dir.display()
-                ));
-            }
-        }
+        write(&dir.join("prescale.yaml"), &rest)?;
+        let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
+        write(&dir.join("kustomization.yaml"), &kustomization(&names))?;
+        super::print(&format!(
+            "wrote {0}/crds/, {0}/prescale.yaml and {0}/kustomization.yaml: kubectl apply -k {0}\n",
+            dir.display()
+        ));
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -184,23 +192,49 @@ impl InstallArgs {
 mod tests {
     use super::*;
 
+    fn find<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+        docs.iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name}"))
+    }
+
     #[test]
-    fn api_service_trusts_the_generated_serving_certificate() {
-        let docs = documents("prescale", "img", 2).unwrap();
-        let find = |kind: &str, name: &str| {
-            docs.iter()
-                .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
-                .unwrap_or_else(|| panic!("{kind} {name}"))
-        };
-        let svc = find("APIService", "v1beta1.external.metrics.k8s.io");
-        assert!(svc["spec"]["insecureSkipTLSVerify"].is_null());
-        let secret = find("Secret", "prescale-metrics-apiserver-certs");
-        assert_eq!(svc["spec"]["caBundle"], secret["data"]["ca.crt"]);
-        let crb = find("RoleBinding", "prescale-operator-auth-reader");
+    fn rbac_has_no_wildcards_and_binds_delegation() {
+        let mut o = Options::new("prescale");
+        o.scale_targets = vec![("argoproj.io".into(), "rollouts".into())];
+        let docs = documents(&o);
+        for d in docs
+            .iter()
+            .filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role")
+        {
+            for rule in d["rules"].as_array().unwrap() {
+                for field in ["apiGroups", "resources", "verbs"] {
+                    for v in rule[field].as_array().unwrap() {
+                        assert!(!v.as_str().unwrap().contains('*'), "{rule}");
+                    }
+                }
+            }
+        }
+        let rules = &find(&docs, "ClusterRole", "prescale-operator")["rules"];
+        assert!(
+            rules
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["resources"][0] == "rollouts/scale")
+        );
+        assert!(
+            rules
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["resourceNames"][0] == certs::API_SERVICE)
+        );
+        let rb = find(&docs, "RoleBinding", "prescale-operator-auth-reader");
         assert_eq!(
             (
-                crb["metadata"]["namespace"].as_str(),
-                crb["roleRef"]["name"].as_str()
+                rb["metadata"]["namespace"].as_str(),
+                rb["roleRef"]["name"].as_str()
             ),
             (
                 Some("kube-system"),
@@ -209,19 +243,63 @@ mod tests {
         );
         assert_eq!(
             find(
+                &docs,
                 "ClusterRoleBinding",
                 "prescale-operator:system:auth-delegator"
             )["roleRef"]["name"],
             "system:auth-delegator"
         );
-        assert_eq!(
-            find("ClusterRoleBinding", "prescale-hpa-external-metrics")["subjects"][0]["name"],
-            "horizontal-pod-autoscaler"
+    }
+
+    #[test]
+    fn certificate_modes() {
+        let docs = documents(&Options::new("prescale"));
+        let api = find(&docs, "APIService", certs::API_SERVICE);
+        assert!(
+            api["spec"]["caBundle"].is_null() && api["spec"]["insecureSkipTLSVerify"].is_null()
         );
-        let dep = find("Deployment", "prescale-operator");
+        assert!(
+            docs.iter().all(|d| d["kind"] != "Secret"),
+            "no key material in manifests"
+        );
+        let env = &find(&docs, "Deployment", "prescale-operator")["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        assert!(
+            env.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == "PRESCALE_MANAGE_SERVING_CERT")
+        );
+
+        let cm = documents(&Options {
+            cert_mode: CertMode::CertManager,
+            ..Options::new("ops")
+        });
+        let api = find(&cm, "APIService", certs::API_SERVICE);
         assert_eq!(
-            dep["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
-            "prescale-metrics-apiserver-certs"
+            api["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            "ops/prescale-metrics-apiserver"
+        );
+        let cert = find(&cm, "Certificate", "prescale-metrics-apiserver");
+        assert_eq!(cert["spec"]["secretName"], certs::SECRET);
+        assert_eq!(
+            cert["spec"]["dnsNames"][2],
+            "prescale-metrics-apiserver.ops.svc"
+        );
+        let env = &find(&cm, "Deployment", "prescale-operator")["spec"]["template"]["spec"]["containers"]
+            [0]["env"];
+        assert!(
+            env.as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["name"] != "PRESCALE_MANAGE_SERVING_CERT")
+        );
+        let role = &find(&cm, "Role", "prescale-operator")["rules"];
+        assert!(
+            role.as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["resources"][0] != "secrets")
         );
     }
 }

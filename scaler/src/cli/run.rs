@@ -8,6 +8,7 @@ use crate::leader::{Leadership, LeaseConfig};
 use crate::metric_store::MetricStore;
 use crate::operator::{self, Handles, MetricsApiOptions, OperatorOptions};
 use crate::prescaling::startup::LeadSettings;
+use crate::serving_cert::{ManagedCert, Policy, ServingCertConfig};
 use crate::shutdown;
 use crate::telemetry::admin::{self, Readiness};
 use crate::telemetry::log::LogArgs;
@@ -99,6 +100,44 @@ pub struct RunArgs {
         requires = "tls_cert_file"
     )]
     tls_private_key_file: Option<std::path::PathBuf>,
+
+    /// Serve the metrics API with the certificate in this Secret of the operator's namespace
+    /// (`tls.crt`, `tls.key`), followed by a watch: every replica swaps to a renewed one.
+    #[arg(long, env = "PRESCALE_SERVING_CERT_SECRET")]
+    serving_cert_secret: Option<String>,
+
+    /// The leader makes and renews that Secret (a CA and a serving certificate for the
+    /// metrics API Service) and keeps the APIService's `caBundle` in step with it.
+    #[arg(
+        long,
+        env = "PRESCALE_MANAGE_SERVING_CERT",
+        requires = "serving_cert_secret"
+    )]
+    manage_serving_cert: bool,
+
+    /// Lifetime of a serving certificate the operator makes (renewed at two thirds).
+    #[arg(long, env = "PRESCALE_SERVING_CERT_VALIDITY", default_value = "2160h", value_parser = parse_duration)]
+    serving_cert_validity: Duration,
+
+    /// Lifetime of the CA the operator makes (renewed at two thirds, with an overlap).
+    #[arg(long, env = "PRESCALE_SERVING_CA_VALIDITY", default_value = "87600h", value_parser = parse_duration)]
+    serving_ca_validity: Duration,
+
+    /// The metrics API's Service (the certificate names it).
+    #[arg(
+        long,
+        env = "PRESCALE_METRICS_API_SERVICE",
+        default_value = "prescale-metrics-apiserver"
+    )]
+    metrics_api_service: String,
+
+    /// The APIService whose `caBundle` the operator keeps in step.
+    #[arg(
+        long,
+        env = "PRESCALE_API_SERVICE",
+        default_value = "v1beta1.external.metrics.k8s.io"
+    )]
+    api_service: String,
 
     /// Skip SubjectAccessReview for metrics API callers (local testing only; logged loudly).
     #[arg(long, env = "PRESCALE_DISABLE_METRICS_API_AUTHORIZATION")]
@@ -213,6 +252,21 @@ impl RunArgs {
         }
     }
 
+    fn serving_cert(&self) -> Option<ServingCertConfig> {
+        Some(ServingCertConfig {
+            namespace: self.namespace.clone(),
+            secret: self.serving_cert_secret.clone()?,
+            manage: self.manage_serving_cert.then(|| ManagedCert {
+                service: self.metrics_api_service.clone(),
+                api_service: self.api_service.clone(),
+                policy: Policy {
+                    cert_validity: self.serving_cert_validity,
+                    ca_validity: self.serving_ca_validity,
+                },
+            }),
+        })
+    }
+
     fn operator_options(&self, metrics_api: Option<MetricsApiOptions>) -> OperatorOptions {
         let identity = self
             .identity
@@ -239,6 +293,7 @@ impl RunArgs {
                     history: self.lead_time_history.max(1),
                     ..LeadSettings::default()
                 },
+                serving_cert: self.serving_cert(),
                 ..OperatorConfig::default()
             },
             watch_namespace: self.watch_namespace.clone(),

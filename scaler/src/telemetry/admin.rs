@@ -21,6 +21,8 @@ pub struct Readiness(Arc<Flags>);
 #[derive(Default)]
 struct Flags {
     synced: AtomicBool,
+    /// The metrics API waits for its serving certificate from a Secret.
+    cert_pending: AtomicBool,
     api: OnceLock<ApiHealth>,
 }
 
@@ -35,8 +37,16 @@ impl Readiness {
         let _ = self.0.api.set(health);
     }
 
+    /// Holds readiness false while the metrics API still serves its start-up certificate
+    /// (the serving certificate Secret has not been loaded yet).
+    pub fn set_cert_pending(&self, pending: bool) {
+        self.0.cert_pending.store(pending, Ordering::SeqCst);
+    }
+
     pub fn is_ready(&self) -> bool {
-        self.0.synced.load(Ordering::SeqCst) && self.0.api.get().is_none_or(ApiHealth::is_reachable)
+        self.0.synced.load(Ordering::SeqCst)
+            && !self.0.cert_pending.load(Ordering::SeqCst)
+            && self.0.api.get().is_none_or(ApiHealth::is_reachable)
     }
 }
 

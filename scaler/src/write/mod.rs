@@ -10,6 +10,7 @@ pub mod events;
 pub mod finalizer;
 pub mod hpa;
 pub mod scale;
+pub mod serving_cert;
 pub mod status;
 
 use crate::leader::Leadership;

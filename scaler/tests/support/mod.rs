@@ -52,7 +52,22 @@ impl Operator {
         clock: Arc<dyn prescale_scalers::Clock>,
         lead: prescale::prescaling::startup::LeadSettings,
     ) -> Self {
-        Self::launch(api.client(), lease, metrics_api, clock, lead)
+        let config = prescale::context::OperatorConfig {
+            lead,
+            ..Default::default()
+        };
+        Self::launch(api.client(), lease, metrics_api, clock, config)
+    }
+
+    /// Starts with its own operator settings (e.g. the serving certificate from a Secret).
+    pub fn start_configured(
+        api: &ApiServer,
+        lease: Option<(&str, Duration)>,
+        metrics_api: Option<operator::MetricsApiOptions>,
+        config: prescale::context::OperatorConfig,
+    ) -> Self {
+        let clock = Arc::new(prescale_scalers::SystemClock);
+        Self::launch(api.client(), lease, metrics_api, clock, config)
     }
 
     /// Starts one replica with its own client: its writes are counted and it can be cut off
@@ -77,7 +92,7 @@ impl Operator {
         lease: Option<(&str, Duration)>,
         metrics_api: Option<operator::MetricsApiOptions>,
         clock: Arc<dyn prescale_scalers::Clock>,
-        lead: prescale::prescaling::startup::LeadSettings,
+        config: prescale::context::OperatorConfig,
     ) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -94,10 +109,7 @@ impl Operator {
         };
         let (trigger, sd) = shutdown::channel();
         let opts = OperatorOptions {
-            config: prescale::context::OperatorConfig {
-                lead,
-                ..Default::default()
-            },
+            config,
             watch_namespace: None,
             lease: lease.map(|(identity, d)| LeaseConfig {
                 namespace: "prescale".into(),

@@ -1,0 +1,200 @@
+//! The Helm chart `deploy/helm/prescale`, rendered and linted with real Helm (Helm's Go library
+//! through PyPI's `helm-python-sdk`, `scripts/helm.py`; `scripts/setup.sh` installs it): its
+//! default rendering is `prescale install`'s output object for object (less the Namespace,
+//! which Helm owns: `--create-namespace`), its CRDs are `deploy/crds`, and each value changes
+//! what it says.
+
+use prescale::api::crds;
+use prescale::cli::install::{CertMode, Options, documents};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn helm(args: &[&str], values: &Value) -> (bool, String, String) {
+    let out = Command::new("python3")
+        .arg(root().join("scripts/helm.py"))
+        .args(args)
+        .arg(root().join("deploy/helm/prescale"))
+        .args(["--values-json", &values.to_string()])
+        .output()
+        .expect("python3 runs");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        !err.contains("No module named 'helm_python'"),
+        "the Helm SDK for Python is missing: run scripts/setup.sh (pip install helm-python-sdk)"
+    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        err,
+    )
+}
+
+fn parse(text: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .filter(|v: &Value| !v.is_null())
+        .collect()
+}
+
+fn sorted(mut v: Vec<Value>) -> Vec<Value> {
+    v.sort_by_key(|o| o.to_string());
+    v
+}
+
+fn render(namespace: &str, values: Value) -> Vec<Value> {
+    let (ok, out, err) = helm(&["template", "--namespace", namespace], &values);
+    assert!(ok, "helm template failed: {err}");
+    sorted(parse(&out))
+}
+
+fn installed(o: &Options) -> Vec<Value> {
+    let mut all = parse(&crds::yaml_stream().unwrap());
+    all.extend(
+        documents(o)
+            .into_iter()
+            .filter(|d| d["kind"] != "Namespace"),
+    );
+    sorted(all)
+}
+
+fn find<'a>(objs: &'a [Value], kind: &str) -> &'a Value {
+    objs.iter()
+        .find(|o| o["kind"] == kind)
+        .unwrap_or_else(|| panic!("{kind}"))
+}
+
+#[test]
+fn default_rendering_is_installs_output_and_deploy() {
+    let chart = render("prescale", json!({}));
+    let install = installed(&Options::new("prescale"));
+    assert_eq!(chart.len(), install.len());
+    for (c, i) in chart.iter().zip(&install) {
+        assert_eq!(c, i, "chart and install differ");
+    }
+    // deploy/ holds the same (its own drift test ties it to install)
+    let mut deploy = parse(&std::fs::read_to_string(root().join("deploy/prescale.yaml")).unwrap());
+    deploy.retain(|d| d["kind"] != "Namespace");
+    let chart_rest: Vec<Value> = chart
+        .iter()
+        .filter(|o| o["kind"] != "CustomResourceDefinition")
+        .cloned()
+        .collect();
+    assert_eq!(chart_rest, sorted(deploy));
+    for (name, text) in crds::all().unwrap() {
+        let in_chart = std::fs::read_to_string(root().join("deploy/helm/prescale/crds").join(name))
+            .unwrap_or_default();
+        assert!(
+            in_chart == text,
+            "deploy/helm/prescale/crds/{name} is out of date: cp deploy/crds/*.yaml deploy/helm/prescale/crds/"
+        );
+    }
+}
+
+#[test]
+fn lint_is_clean() {
+    let (ok, out, err) = helm(&["lint"], &json!({}));
+    assert!(ok, "helm lint: {out}{err}");
+    let (ok, out, err) = helm(
+        &["lint"],
+        &json!({"certificates": {"mode": "cert-manager"}, "serviceMonitor": {"enabled": true}}),
+    );
+    assert!(ok, "helm lint: {out}{err}");
+}
+
+#[test]
+fn cert_manager_mode_and_scale_targets_match_install() {
+    let values = json!({"certificates": {"mode": "cert-manager"}, "scaleTargets": [{"group": "argoproj.io", "resource": "rollouts"}]});
+    let o = Options {
+        cert_mode: CertMode::CertManager,
+        scale_targets: vec![("argoproj.io".into(), "rollouts".into())],
+        ..Options::new("ops")
+    };
+    assert_eq!(render("ops", values), installed(&o));
+}
+
+#[test]
+fn values_reach_the_deployment() {
+    let objs = render(
+        "prescale",
+        json!({"image": {"repository": "registry.local/prescale", "tag": "dev", "pullPolicy": "Never"},
+               "replicas": 3, "log": {"level": "debug", "format": "plain"}, "ports": {"metricsApi": 7443, "admin": 9090},
+               "resources": {"requests": {"cpu": "50m"}}, "extraEnv": [{"name": "X", "value": "1"}], "extraArgs": ["--lead-time-default=3m"],
+               "nodeSelector": {"kubernetes.io/os": "linux"}, "tolerations": [{"key": "k", "operator": "Exists"}],
+               "affinity": {"nodeAffinity": {}}, "serviceMonitor": {"enabled": true, "interval": "15s", "labels": {"release": "kps"}}}),
+    );
+    let d = find(&objs, "Deployment");
+    let pod = &d["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert_eq!(c["image"], "registry.local/prescale:dev");
+    assert_eq!(c["imagePullPolicy"], "Never");
+    assert_eq!(c["args"], json!(["run", "--lead-time-default=3m"]));
+    // Helm merges values deeply: the default memory request stays
+    assert_eq!(
+        c["resources"],
+        json!({"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "384Mi"}})
+    );
+    let env: Vec<(String, String)> = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e["name"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    for want in [
+        ("PRESCALE_LOG_LEVEL", "debug"),
+        ("PRESCALE_LOG_FORMAT", "plain"),
+        ("PRESCALE_METRICS_API_ADDR", "0.0.0.0:7443"),
+        ("PRESCALE_ADMIN_ADDR", "0.0.0.0:9090"),
+        ("X", "1"),
+    ] {
+        assert!(
+            env.contains(&(want.0.into(), want.1.into())),
+            "{want:?} in {env:?}"
+        );
+    }
+    assert_eq!(
+        c["ports"],
+        json!([{"name": "https", "containerPort": 7443}, {"name": "admin", "containerPort": 9090}])
+    );
+    assert_eq!(pod["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
+    assert_eq!(pod["tolerations"][0]["key"], "k");
+    assert!(pod["affinity"]["nodeAffinity"].is_object());
+    let sm = find(&objs, "ServiceMonitor");
+    assert_eq!(
+        sm["spec"]["endpoints"][0],
+        json!({"port": "admin", "path": "/metrics", "interval": "15s"})
+    );
+    assert_eq!(sm["metadata"]["labels"]["release"], "kps");
+    assert!(
+        render("prescale", json!({"replicas": 1}))
+            .iter()
+            .all(|o| o["kind"] != "PodDisruptionBudget")
+    );
+}
+
+#[test]
+fn the_schema_refuses_bad_values() {
+    for bad in [
+        json!({"replicas": 0}),
+        json!({"certificates": {"mode": "manual"}}),
+        json!({"image": {"repository": ""}}),
+        json!({"replicaCount": 2}),
+    ] {
+        let (ok, _, err) = helm(&["template", "--namespace", "prescale"], &bad);
+        assert!(!ok, "{bad} was accepted");
+        assert!(
+            err.contains("schema") || err.contains("values"),
+            "{bad}: {err}"
+        );
+    }
+}
