@@ -1,7 +1,7 @@
 //! The CustomResourceDefinitions, generated from the types (`prescale crds`), committed under
 //! `deploy/crds/` and checked for drift by a test.
 
-use super::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
+use super::{ClusterTriggerAuthentication, ScaledJob, ScaledObject, TriggerAuthentication};
 use kube::CustomResourceExt;
 
 /// File name → CRD YAML, in a stable order.
@@ -10,6 +10,10 @@ pub fn all() -> Result<Vec<(&'static str, String)>, serde_yaml::Error> {
         (
             "keda.sh_scaledobjects.yaml",
             serde_yaml::to_string(&ScaledObject::crd())?,
+        ),
+        (
+            "keda.sh_scaledjobs.yaml",
+            serde_yaml::to_string(&ScaledJob::crd())?,
         ),
         (
             "keda.sh_triggerauthentications.yaml",
