@@ -260,6 +260,16 @@ pub async fn run(
         ))
     });
 
+    let scaled_jobs = crate::jobs::controller::start(
+        client.clone(),
+        api(&client, &opts.watch_namespace),
+        leadership.clone(),
+        opts.instance.clone(),
+        ctx.scalers.clone(),
+        opts.config.cluster_object_namespace.clone(),
+        shutdown.clone(),
+    );
+
     let readiness = handles.readiness.clone();
     let ready_store = store.clone();
     let ready_shutdown = shutdown.clone();
@@ -307,6 +317,7 @@ pub async fn run(
     ctx.pollers.stop_all();
     gauges.abort();
     hpa_cache.abort();
+    scaled_jobs.abort();
     if let Some(server) = api_server {
         server.await??;
     }

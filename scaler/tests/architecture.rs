@@ -27,6 +27,7 @@ const LAYERS: &[&str] = &[
     "write",
     "poller",
     "context",
+    "jobs",
     "controller",
     "simulate",
     "explain",

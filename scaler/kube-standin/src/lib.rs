@@ -17,6 +17,10 @@
 //! AbleToScale / ScalingActive / ScalingLimited with the controller's reasons and messages),
 //! with per-HPA-uid memory of recommendations and scale events.
 //!
+//! batch/v1 Jobs are stored like any object; a test-driven Job runner (`job_runner`) starts a
+//! Job's Pod and finishes Jobs (Complete/Failed conditions, counts, completionTime) as the Job
+//! controller and kubelet would, only when a test asks.
+//!
 //! Faults for tests (`faults`): writes failed with 429 + Retry-After, 409 or 5xx
 //! (`fail_writes`), every open watch ended at once (`break_watches`; with `compact` the resume
 //! gets 410 Gone), and per-replica clients that can be cut off (`replica_client`).
@@ -38,6 +42,7 @@ pub mod aggregator;
 pub mod faults;
 pub mod hpa_controller;
 pub mod http_api;
+pub mod job_runner;
 pub mod patch;
 pub mod resources;
 pub mod store;

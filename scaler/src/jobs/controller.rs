@@ -1,0 +1,95 @@
+//! The ScaledJob loop: a watch keeps every ScaledJob in a local cache; each one is polled
+//! every `pollingInterval` (a spec change is picked up at once). Jobs are owned by their
+//! ScaledJob, so deleting the ScaledJob deletes its Jobs through garbage collection.
+
+use super::poll::{Deps, State, poll};
+use crate::api::ScaledJob;
+use crate::shutdown::Shutdown;
+use futures::StreamExt;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, ResourceExt};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often the loop looks for ScaledJobs that are due.
+const TICK: Duration = Duration::from_millis(250);
+
+struct Entry {
+    state: State,
+    next: Instant,
+    generation: Option<i64>,
+}
+
+/// Polls every ScaledJob in `api` until `shutdown`.
+pub async fn run(api: Api<ScaledJob>, deps: Deps, shutdown: Shutdown) {
+    let (store, writer) = reflector::store::<ScaledJob>();
+    let watch = tokio::spawn(
+        reflector::reflector(
+            writer,
+            watcher::watcher(api, watcher::Config::default()).default_backoff(),
+        )
+        .for_each(|_| async {}),
+    );
+    let stop = shutdown.clone();
+    tokio::select! {
+        _ = stop.wait() => {}
+        _ = poll_forever(store, &deps) => {}
+    }
+    watch.abort();
+}
+
+async fn poll_forever(store: Store<ScaledJob>, deps: &Deps) {
+    let _ = store.wait_until_ready().await;
+    let mut entries: HashMap<ObjectRef<ScaledJob>, Entry> = HashMap::new();
+    loop {
+        let all = store.state();
+        entries.retain(|k, _| all.iter().any(|sj| ObjectRef::from_obj(&**sj) == *k));
+        for sj in all {
+            if sj.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let key = ObjectRef::from_obj(&*sj);
+            let e = entries.entry(key).or_insert_with(|| Entry {
+                state: State::default(),
+                next: Instant::now(),
+                generation: None,
+            });
+            let changed = e.generation != sj.metadata.generation;
+            if !changed && Instant::now() < e.next {
+                continue;
+            }
+            e.generation = sj.metadata.generation;
+            let interval = sj.spec.polling_interval().max(1) as u64;
+            e.next = Instant::now() + Duration::from_secs(interval);
+            if !deps.writer.leads() {
+                continue;
+            }
+            tracing::debug!(scaledjob = %sj.name_any(), "polling ScaledJob");
+            poll(deps, &sj, &mut e.state).await;
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+/// Starts the ScaledJob loop for the operator (Events and writes only while `leader` leads).
+pub fn start(
+    client: kube::Client,
+    api: Api<ScaledJob>,
+    leader: crate::leader::Leadership,
+    instance: Option<String>,
+    scalers: prescale_scalers::Context,
+    cluster_ns: String,
+    shutdown: Shutdown,
+) -> tokio::task::JoinHandle<()> {
+    let events = crate::write::events::Events::new(client.clone(), instance).led_by(leader.clone());
+    let deps = Deps {
+        writer: super::write::JobWriter::new(client.clone(), leader, events),
+        client,
+        scalers,
+        cluster_ns,
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    tokio::spawn(run(api, deps, shutdown))
+}
