@@ -263,8 +263,7 @@ pub async fn run(
     let scaled_jobs = crate::jobs::controller::start(
         client.clone(),
         api(&client, &opts.watch_namespace),
-        leadership.clone(),
-        opts.instance.clone(),
+        ctx.writer.clone(),
         ctx.scalers.clone(),
         opts.config.cluster_object_namespace.clone(),
         shutdown.clone(),

@@ -258,3 +258,77 @@ async fn template_change_is_rolled_out_per_rollout_strategy() {
     assert_eq!(images(&api, "gradual").len(), 7);
     op.stop().await;
 }
+
+fn example() -> String {
+    std::fs::read_to_string(format!(
+        "{}/../deploy/examples/redis-job-queue-scaledjob.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn validate(file: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(["validate", "-f", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipped_example_validates_and_drains_a_real_queue() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/redis-job-queue-scaledjob.yaml");
+    let (ok, out) = validate(&path);
+    assert!(ok, "{out}");
+    assert!(out.contains("ScaledJob jobs/job-importer: valid; triggers: redis"), "{out}");
+    assert!(out.contains("1 ScaledJob(s) checked, 0 invalid"), "{out}");
+
+    // the same manifest broken the ways KEDA rejects: validate names each problem, exits 1
+    let dir = std::env::temp_dir().join(format!("prescale-sj-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yaml");
+    let text = example()
+        .replace("        listName: jobs:import\n", "")
+        .replace("      authenticationRef:", "      metricType: Value\n      authenticationRef:")
+        .replace("  maxReplicaCount: 20", "  maxReplicaCount: 20\n  minReplicaCount: 30");
+    std::fs::write(&bad, text).unwrap();
+    let (ok, out) = validate(&bad);
+    assert!(!ok, "{out}");
+    for part in [
+        "spec.minReplicaCount: MinReplicaCount=30 must be less than MaxReplicaCount=20",
+        "trigger 0: spec.triggers[0].metricType: Cannot set metricType in ScaledJob triggers",
+        "listName",
+    ] {
+        assert!(out.contains(part), "{part:?} missing in\n{out}");
+    }
+    assert!(!out.contains("change-me"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // run as shipped against a real Redis (only address, password and polling changed)
+    let redis = redis();
+    let (host, port) = redis.address().split_once(':').map(|(h, p)| (h.to_string(), p.to_string())).unwrap();
+    let api = ApiServer::new();
+    for doc in serde_yaml::Deserializer::from_str(&example()) {
+        let mut v: Value = serde_json::to_value(<serde_yaml::Value as serde::Deserialize>::deserialize(doc).unwrap()).unwrap();
+        if v["kind"] == "Secret" {
+            v["stringData"]["password"] = json!("queue-pass");
+        }
+        if v["kind"] == "ScaledJob" {
+            v["spec"]["pollingInterval"] = json!(1);
+            let env = &mut v["spec"]["jobTargetRef"]["template"]["spec"]["containers"][0]["env"];
+            env[0]["value"] = json!(host);
+            env[1]["value"] = json!(port);
+        }
+        api.put(v);
+    }
+    push(&redis, "jobs:import", 23);
+    let mut op = Operator::start(&api, None);
+    eventually(20, "5 Jobs for 23 items", || {
+        (api.jobs("jobs").len() == 5).then_some(())
+    })
+    .await;
+    let j = &api.jobs("jobs")[0];
+    assert_eq!(j["spec"]["template"]["spec"]["restartPolicy"], "Never");
+    assert_eq!(j["spec"]["backoffLimit"], 2);
+    op.stop().await;
+}

@@ -73,19 +73,17 @@ async fn poll_forever(store: Store<ScaledJob>, deps: &Deps) {
     }
 }
 
-/// Starts the ScaledJob loop for the operator (Events and writes only while `leader` leads).
+/// Starts the ScaledJob loop for the operator (writes and Events only while `writer` leads).
 pub fn start(
     client: kube::Client,
     api: Api<ScaledJob>,
-    leader: crate::leader::Leadership,
-    instance: Option<String>,
+    writer: crate::write::Writer,
     scalers: prescale_scalers::Context,
     cluster_ns: String,
     shutdown: Shutdown,
 ) -> tokio::task::JoinHandle<()> {
-    let events = crate::write::events::Events::new(client.clone(), instance).led_by(leader.clone());
     let deps = Deps {
-        writer: super::write::JobWriter::new(client.clone(), leader, events),
+        writer,
         client,
         scalers,
         cluster_ns,

@@ -5,14 +5,13 @@
 //! - [`check`]: a ScaledJob's triggers resolved and parsed (bad input → a clear message).
 //! - [`poll`]: one poll of one ScaledJob: read, decide with the pure parts, write.
 //! - [`controller`]: the loop that polls every ScaledJob at its `pollingInterval`.
-//! - [`write`]: the one writer of Jobs and ScaledJob status.
+//! Jobs and ScaledJob status are written by `crate::write` (the one writer).
 
 pub mod check;
 pub mod controller;
 pub mod plan;
 pub mod poll;
 pub mod strategy;
-pub mod write;
 
 /// KEDA's Event reasons for ScaledJobs.
 pub mod reasons {

@@ -2,11 +2,10 @@
 //! while it fails), rollout of older Jobs, read the triggers, count the Jobs, create the
 //! strategy's number of Jobs, set Ready/Active, prune finished Jobs to the history limits.
 //! Decisions are the pure functions of [`super::strategy`] and [`super::plan`]; writes go
-//! through [`super::write::JobWriter`].
+//! through `crate::write::Writer`.
 
 use super::plan;
 use super::strategy::{self, Inputs, ScalerMetrics, Strategy};
-use super::write::JobWriter;
 use super::{messages as msg, reasons};
 use crate::api::conditions::{ACTIVE, PAUSED, READY};
 use crate::api::{SCALED_JOB_NAME_LABEL, ScaledJob, ScaledJobStatus};
@@ -21,7 +20,7 @@ use std::sync::Arc;
 /// What every poll needs.
 pub struct Deps {
     pub client: Client,
-    pub writer: JobWriter,
+    pub writer: crate::write::Writer,
     pub scalers: prescale_scalers::Context,
     pub cluster_ns: String,
     /// `app.kubernetes.io/version` of the Jobs.
@@ -55,14 +54,14 @@ pub async fn poll(d: &Deps, sj: &ScaledJob, st: &mut State) {
     let was_paused = status.condition(PAUSED).is_some_and(|c| c.is_true());
     if paused(sj) {
         if status.set_condition(PAUSED, "True", reasons::PAUSED, msg::PAUSED) && !was_paused {
-            d.writer.normal(sj, reasons::PAUSED, msg::PAUSED).await;
+            d.writer.job_event(sj, reasons::PAUSED, msg::PAUSED).await;
         }
         st.generation = None; // re-check when unpaused
         return write_status(d, sj, &status).await;
     }
     if was_paused {
         status.set_condition(PAUSED, "False", reasons::UNPAUSED, msg::UNPAUSED);
-        d.writer.normal(sj, reasons::UNPAUSED, msg::UNPAUSED).await;
+        d.writer.job_event(sj, reasons::UNPAUSED, msg::UNPAUSED).await;
     }
     let generation = sj.metadata.generation.unwrap_or(0);
     if st.generation != Some(generation) || st.check_error.is_some() {
@@ -73,7 +72,7 @@ pub async fn poll(d: &Deps, sj: &ScaledJob, st: &mut State) {
         let changed = status.set_condition(READY, "False", reasons::CHECK_FAILED, m);
         status.set_condition(ACTIVE, "Unknown", "UnknownState", msg::CHECK_FAILED_ACTIVE);
         if changed {
-            d.writer.warning(sj, reasons::CHECK_FAILED, m.clone()).await;
+            d.writer.job_warning(sj, reasons::CHECK_FAILED, m.clone()).await;
         }
         return write_status(d, sj, &status).await;
     }
@@ -82,7 +81,7 @@ pub async fn poll(d: &Deps, sj: &ScaledJob, st: &mut State) {
 }
 
 async fn write_status(d: &Deps, sj: &ScaledJob, status: &ScaledJobStatus) {
-    if let Err(e) = d.writer.status(sj, status).await {
+    if let Err(e) = d.writer.scaled_job_status(sj, status).await {
         tracing::warn!(scaledjob = %sj.name_any(), error = %e.text(), "ScaledJob status update failed");
     }
 }
@@ -108,7 +107,7 @@ async fn check_and_roll_out(d: &Deps, sj: &ScaledJob, st: &mut State, status: &m
             let was_ready = status.condition(READY).is_some_and(|c| c.is_true());
             status.set_condition(READY, "True", reasons::READY, msg::READY);
             if !was_ready {
-                d.writer.normal(sj, reasons::READY, msg::READY).await;
+                d.writer.job_event(sj, reasons::READY, msg::READY).await;
             }
         }
     }
@@ -163,13 +162,13 @@ async fn roll_out(d: &Deps, sj: &ScaledJob) {
     let ns = sj.namespace().unwrap_or_default();
     let mut deleted = 0;
     for name in &old {
-        match d.writer.delete(&ns, name, sj.spec.foreground_deletion()).await {
+        match d.writer.delete_job(&ns, name, sj.spec.foreground_deletion()).await {
             Ok(()) => deleted += 1,
             Err(e) => tracing::warn!(job = %name, error = %e.text(), "cannot delete a Job of an older ScaledJob generation"),
         }
     }
     d.writer
-        .normal(sj, reasons::ROLLOUT_CLEANUP_COMPLETED, format!("RolloutStrategy: immediate, deleted jobs owned by the previous version of the scaleJob: {deleted} jobs deleted"))
+        .job_event(sj, reasons::ROLLOUT_CLEANUP_COMPLETED, format!("RolloutStrategy: immediate, deleted jobs owned by the previous version of the scaleJob: {deleted} jobs deleted"))
         .await;
 }
 
@@ -202,7 +201,7 @@ async fn sample(d: &Deps, sj: &ScaledJob, st: &mut State) -> (Vec<ScalerMetrics>
             Err(e) => {
                 st.scalers[i] = None; // reconnect next time
                 error = true;
-                d.writer.warning(sj, reasons::SCALER_FAILED, e.to_string()).await;
+                d.writer.job_warning(sj, reasons::SCALER_FAILED, e.to_string()).await;
             }
         }
     }
@@ -248,13 +247,13 @@ async fn create_jobs(d: &Deps, sj: &ScaledJob, n: i64) {
     }
     let job = plan::new_job(sj, &d.version);
     for _ in 0..n {
-        if let Err(e) = d.writer.create(&job).await {
+        if let Err(e) = d.writer.create_job(&job).await {
             d.writer
-                .warning(sj, reasons::JOB_CREATE_FAILED, format!("Failed to create job {}-: {}", sj.name_any(), e.text()))
+                .job_warning(sj, reasons::JOB_CREATE_FAILED, format!("Failed to create job {}-: {}", sj.name_any(), e.text()))
                 .await;
         }
     }
-    d.writer.normal(sj, reasons::JOBS_CREATED, format!("Created {n} jobs")).await;
+    d.writer.job_event(sj, reasons::JOBS_CREATED, format!("Created {n} jobs")).await;
 }
 
 async fn ready_and_active(d: &Deps, sj: &ScaledJob, status: &mut ScaledJobStatus, active: bool, error: bool) {
@@ -274,7 +273,7 @@ async fn ready_and_active(d: &Deps, sj: &ScaledJob, status: &mut ScaledJobStatus
     };
     if before.as_deref() != Some(s) {
         status.set_condition(ACTIVE, s, reason, m);
-        d.writer.normal(sj, event, m).await;
+        d.writer.job_event(sj, event, m).await;
     }
 }
 
@@ -287,7 +286,7 @@ async fn prune(d: &Deps, sj: &ScaledJob, jobs: &[Job]) {
         sj.spec.failed_jobs_history_limit(),
     );
     for name in doomed {
-        if let Err(e) = d.writer.delete(&ns, &name, false).await {
+        if let Err(e) = d.writer.delete_job(&ns, &name, false).await {
             tracing::warn!(job = %name, error = %e.text(), "cannot delete a finished Job beyond the history limit");
             return;
         }

@@ -1,8 +1,10 @@
 //! ScaledJob checks as KEDA's ScaledJob controller and webhook make them, used by the
 //! operator (a bad ScaledJob gets Ready=False and an Event) and by `prescale validate`.
 
-use super::Problem;
+use super::{Problem, check_trigger_inputs};
 use crate::api::ScaledJob;
+use crate::resolve::{ObjectSource, resolve_triggers};
+use serde::Serialize;
 
 const STRATEGIES: &[&str] = &["", "default", "custom", "accurate", "eager"];
 const CALCULATIONS: &[&str] = &["", "max", "min", "avg", "sum"];
@@ -125,6 +127,69 @@ pub fn warnings(sj: &ScaledJob) -> Vec<String> {
         ));
     }
     out
+}
+
+/// The `prescale validate` result for one ScaledJob.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobReport {
+    pub file: String,
+    pub document: usize,
+    pub namespace: String,
+    pub name: String,
+    pub valid: bool,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+    /// The trigger types, in order.
+    pub triggers: Vec<String>,
+}
+
+/// Checks one ScaledJob read from manifests: its spec, then its triggers resolved against
+/// `source` (TriggerAuthentications, Secrets, the Job template's env) and parsed offline.
+/// With `strict`, metadata keys a trigger does not read are problems (else warnings).
+pub async fn check_job(
+    source: &dyn ObjectSource,
+    (file, document): (&str, usize),
+    sj: &ScaledJob,
+    cluster_ns: &str,
+    strict: bool,
+) -> JobReport {
+    let mut problems = check_spec(sj);
+    let mut warns = warnings(sj);
+    let ns = sj.metadata.namespace.clone().unwrap_or_default();
+    let name = sj.metadata.name.clone().unwrap_or_default();
+    let containers = sj
+        .spec
+        .job_target_ref
+        .template
+        .spec
+        .as_ref()
+        .map(|p| p.containers.clone())
+        .unwrap_or_default();
+    let env = Some(sj.spec.env_source_container_name.as_str()).filter(|s| !s.is_empty());
+    match resolve_triggers(source, &ns, Vec::new(), &containers, env, &sj.spec.triggers, cluster_ns).await {
+        Ok(resolved) => {
+            warns.extend(resolved.warnings);
+            let checked = check_trigger_inputs(&format!("ScaledJob {name}"), &resolved.inputs);
+            problems.extend(checked.problems);
+            warns.extend(checked.warnings);
+            if strict {
+                problems.extend(checked.unknown_keys);
+            } else {
+                warns.extend(checked.unknown_keys.iter().map(|p| format!("{}: {}", p.field, p.message)));
+            }
+        }
+        Err(e) => problems.push(Problem::new("spec.triggers", e)),
+    }
+    JobReport {
+        file: file.to_string(),
+        document,
+        namespace: ns,
+        name,
+        valid: problems.is_empty(),
+        problems,
+        warnings: warns,
+        triggers: sj.spec.triggers.iter().map(|t| t.type_.clone()).collect(),
+    }
 }
 
 #[cfg(test)]
