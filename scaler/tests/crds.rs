@@ -111,7 +111,16 @@ fn scaledjob_crd_has_keda_names_columns_and_a_job_template() {
         .collect();
     assert_eq!(
         cols,
-        ["Min", "Max", "Ready", "Active", "Paused", "Triggers", "Authentications", "Age"]
+        [
+            "Min",
+            "Max",
+            "Ready",
+            "Active",
+            "Paused",
+            "Triggers",
+            "Authentications",
+            "Age"
+        ]
     );
     let spec = &v["schema"]["openAPIV3Schema"]["properties"]["spec"];
     let required: Vec<&str> = spec["required"]
@@ -150,6 +159,14 @@ fn scaledjob_crd_has_keda_names_columns_and_a_job_template() {
         assert!(strategy[k].is_mapping(), "scalingStrategy.{k} missing");
     }
     // small enough for a client-side `kubectl apply` (last-applied annotation < 256 kB)
-    let json = serde_json::to_string(&crds::all().unwrap().iter().find(|(n, _)| *n == "keda.sh_scaledjobs.yaml").map(|(_, y)| serde_yaml::from_str::<serde_json::Value>(y).unwrap()).unwrap()).unwrap();
+    let json = serde_json::to_string(
+        &crds::all()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| *n == "keda.sh_scaledjobs.yaml")
+            .map(|(_, y)| serde_yaml::from_str::<serde_json::Value>(y).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     assert!(json.len() < 256 * 1024, "{} bytes", json.len());
 }

@@ -30,7 +30,11 @@ fn auth(api: &ApiServer) {
 
 /// A ScaledJob reading `list` with `listLength: 5`; `extra` is merged into the spec.
 fn scaled_job(redis: &RedisServer, name: &str, list: &str, extra: Value) -> Value {
-    let (host, port) = redis.address().split_once(':').map(|(h, p)| (h.to_string(), p.to_string())).unwrap();
+    let (host, port) = redis
+        .address()
+        .split_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .unwrap();
     let mut spec = json!({
         "jobTargetRef": {"parallelism": 1, "template": {"spec": {"containers": [{"name": "worker", "image": "worker:1",
             "env": [{"name": "REDIS_HOST", "value": host}, {"name": "REDIS_PORT", "value": port}]}]}}},
@@ -65,9 +69,16 @@ fn push(redis: &RedisServer, list: &str, n: usize) {
 
 /// Waits until `sj` has exactly `n` Jobs, then checks it stays there for two more polls.
 async fn settles_at(api: &ApiServer, sj: &str, n: usize) {
-    eventually(20, &format!("{sj} has {n} Jobs"), || (jobs_of(api, sj).len() == n).then_some(())).await;
+    eventually(20, &format!("{sj} has {n} Jobs"), || {
+        (jobs_of(api, sj).len() == n).then_some(())
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(jobs_of(api, sj).len(), n, "{sj} created more Jobs than the strategy allows");
+    assert_eq!(
+        jobs_of(api, sj).len(),
+        n,
+        "{sj} created more Jobs than the strategy allows"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +92,9 @@ async fn twenty_three_items_make_five_jobs_and_finished_jobs_are_pruned() {
 
     // default strategy: ceil(23 / 5) = 5 Jobs, and no more while they run
     settles_at(&api, "importer", 5).await;
-    let sj = api.get("keda.sh/v1alpha1", "ScaledJob", NS, "importer").unwrap();
+    let sj = api
+        .get("keda.sh/v1alpha1", "ScaledJob", NS, "importer")
+        .unwrap();
     let j = &jobs_of(&api, "importer")[0];
     let m = &j["metadata"];
     assert!(m["name"].as_str().unwrap().starts_with("importer-"));
@@ -89,35 +102,59 @@ async fn twenty_three_items_make_five_jobs_and_finished_jobs_are_pruned() {
     assert_eq!(m["labels"]["app.kubernetes.io/managed-by"], "keda-operator");
     assert_eq!(m["labels"]["app.kubernetes.io/part-of"], "importer");
     assert_eq!(m["labels"]["team"], "imports");
-    assert_eq!(m["annotations"]["scaledjob.keda.sh/generation"], sj["metadata"]["generation"].to_string());
+    assert_eq!(
+        m["annotations"]["scaledjob.keda.sh/generation"],
+        sj["metadata"]["generation"].to_string()
+    );
     assert_eq!(m["ownerReferences"][0]["kind"], "ScaledJob");
     assert_eq!(m["ownerReferences"][0]["uid"], sj["metadata"]["uid"]);
     assert_eq!(m["ownerReferences"][0]["controller"], true);
     assert_eq!(j["spec"]["template"]["spec"]["restartPolicy"], "OnFailure");
-    assert_eq!(j["spec"]["template"]["metadata"]["labels"]["scaledjob.keda.sh/name"], "importer");
+    assert_eq!(
+        j["spec"]["template"]["metadata"]["labels"]["scaledjob.keda.sh/name"],
+        "importer"
+    );
     assert_eq!(sj_status(&api, "importer", "Ready").unwrap().0, "True");
     assert_eq!(
         sj_status(&api, "importer", "Active").unwrap(),
-        ("True".into(), "ScalerActive".into(), "Scaling is performed because triggers are active".into())
+        (
+            "True".into(),
+            "ScalerActive".into(),
+            "Scaling is performed because triggers are active".into()
+        )
     );
     assert_eq!(sj["status"]["triggersTypes"], "redis");
     assert_eq!(sj["status"]["authenticationsTypes"], "redis-auth");
     assert!(sj["status"]["lastActiveTime"].is_string());
-    assert_eq!(events(&api, "importer", "KEDAJobsCreated"), ["Created 5 jobs"]);
+    assert_eq!(
+        events(&api, "importer", "KEDAJobsCreated"),
+        ["Created 5 jobs"]
+    );
     assert_eq!(events(&api, "importer", "ScaledJobReady").len(), 1);
 
     // the queue drains: four Jobs succeed, one fails; nothing new is created
     redis.cli(&["DEL", "imports"]);
     assert_eq!(api.start_job_pods(NS), 5);
-    let names: Vec<String> = jobs_of(&api, "importer").iter().map(|j| j["metadata"]["name"].as_str().unwrap().to_string()).collect();
-    let times = ["2026-01-01T00:00:03Z", "2026-01-01T00:00:01Z", "2026-01-01T00:00:04Z", "2026-01-01T00:00:02Z"];
+    let names: Vec<String> = jobs_of(&api, "importer")
+        .iter()
+        .map(|j| j["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    let times = [
+        "2026-01-01T00:00:03Z",
+        "2026-01-01T00:00:01Z",
+        "2026-01-01T00:00:04Z",
+        "2026-01-01T00:00:02Z",
+    ];
     for (name, at) in names.iter().zip(times) {
         api.finish_job(NS, name, Outcome::Succeeded, at);
     }
     api.finish_job(NS, &names[4], Outcome::Failed, "2026-01-01T00:00:05Z");
     // successfulJobsHistoryLimit 2 keeps the two newest successes; the one failure stays
     let left = eventually(20, "history pruned to 2 + 1", || {
-        let left: Vec<String> = jobs_of(&api, "importer").iter().map(|j| j["metadata"]["name"].as_str().unwrap().to_string()).collect();
+        let left: Vec<String> = jobs_of(&api, "importer")
+            .iter()
+            .map(|j| j["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
         (left.len() == 3).then_some(left)
     })
     .await;
@@ -129,7 +166,10 @@ async fn twenty_three_items_make_five_jobs_and_finished_jobs_are_pruned() {
     })
     .await;
     assert_eq!(events(&api, "importer", "ScaledJobInactive").len(), 1);
-    assert_eq!(events(&api, "importer", "KEDAJobsCreated"), ["Created 5 jobs"]);
+    assert_eq!(
+        events(&api, "importer", "KEDAJobsCreated"),
+        ["Created 5 jobs"]
+    );
 
     // work again: 0 running, 8 items → ceil(8/5) = 2 new Jobs
     push(&redis, "imports", 8);
@@ -143,11 +183,31 @@ async fn each_strategy_makes_its_number_and_a_bad_scaledjob_is_reported() {
     let api = ApiServer::new();
     auth(&api);
     push(&redis, "imports", 23);
-    api.put(scaled_job(&redis, "capped", "imports", json!({"maxReplicaCount": 3})));
+    api.put(scaled_job(
+        &redis,
+        "capped",
+        "imports",
+        json!({"maxReplicaCount": 3}),
+    ));
     api.put(scaled_job(&redis, "custom", "imports", json!({"scalingStrategy": {"strategy": "custom", "customScalingQueueLengthDeduction": 1, "customScalingRunningJobPercentage": "0.5"}})));
-    api.put(scaled_job(&redis, "accurate", "imports", json!({"maxReplicaCount": 10, "scalingStrategy": {"strategy": "accurate"}})));
-    api.put(scaled_job(&redis, "eager", "imports", json!({"maxReplicaCount": 7, "scalingStrategy": {"strategy": "eager"}})));
-    api.put(scaled_job(&redis, "floor", "empty", json!({"minReplicaCount": 2, "maxReplicaCount": 4})));
+    api.put(scaled_job(
+        &redis,
+        "accurate",
+        "imports",
+        json!({"maxReplicaCount": 10, "scalingStrategy": {"strategy": "accurate"}}),
+    ));
+    api.put(scaled_job(
+        &redis,
+        "eager",
+        "imports",
+        json!({"maxReplicaCount": 7, "scalingStrategy": {"strategy": "eager"}}),
+    ));
+    api.put(scaled_job(
+        &redis,
+        "floor",
+        "empty",
+        json!({"minReplicaCount": 2, "maxReplicaCount": 4}),
+    ));
     let mut paused = scaled_job(&redis, "paused", "imports", json!({}));
     paused["metadata"]["annotations"] = json!({"autoscaling.keda.sh/paused": "true"});
     api.put(paused);
@@ -176,24 +236,42 @@ async fn each_strategy_makes_its_number_and_a_bad_scaledjob_is_reported() {
     assert!(jobs_of(&api, "paused").is_empty());
     assert_eq!(
         sj_status(&api, "paused", "Paused").unwrap(),
-        ("True".into(), "ScaledJobPaused".into(), "ScaledJob is paused".into())
+        (
+            "True".into(),
+            "ScaledJobPaused".into(),
+            "ScaledJob is paused".into()
+        )
     );
     // the bad one: Ready=False with the scaler's message, an Event, no Jobs
     let (s, reason, message) = sj_status(&api, "broken", "Ready").unwrap();
-    assert_eq!((s.as_str(), reason.as_str()), ("False", "ScaledJobCheckFailed"));
-    assert!(message.contains("spec.triggers[0]") && message.contains("listName"), "{message}");
+    assert_eq!(
+        (s.as_str(), reason.as_str()),
+        ("False", "ScaledJobCheckFailed")
+    );
+    assert!(
+        message.contains("spec.triggers[0]") && message.contains("listName"),
+        "{message}"
+    );
     assert!(!message.contains("queue-pass"));
-    assert_eq!(sj_status(&api, "broken", "Active").unwrap().1, "UnknownState");
+    assert_eq!(
+        sj_status(&api, "broken", "Active").unwrap().1,
+        "UnknownState"
+    );
     let ev = events(&api, "broken", "ScaledJobCheckFailed");
     assert_eq!(ev, [message.clone()]);
     assert!(jobs_of(&api, "broken").is_empty());
 
     // unpausing starts it
-    let mut p = api.get("keda.sh/v1alpha1", "ScaledJob", NS, "paused").unwrap();
+    let mut p = api
+        .get("keda.sh/v1alpha1", "ScaledJob", NS, "paused")
+        .unwrap();
     p["metadata"]["annotations"] = json!({"autoscaling.keda.sh/paused": "false"});
     api.put(p);
     settles_at(&api, "paused", 5).await;
-    assert_eq!(sj_status(&api, "paused", "Paused").unwrap().1, "ScaledJobUnpaused");
+    assert_eq!(
+        sj_status(&api, "paused", "Paused").unwrap().1,
+        "ScaledJobUnpaused"
+    );
     op.stop().await;
 }
 
@@ -206,7 +284,12 @@ async fn change_image(api: &ApiServer, name: &str) {
 fn images(api: &ApiServer, name: &str) -> Vec<String> {
     let mut v: Vec<String> = jobs_of(api, name)
         .iter()
-        .map(|j| j["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap().to_string())
+        .map(|j| {
+            j["spec"]["template"]["spec"]["containers"][0]["image"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     v.sort();
     v
@@ -218,8 +301,18 @@ async fn template_change_is_rolled_out_per_rollout_strategy() {
     let api = ApiServer::new();
     auth(&api);
     push(&redis, "imports", 23);
-    api.put(scaled_job(&redis, "immediate", "imports", json!({"maxReplicaCount": 10})));
-    api.put(scaled_job(&redis, "gradual", "imports", json!({"maxReplicaCount": 10, "rollout": {"strategy": "gradual"}})));
+    api.put(scaled_job(
+        &redis,
+        "immediate",
+        "imports",
+        json!({"maxReplicaCount": 10}),
+    ));
+    api.put(scaled_job(
+        &redis,
+        "gradual",
+        "imports",
+        json!({"maxReplicaCount": 10, "rollout": {"strategy": "gradual"}}),
+    ));
     api.put(scaled_job(&redis, "legacy", "imports", json!({"maxReplicaCount": 10, "rolloutStrategy": "gradual", "rollout": {"strategy": "default"}})));
     let mut op = Operator::start(&api, None);
     for n in ["immediate", "gradual", "legacy"] {
@@ -233,11 +326,18 @@ async fn template_change_is_rolled_out_per_rollout_strategy() {
         (images(&api, "immediate") == vec!["worker:2"; 5]).then_some(())
     })
     .await;
-    let generation = api.get("keda.sh/v1alpha1", "ScaledJob", NS, "immediate").unwrap()["metadata"]["generation"].to_string();
-    assert!(jobs_of(&api, "immediate").iter().all(|j| j["metadata"]["annotations"]["scaledjob.keda.sh/generation"] == generation.as_str()));
+    let generation = api
+        .get("keda.sh/v1alpha1", "ScaledJob", NS, "immediate")
+        .unwrap()["metadata"]["generation"]
+        .to_string();
+    assert!(jobs_of(&api, "immediate").iter().all(
+        |j| j["metadata"]["annotations"]["scaledjob.keda.sh/generation"] == generation.as_str()
+    ));
     assert_eq!(
         events(&api, "immediate", "ScaledJobRolloutCleanupCompleted"),
-        ["RolloutStrategy: immediate, deleted jobs owned by the previous version of the scaleJob: 5 jobs deleted"]
+        [
+            "RolloutStrategy: immediate, deleted jobs owned by the previous version of the scaleJob: 5 jobs deleted"
+        ]
     );
     // gradual (and the deprecated rolloutStrategy, which wins over rollout.strategy): the old
     // Jobs run on, and as they are still running no new ones are made
@@ -246,7 +346,11 @@ async fn template_change_is_rolled_out_per_rollout_strategy() {
     assert_eq!(images(&api, "legacy"), vec!["worker:1"; 5]);
     // when two old Jobs finish, two come from the new template
     api.start_job_pods(NS);
-    let old: Vec<String> = jobs_of(&api, "gradual").iter().take(2).map(|j| j["metadata"]["name"].as_str().unwrap().to_string()).collect();
+    let old: Vec<String> = jobs_of(&api, "gradual")
+        .iter()
+        .take(2)
+        .map(|j| j["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
     for n in &old {
         api.finish_job(NS, n, Outcome::Succeeded, "2026-01-01T00:00:01Z");
     }
@@ -272,15 +376,22 @@ fn validate(file: &std::path::Path) -> (bool, String) {
         .args(["validate", "-f", file.to_str().unwrap()])
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipped_example_validates_and_drains_a_real_queue() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/examples/redis-job-queue-scaledjob.yaml");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/examples/redis-job-queue-scaledjob.yaml");
     let (ok, out) = validate(&path);
     assert!(ok, "{out}");
-    assert!(out.contains("ScaledJob jobs/job-importer: valid; triggers: redis"), "{out}");
+    assert!(
+        out.contains("ScaledJob jobs/job-importer: valid; triggers: redis"),
+        "{out}"
+    );
     assert!(out.contains("1 ScaledJob(s) checked, 0 invalid"), "{out}");
 
     // the same manifest broken the ways KEDA rejects: validate names each problem, exits 1
@@ -289,8 +400,14 @@ async fn shipped_example_validates_and_drains_a_real_queue() {
     let bad = dir.join("bad.yaml");
     let text = example()
         .replace("        listName: jobs:import\n", "")
-        .replace("      authenticationRef:", "      metricType: Value\n      authenticationRef:")
-        .replace("  maxReplicaCount: 20", "  maxReplicaCount: 20\n  minReplicaCount: 30");
+        .replace(
+            "      authenticationRef:",
+            "      metricType: Value\n      authenticationRef:",
+        )
+        .replace(
+            "  maxReplicaCount: 20",
+            "  maxReplicaCount: 20\n  minReplicaCount: 30",
+        );
     std::fs::write(&bad, text).unwrap();
     let (ok, out) = validate(&bad);
     assert!(!ok, "{out}");
@@ -306,10 +423,17 @@ async fn shipped_example_validates_and_drains_a_real_queue() {
 
     // run as shipped against a real Redis (only address, password and polling changed)
     let redis = redis();
-    let (host, port) = redis.address().split_once(':').map(|(h, p)| (h.to_string(), p.to_string())).unwrap();
+    let (host, port) = redis
+        .address()
+        .split_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .unwrap();
     let api = ApiServer::new();
     for doc in serde_yaml::Deserializer::from_str(&example()) {
-        let mut v: Value = serde_json::to_value(<serde_yaml::Value as serde::Deserialize>::deserialize(doc).unwrap()).unwrap();
+        let mut v: Value = serde_json::to_value(
+            <serde_yaml::Value as serde::Deserialize>::deserialize(doc).unwrap(),
+        )
+        .unwrap();
         if v["kind"] == "Secret" {
             v["stringData"]["password"] = json!("queue-pass");
         }
@@ -331,4 +455,40 @@ async fn shipped_example_validates_and_drains_a_real_queue() {
     assert_eq!(j["spec"]["template"]["spec"]["restartPolicy"], "Never");
     assert_eq!(j["spec"]["backoffLimit"], 2);
     op.stop().await;
+}
+
+/// `prescale install`'s operator ClusterRole lets it run ScaledJobs: watch them, write their
+/// status, and create, list and delete their Jobs (Pods are read for pending counts).
+#[test]
+fn install_grants_what_scaledjobs_need() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .arg("install")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let role: Value = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| {
+            serde_json::to_value(<serde_yaml::Value as serde::Deserialize>::deserialize(d).unwrap())
+                .unwrap()
+        })
+        .find(|v| v["kind"] == "ClusterRole" && v["metadata"]["name"] == "prescale-operator")
+        .unwrap();
+    let allows = |group: &str, resource: &str, verb: &str| {
+        role["rules"].as_array().unwrap().iter().any(|r| {
+            let has =
+                |k: &str, x: &str| r[k].as_array().unwrap().iter().any(|v| v == x || v == "*");
+            has("apiGroups", group) && has("resources", resource) && has("verbs", verb)
+        })
+    };
+    for verb in ["get", "list", "watch", "patch"] {
+        assert!(allows("keda.sh", "scaledjobs", verb), "scaledjobs {verb}");
+    }
+    assert!(allows("keda.sh", "scaledjobs/status", "patch"));
+    assert!(allows("keda.sh", "scaledjobs/finalizers", "update"));
+    for verb in ["list", "watch", "create", "delete"] {
+        assert!(allows("batch", "jobs", verb), "jobs {verb}");
+    }
+    assert!(allows("", "pods", "list"));
+    assert!(allows("events.k8s.io", "events", "create"));
 }

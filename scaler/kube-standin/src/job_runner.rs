@@ -26,9 +26,8 @@ pub enum Outcome {
 
 fn finished(job: &Value) -> bool {
     job["status"]["conditions"].as_array().is_some_and(|c| {
-        c.iter().any(|c| {
-            (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True"
-        })
+        c.iter()
+            .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
     })
 }
 
@@ -52,7 +51,10 @@ impl ApiServer {
     pub fn start_job_pods(&self, ns: &str) -> usize {
         let mut n = 0;
         for job in self.jobs(ns).into_iter().filter(|j| !finished(j)) {
-            let name = job["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let name = job["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let pod_name = format!("{name}-pod");
             if self.get("v1", "Pod", ns, &pod_name).is_some() {
                 continue;

@@ -29,7 +29,8 @@ pub fn all() -> Result<Vec<(&'static str, String)>, serde_yaml::Error> {
 /// The ScaledJob CRD without the descriptions inside `jobTargetRef` (the Kubernetes JobSpec
 /// documentation): with them the CRD passes 256 kB and a client-side `kubectl apply` fails on
 /// its last-applied annotation. The structure and validation stay whole.
-fn scaled_job_crd() -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+fn scaled_job_crd()
+-> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
     let mut crd = ScaledJob::crd();
     for v in &mut crd.spec.versions {
         let job = v
@@ -60,7 +61,10 @@ fn strip_descriptions(
     if let Some(k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaPropsOrBool::Schema(a)) = s.additional_properties.as_mut() {
         strip_descriptions(a);
     }
-    for v in [&mut s.all_of, &mut s.any_of, &mut s.one_of].into_iter().flatten() {
+    for v in [&mut s.all_of, &mut s.any_of, &mut s.one_of]
+        .into_iter()
+        .flatten()
+    {
         v.iter_mut().for_each(strip_descriptions);
     }
 }

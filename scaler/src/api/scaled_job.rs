@@ -35,12 +35,36 @@ pub const SCALED_JOB_EXCLUDED_LABELS_ANNOTATION: &str = "scaledjob.keda.sh/job-e
     shortname = "sj",
     printcolumn(name = "Min", type_ = "integer", json_path = ".spec.minReplicaCount"),
     printcolumn(name = "Max", type_ = "integer", json_path = ".spec.maxReplicaCount"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Active", type_ = "string", json_path = ".status.conditions[?(@.type==\"Active\")].status"),
-    printcolumn(name = "Paused", type_ = "string", json_path = ".status.conditions[?(@.type==\"Paused\")].status"),
-    printcolumn(name = "Triggers", type_ = "string", json_path = ".status.triggersTypes"),
-    printcolumn(name = "Authentications", type_ = "string", json_path = ".status.authenticationsTypes"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Active",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Active\")].status"
+    ),
+    printcolumn(
+        name = "Paused",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Paused\")].status"
+    ),
+    printcolumn(
+        name = "Triggers",
+        type_ = "string",
+        json_path = ".status.triggersTypes"
+    ),
+    printcolumn(
+        name = "Authentications",
+        type_ = "string",
+        json_path = ".status.authenticationsTypes"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[kube(derive = "PartialEq")]
 #[serde(rename_all = "camelCase")]
@@ -196,7 +220,13 @@ impl ScaledJobStatus {
     }
 
     /// Sets a condition (adding it if missing); returns whether anything changed.
-    pub fn set_condition(&mut self, type_: &str, status: &str, reason: &str, message: &str) -> bool {
+    pub fn set_condition(
+        &mut self,
+        type_: &str,
+        status: &str,
+        reason: &str,
+        message: &str,
+    ) -> bool {
         if self.conditions.is_empty() {
             self.conditions = Self::initial_conditions();
         }
@@ -256,7 +286,8 @@ mod tests {
     fn round_trips_a_keda_manifest() {
         let yaml = "jobTargetRef:\n  parallelism: 1\n  template:\n    spec:\n      containers:\n      - name: w\n        image: busybox\npollingInterval: 10\nscalingStrategy:\n  strategy: custom\n  customScalingQueueLengthDeduction: 1\n  customScalingRunningJobPercentage: '0.5'\n  pendingPodConditions: [Ready]\n  multipleScalersCalculation: sum\ntriggers:\n- type: redis\n  metadata:\n    listName: q\n";
         let s = spec(yaml);
-        let back: ScaledJobSpec = serde_yaml::from_str(&serde_yaml::to_string(&s).unwrap()).unwrap();
+        let back: ScaledJobSpec =
+            serde_yaml::from_str(&serde_yaml::to_string(&s).unwrap()).unwrap();
         assert_eq!(s, back);
         assert_eq!(s.scaling_strategy().multiple_scalers_calculation, "sum");
     }

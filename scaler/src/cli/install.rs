@@ -99,6 +99,8 @@ pub fn documents(namespace: &str, image: &str, replicas: u32) -> anyhow::Result<
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]},
             {"apiGroups": [""], "resources": ["pods", "secrets", "configmaps"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["keda.sh"], "resources": ["scaledjobs", "scaledjobs/status", "scaledjobs/finalizers"], "verbs": ["get", "list", "watch", "update", "patch"]},
+            {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "create", "delete"]},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}
         ]}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": NAME},

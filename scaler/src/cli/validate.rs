@@ -210,14 +210,26 @@ fn jobs_text(reports: &[JobReport]) -> String {
     for r in reports {
         let obj = format!("ScaledJob {}/{}", r.namespace, r.name);
         for p in &r.problems {
-            let trigger = p.trigger.map(|i| format!(" trigger {i}:")).unwrap_or_default();
-            let _ = writeln!(out, "{}: {obj}:{trigger} {}: {}", r.file, p.field, p.message);
+            let trigger = p
+                .trigger
+                .map(|i| format!(" trigger {i}:"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{}: {obj}:{trigger} {}: {}",
+                r.file, p.field, p.message
+            );
         }
         for w in &r.warnings {
             let _ = writeln!(out, "{}: {obj}: warning: {w}", r.file);
         }
         if r.valid {
-            let _ = writeln!(out, "{}: {obj}: valid; triggers: {}", r.file, r.triggers.join(", "));
+            let _ = writeln!(
+                out,
+                "{}: {obj}: valid; triggers: {}",
+                r.file,
+                r.triggers.join(", ")
+            );
         }
     }
     let bad = reports.iter().filter(|r| !r.valid).count();

@@ -4,8 +4,8 @@
 //! to create (labels, annotations, owner reference, `generateName`).
 
 use crate::api::{
-    SCALED_JOB_EXCLUDED_LABELS_ANNOTATION, SCALED_JOB_GENERATION_ANNOTATION,
-    SCALED_JOB_NAME_LABEL, ScaledJob,
+    SCALED_JOB_EXCLUDED_LABELS_ANNOTATION, SCALED_JOB_GENERATION_ANNOTATION, SCALED_JOB_NAME_LABEL,
+    ScaledJob,
 };
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
@@ -16,11 +16,13 @@ use std::collections::BTreeMap;
 /// `Complete` or `Failed` when a condition of that type is True.
 pub fn finished_type(job: &Job) -> Option<&'static str> {
     let conds = job.status.as_ref()?.conditions.as_ref()?;
-    conds.iter().find_map(|c| match (c.type_.as_str(), c.status.as_str()) {
-        ("Complete", "True") => Some("Complete"),
-        ("Failed", "True") => Some("Failed"),
-        _ => None,
-    })
+    conds
+        .iter()
+        .find_map(|c| match (c.type_.as_str(), c.status.as_str()) {
+            ("Complete", "True") => Some("Complete"),
+            ("Failed", "True") => Some("Failed"),
+            _ => None,
+        })
 }
 
 pub fn is_finished(job: &Job) -> bool {
@@ -124,7 +126,10 @@ pub fn new_job(sj: &ScaledJob, version: &str) -> Job {
         ("app.kubernetes.io/name".to_string(), name.clone()),
         ("app.kubernetes.io/version".to_string(), version.to_string()),
         ("app.kubernetes.io/part-of".to_string(), name.clone()),
-        ("app.kubernetes.io/managed-by".to_string(), "keda-operator".to_string()),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "keda-operator".to_string(),
+        ),
         (SCALED_JOB_NAME_LABEL.to_string(), name.clone()),
     ]);
     let excluded: Vec<&str> = sj
@@ -186,13 +191,17 @@ mod tests {
             v["metadata"]["annotations"] = json!({SCALED_JOB_GENERATION_ANNOTATION: g});
         }
         if let Some((t, at)) = finished {
-            v["status"] = json!({"conditions": [{"type": t, "status": "True"}], "completionTime": at});
+            v["status"] =
+                json!({"conditions": [{"type": t, "status": "True"}], "completionTime": at});
         }
         serde_json::from_value(v).unwrap()
     }
 
     fn pod(job: &str, phase: &str, conds: &[&str]) -> Pod {
-        let c: Vec<_> = conds.iter().map(|t| json!({"type": t, "status": "True"})).collect();
+        let c: Vec<_> = conds
+            .iter()
+            .map(|t| json!({"type": t, "status": "True"}))
+            .collect();
         serde_json::from_value(json!({"metadata": {"name": format!("{job}-p"), "namespace": "q", "labels": {"job-name": job}},
             "status": {"phase": phase, "conditions": c}}))
         .unwrap()
@@ -221,7 +230,10 @@ mod tests {
             job("fail3", Some(("Failed", "2020-07-29T15:38:00Z")), None),
             job("running", None, None),
         ];
-        assert_eq!(names(to_prune(&jobs, 1, 2)), ["fail2", "success2", "success3"]);
+        assert_eq!(
+            names(to_prune(&jobs, 1, 2)),
+            ["fail2", "success2", "success3"]
+        );
         assert_eq!(running_count(&jobs), 1);
     }
 
@@ -229,10 +241,30 @@ mod tests {
     /// oldest of each goes.
     #[test]
     fn keda_cleanup_default_limits() {
-        let mut jobs = vec![job("success0", Some(("Complete", "2020-07-29T15:35:00Z")), None)];
-        jobs.extend((1..101).map(|i| job(&format!("success{i}"), Some(("Complete", "2020-07-29T15:40:00Z")), None)));
-        jobs.push(job("fail101", Some(("Failed", "2020-07-29T15:35:00Z")), None));
-        jobs.extend((102..202).map(|i| job(&format!("fail{i}"), Some(("Failed", "2020-07-29T15:40:00Z")), None)));
+        let mut jobs = vec![job(
+            "success0",
+            Some(("Complete", "2020-07-29T15:35:00Z")),
+            None,
+        )];
+        jobs.extend((1..101).map(|i| {
+            job(
+                &format!("success{i}"),
+                Some(("Complete", "2020-07-29T15:40:00Z")),
+                None,
+            )
+        }));
+        jobs.push(job(
+            "fail101",
+            Some(("Failed", "2020-07-29T15:35:00Z")),
+            None,
+        ));
+        jobs.extend((102..202).map(|i| {
+            job(
+                &format!("fail{i}"),
+                Some(("Failed", "2020-07-29T15:40:00Z")),
+                None,
+            )
+        }));
         assert_eq!(names(to_prune(&jobs, 100, 100)), ["fail101", "success0"]);
     }
 
@@ -251,26 +283,59 @@ mod tests {
             (&conds, vec![pod("j", "", &["Ready"])], 1),
             (&conds, vec![pod("j", "", &["PodScheduled"])], 1),
             (&conds, vec![pod("j", "", &["Ready", "PodScheduled"])], 0),
-            (&conds, vec![pod("j", "", &["Ready", "PodScheduled"]), pod("j", "", &["Ready"])], 0),
-            (&conds, vec![pod("j", "", &["Ready"]), pod("j", "", &["PodScheduled"])], 1),
-            (&conds, vec![pod("j", "", &[]), pod("j", "", &["Ready"]), pod("j", "", &["Ready", "PodScheduled"])], 0),
+            (
+                &conds,
+                vec![
+                    pod("j", "", &["Ready", "PodScheduled"]),
+                    pod("j", "", &["Ready"]),
+                ],
+                0,
+            ),
+            (
+                &conds,
+                vec![pod("j", "", &["Ready"]), pod("j", "", &["PodScheduled"])],
+                1,
+            ),
+            (
+                &conds,
+                vec![
+                    pod("j", "", &[]),
+                    pod("j", "", &["Ready"]),
+                    pod("j", "", &["Ready", "PodScheduled"]),
+                ],
+                0,
+            ),
             (&[], vec![pod("j", "Running", &["Ready"])], 0),
         ];
         for (i, (c, pods, want)) in rows.iter().enumerate() {
             assert_eq!(pending_count(&j, pods, c), *want, "row {i}");
         }
         // a finished Job is never pending; a Job without Pods is
-        let done = [job("d", Some(("Complete", "2020-07-29T15:35:00Z")), None), job("new", None, None)];
+        let done = [
+            job("d", Some(("Complete", "2020-07-29T15:35:00Z")), None),
+            job("new", None, None),
+        ];
         assert_eq!(pending_count(&done, &[], &[]), 1);
     }
 
     #[test]
     fn rollout_default_deletes_other_generations_gradual_none() {
-        let mut sj: ScaledJob = serde_json::from_value(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob",
+        let mut sj: ScaledJob = serde_json::from_value(
+            json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob",
             "metadata": {"name": "w", "namespace": "q", "generation": 2},
-            "spec": {"jobTargetRef": {"template": {}}, "triggers": []}})).unwrap();
-        let jobs = [job("old", None, Some("1")), job("bare", None, None), job("new", None, Some("2")),
-            job("old-done", Some(("Complete", "2020-07-29T15:35:00Z")), Some("1"))];
+            "spec": {"jobTargetRef": {"template": {}}, "triggers": []}}),
+        )
+        .unwrap();
+        let jobs = [
+            job("old", None, Some("1")),
+            job("bare", None, None),
+            job("new", None, Some("2")),
+            job(
+                "old-done",
+                Some(("Complete", "2020-07-29T15:35:00Z")),
+                Some("1"),
+            ),
+        ];
         assert_eq!(names(to_roll_out(&sj, &jobs)), ["bare", "old", "old-done"]);
         sj.spec.rollout_strategy = "gradual".into();
         assert!(to_roll_out(&sj, &jobs).is_empty());

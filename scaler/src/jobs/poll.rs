@@ -61,7 +61,9 @@ pub async fn poll(d: &Deps, sj: &ScaledJob, st: &mut State) {
     }
     if was_paused {
         status.set_condition(PAUSED, "False", reasons::UNPAUSED, msg::UNPAUSED);
-        d.writer.job_event(sj, reasons::UNPAUSED, msg::UNPAUSED).await;
+        d.writer
+            .job_event(sj, reasons::UNPAUSED, msg::UNPAUSED)
+            .await;
     }
     let generation = sj.metadata.generation.unwrap_or(0);
     if st.generation != Some(generation) || st.check_error.is_some() {
@@ -72,7 +74,9 @@ pub async fn poll(d: &Deps, sj: &ScaledJob, st: &mut State) {
         let changed = status.set_condition(READY, "False", reasons::CHECK_FAILED, m);
         status.set_condition(ACTIVE, "Unknown", "UnknownState", msg::CHECK_FAILED_ACTIVE);
         if changed {
-            d.writer.job_warning(sj, reasons::CHECK_FAILED, m.clone()).await;
+            d.writer
+                .job_warning(sj, reasons::CHECK_FAILED, m.clone())
+                .await;
         }
         return write_status(d, sj, &status).await;
     }
@@ -88,7 +92,12 @@ async fn write_status(d: &Deps, sj: &ScaledJob, status: &ScaledJobStatus) {
 
 /// The controller's reconcile part: check the spec and triggers, delete older Jobs per
 /// rollout, note trigger and authentication types, set Ready.
-async fn check_and_roll_out(d: &Deps, sj: &ScaledJob, st: &mut State, status: &mut ScaledJobStatus) {
+async fn check_and_roll_out(
+    d: &Deps,
+    sj: &ScaledJob,
+    st: &mut State,
+    status: &mut ScaledJobStatus,
+) {
     let source = KubeSource {
         client: d.client.clone(),
     };
@@ -153,7 +162,9 @@ async fn list_pods(d: &Deps, sj: &ScaledJob) -> Result<Vec<Pod>, String> {
 async fn roll_out(d: &Deps, sj: &ScaledJob) {
     let jobs = match list_jobs(d, sj).await {
         Ok(j) => j,
-        Err(e) => return tracing::warn!(scaledjob = %sj.name_any(), error = %e, "cannot list Jobs for the rollout"),
+        Err(e) => {
+            return tracing::warn!(scaledjob = %sj.name_any(), error = %e, "cannot list Jobs for the rollout");
+        }
     };
     let old = plan::to_roll_out(sj, &jobs);
     if old.is_empty() {
@@ -162,9 +173,15 @@ async fn roll_out(d: &Deps, sj: &ScaledJob) {
     let ns = sj.namespace().unwrap_or_default();
     let mut deleted = 0;
     for name in &old {
-        match d.writer.delete_job(&ns, name, sj.spec.foreground_deletion()).await {
+        match d
+            .writer
+            .delete_job(&ns, name, sj.spec.foreground_deletion())
+            .await
+        {
             Ok(()) => deleted += 1,
-            Err(e) => tracing::warn!(job = %name, error = %e.text(), "cannot delete a Job of an older ScaledJob generation"),
+            Err(e) => {
+                tracing::warn!(job = %name, error = %e.text(), "cannot delete a Job of an older ScaledJob generation")
+            }
         }
     }
     d.writer
@@ -201,7 +218,9 @@ async fn sample(d: &Deps, sj: &ScaledJob, st: &mut State) -> (Vec<ScalerMetrics>
             Err(e) => {
                 st.scalers[i] = None; // reconnect next time
                 error = true;
-                d.writer.job_warning(sj, reasons::SCALER_FAILED, e.to_string()).await;
+                d.writer
+                    .job_warning(sj, reasons::SCALER_FAILED, e.to_string())
+                    .await;
             }
         }
     }
@@ -249,16 +268,30 @@ async fn create_jobs(d: &Deps, sj: &ScaledJob, n: i64) {
     for _ in 0..n {
         if let Err(e) = d.writer.create_job(&job).await {
             d.writer
-                .job_warning(sj, reasons::JOB_CREATE_FAILED, format!("Failed to create job {}-: {}", sj.name_any(), e.text()))
+                .job_warning(
+                    sj,
+                    reasons::JOB_CREATE_FAILED,
+                    format!("Failed to create job {}-: {}", sj.name_any(), e.text()),
+                )
                 .await;
         }
     }
-    d.writer.job_event(sj, reasons::JOBS_CREATED, format!("Created {n} jobs")).await;
+    d.writer
+        .job_event(sj, reasons::JOBS_CREATED, format!("Created {n} jobs"))
+        .await;
 }
 
-async fn ready_and_active(d: &Deps, sj: &ScaledJob, status: &mut ScaledJobStatus, active: bool, error: bool) {
+async fn ready_and_active(
+    d: &Deps,
+    sj: &ScaledJob,
+    status: &mut ScaledJobStatus,
+    active: bool,
+    error: bool,
+) {
     match (error, active) {
-        (true, true) => status.set_condition(READY, "Unknown", "PartialTriggerError", msg::PARTIAL_ERROR),
+        (true, true) => {
+            status.set_condition(READY, "Unknown", "PartialTriggerError", msg::PARTIAL_ERROR)
+        }
         (true, false) => status.set_condition(READY, "False", "TriggerError", msg::ALL_ERROR),
         (false, _) => {
             let was = status.condition(READY).is_some_and(|c| c.is_true());

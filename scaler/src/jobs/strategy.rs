@@ -17,7 +17,12 @@ pub struct ScalerMetrics {
 impl ScalerMetrics {
     /// `queueLength` is the value; `maxValue = min(queueLength / target, maxReplicaCount)`,
     /// 0 when the trigger has no `AverageValue` target (KEDA reads only `AverageValue`).
-    pub fn from_reading(value: f64, average_target: Option<f64>, active: bool, max_replicas: i64) -> Self {
+    pub fn from_reading(
+        value: f64,
+        average_target: Option<f64>,
+        active: bool,
+        max_replicas: i64,
+    ) -> Self {
         let target = average_target.unwrap_or(0.0);
         let max_value = if target != 0.0 {
             (value / target).min(max_replicas as f64)
@@ -50,7 +55,12 @@ fn ceil_i64(x: f64) -> i64 {
 /// `IsScaledJobActive`: combine the triggers' metrics by `max` (default), `min`, `avg` or
 /// `sum`, only active triggers counting; a `minReplicaCount` above 0 makes the ScaledJob
 /// active anyway.
-pub fn combine(metrics: &[ScalerMetrics], calculation: &str, min_replicas: i64, max_replicas: i64) -> Combined {
+pub fn combine(
+    metrics: &[ScalerMetrics],
+    calculation: &str,
+    min_replicas: i64,
+    max_replicas: i64,
+) -> Combined {
     let (mut queue, mut max, mut active) = (0.0_f64, 0.0_f64, false);
     match calculation {
         "min" => {
@@ -108,7 +118,11 @@ pub enum Strategy {
 impl Strategy {
     pub fn from_spec(s: &JobScalingStrategy) -> Self {
         match s.strategy.as_str() {
-            "custom" => match s.custom_scaling_running_job_percentage.trim().parse::<f64>() {
+            "custom" => match s
+                .custom_scaling_running_job_percentage
+                .trim()
+                .parse::<f64>()
+            {
                 Ok(percentage) => Strategy::Custom {
                     deduction: s.custom_scaling_queue_length_deduction.unwrap_or(0) as i64,
                     percentage,
@@ -122,7 +136,14 @@ impl Strategy {
     }
 
     /// `GetEffectiveMaxScale`: (effective max scale, scaleTo).
-    pub fn effective_max_scale(self, max_scale: i64, running: i64, pending: i64, max_replicas: i64, scale_to: i64) -> (i64, i64) {
+    pub fn effective_max_scale(
+        self,
+        max_scale: i64,
+        running: i64,
+        pending: i64,
+        max_replicas: i64,
+        scale_to: i64,
+    ) -> (i64, i64) {
         match self {
             Strategy::Default => (max_scale - running, scale_to),
             Strategy::Custom {
@@ -131,7 +152,10 @@ impl Strategy {
             } => {
                 // Go: int64(float64(running) * percentage) truncates toward zero
                 let by_running = (running as f64 * percentage) as i64;
-                ((max_scale - deduction - by_running).min(max_replicas), scale_to)
+                (
+                    (max_scale - deduction - by_running).min(max_replicas),
+                    scale_to,
+                )
             }
             Strategy::Accurate => {
                 if max_scale + running > max_replicas {
@@ -140,7 +164,10 @@ impl Strategy {
                     (max_scale - pending, scale_to)
                 }
             }
-            Strategy::Eager => ((max_replicas - running - pending).min(max_scale), max_replicas),
+            Strategy::Eager => (
+                (max_replicas - running - pending).min(max_scale),
+                max_replicas,
+            ),
         }
     }
 }
@@ -183,7 +210,11 @@ pub fn jobs_to_create(i: &Inputs) -> i64 {
         return 0;
     }
     let (eff, scale_to) = scaling_decision(i);
-    if eff <= 0 { 0 } else { scale_to.min(eff).max(0) }
+    if eff <= 0 {
+        0
+    } else {
+        scale_to.min(eff).max(0)
+    }
 }
 
 #[cfg(test)]
@@ -258,30 +289,103 @@ mod tests {
     #[test]
     fn keda_multiple_scalers_vectors() {
         let reading = |max_rc: i64| {
-            [(20.0, 1.0, true), (10.0, 2.0, true), (5.0, 3.0, true), (7.0, 4.0, false)]
-                .map(|(q, t, a)| ScalerMetrics::from_reading(q, Some(t), a, max_rc))
+            [
+                (20.0, 1.0, true),
+                (10.0, 2.0, true),
+                (5.0, 3.0, true),
+                (7.0, 4.0, false),
+            ]
+            .map(|(q, t, a)| ScalerMetrics::from_reading(q, Some(t), a, max_rc))
         };
         let rows: &[(&str, i64, Combined)] = &[
-            ("max", 100, Combined { is_active: true, queue_length: 20, max_value: 20 }),
-            ("min", 100, Combined { is_active: true, queue_length: 5, max_value: 2 }),
-            ("avg", 100, Combined { is_active: true, queue_length: 12, max_value: 9 }),
-            ("sum", 100, Combined { is_active: true, queue_length: 35, max_value: 27 }),
-            ("sum", 25, Combined { is_active: true, queue_length: 35, max_value: 25 }),
+            (
+                "max",
+                100,
+                Combined {
+                    is_active: true,
+                    queue_length: 20,
+                    max_value: 20,
+                },
+            ),
+            (
+                "min",
+                100,
+                Combined {
+                    is_active: true,
+                    queue_length: 5,
+                    max_value: 2,
+                },
+            ),
+            (
+                "avg",
+                100,
+                Combined {
+                    is_active: true,
+                    queue_length: 12,
+                    max_value: 9,
+                },
+            ),
+            (
+                "sum",
+                100,
+                Combined {
+                    is_active: true,
+                    queue_length: 35,
+                    max_value: 27,
+                },
+            ),
+            (
+                "sum",
+                25,
+                Combined {
+                    is_active: true,
+                    queue_length: 35,
+                    max_value: 25,
+                },
+            ),
         ];
         for (calc, max_rc, want) in rows {
-            assert_eq!(combine(&reading(*max_rc), calc, 0, *max_rc), *want, "{calc} {max_rc}");
+            assert_eq!(
+                combine(&reading(*max_rc), calc, 0, *max_rc),
+                *want,
+                "{calc} {max_rc}"
+            );
         }
         // a single active trigger: 20 with target 2 → maxValue 10
         let one = [ScalerMetrics::from_reading(20.0, Some(2.0), true, 100)];
-        assert_eq!(combine(&one, "", 0, 100), Combined { is_active: true, queue_length: 20, max_value: 10 });
+        assert_eq!(
+            combine(&one, "", 0, 100),
+            Combined {
+                is_active: true,
+                queue_length: 20,
+                max_value: 10
+            }
+        );
         // inactive only
         let none = [ScalerMetrics::from_reading(0.0, Some(2.0), false, 100)];
-        assert_eq!(combine(&none, "", 0, 100), Combined { is_active: false, queue_length: 0, max_value: 0 });
+        assert_eq!(
+            combine(&none, "", 0, 100),
+            Combined {
+                is_active: false,
+                queue_length: 0,
+                max_value: 0
+            }
+        );
         // empty queue but minReplicaCount 1 → active with 0/0
         let empty = [ScalerMetrics::from_reading(0.0, Some(1.0), true, 100)];
-        assert_eq!(combine(&empty, "", 1, 100), Combined { is_active: true, queue_length: 0, max_value: 0 });
+        assert_eq!(
+            combine(&empty, "", 1, 100),
+            Combined {
+                is_active: true,
+                queue_length: 0,
+                max_value: 0
+            }
+        );
         // no AverageValue target → maxValue 0
-        assert_eq!(ScalerMetrics::from_reading(9.0, None, true, 100).max_value, 0.0);
+        assert_eq!(
+            ScalerMetrics::from_reading(9.0, None, true, 100).max_value,
+            0.0
+        );
     }
 
     /// KEDA's getScalingDecision tests with minReplicaCount, and the createJobs cap.
@@ -293,7 +397,11 @@ mod tests {
             max_replicas: 100 - min,
             running,
             pending: 0,
-            combined: Combined { is_active: true, queue_length: scale_to, max_value: max_scale },
+            combined: Combined {
+                is_active: true,
+                queue_length: scale_to,
+                max_value: max_scale,
+            },
         };
         assert_eq!(scaling_decision(&inputs(2, 0, 0, 0)), (2, 2));
         assert_eq!(scaling_decision(&inputs(2, 1, 0, 0)), (1, 1));
@@ -302,21 +410,56 @@ mod tests {
         let m = [ScalerMetrics::from_reading(23.0, Some(5.0), true, 100)];
         let c = combine(&m, "max", 0, 100);
         assert_eq!((c.queue_length, c.max_value), (23, 5));
-        let mut i = Inputs { strategy: Strategy::Default, min_replicas: 0, max_replicas: 100, running: 0, pending: 0, combined: c };
+        let mut i = Inputs {
+            strategy: Strategy::Default,
+            min_replicas: 0,
+            max_replicas: 100,
+            running: 0,
+            pending: 0,
+            combined: c,
+        };
         assert_eq!(jobs_to_create(&i), 5);
         i.running = 5;
         assert_eq!(jobs_to_create(&i), 0);
         i.running = 3;
         assert_eq!(jobs_to_create(&i), 2);
         // maxReplicaCount 3 caps it
-        let c3 = combine(&[ScalerMetrics::from_reading(23.0, Some(5.0), true, 3)], "max", 0, 3);
-        let i3 = Inputs { max_replicas: 3, running: 0, combined: c3, ..i };
+        let c3 = combine(
+            &[ScalerMetrics::from_reading(23.0, Some(5.0), true, 3)],
+            "max",
+            0,
+            3,
+        );
+        let i3 = Inputs {
+            max_replicas: 3,
+            running: 0,
+            combined: c3,
+            ..i
+        };
         assert_eq!(jobs_to_create(&i3), 3);
         // eager fills up to maxReplicaCount whatever the queue says
-        let ie = Inputs { strategy: Strategy::Eager, max_replicas: 10, running: 2, pending: 1, combined: Combined { is_active: true, queue_length: 1, max_value: 4 }, ..i };
+        let ie = Inputs {
+            strategy: Strategy::Eager,
+            max_replicas: 10,
+            running: 2,
+            pending: 1,
+            combined: Combined {
+                is_active: true,
+                queue_length: 1,
+                max_value: 4,
+            },
+            ..i
+        };
         assert_eq!(jobs_to_create(&ie), 4);
         // inactive: nothing
-        let idle = Inputs { combined: Combined { is_active: false, queue_length: 0, max_value: 0 }, ..i };
+        let idle = Inputs {
+            combined: Combined {
+                is_active: false,
+                queue_length: 0,
+                max_value: 0,
+            },
+            ..i
+        };
         assert_eq!(jobs_to_create(&idle), 0);
     }
 }

@@ -264,7 +264,9 @@ impl Loaded {
             if v["kind"].as_str() == Some("ScaledJob") {
                 match serde_yaml::from_value::<ScaledJob>(v.clone()) {
                     Ok(mut sj) => {
-                        sj.metadata.namespace.get_or_insert_with(|| "default".into());
+                        sj.metadata
+                            .namespace
+                            .get_or_insert_with(|| "default".into());
                         self.scaled_jobs.push(LocatedJob {
                             file: file.to_string(),
                             document: i,
@@ -273,7 +275,10 @@ impl Loaded {
                     }
                     Err(e) => self.errors.push((
                         file.to_string(),
-                        format!("document {i}: ScaledJob {:?} cannot be decoded: {e}", name_of(&v)),
+                        format!(
+                            "document {i}: ScaledJob {:?} cannot be decoded: {e}",
+                            name_of(&v)
+                        ),
                     )),
                 }
                 continue;

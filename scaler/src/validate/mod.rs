@@ -238,7 +238,10 @@ pub struct TriggerCheck {
 /// metadata keys its type does not read, and checks that external metric names are unique.
 pub fn check_triggers(so: &ScaledObject, inputs: &[TriggerInput]) -> TriggerCheck {
     check_trigger_inputs(
-        &format!("ScaledObject {}", so.metadata.name.as_deref().unwrap_or_default()),
+        &format!(
+            "ScaledObject {}",
+            so.metadata.name.as_deref().unwrap_or_default()
+        ),
         inputs,
     )
 }

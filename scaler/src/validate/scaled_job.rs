@@ -18,7 +18,9 @@ pub fn check_spec(sj: &ScaledJob) -> Vec<Problem> {
     if name.len() > 63 {
         out.push(Problem::new(
             "metadata.name",
-            format!("ScaledJob name {name:?} is longer than 63 characters (it is used as a label value)"),
+            format!(
+                "ScaledJob name {name:?} is longer than 63 characters (it is used as a label value)"
+            ),
         ));
     }
     let containers = spec
@@ -70,7 +72,10 @@ pub fn check_spec(sj: &ScaledJob) -> Vec<Problem> {
             out.push(Problem::trigger(
                 i,
                 "type",
-                format!("{} triggers give no queue length: a ScaledJob cannot scale on them", t.type_),
+                format!(
+                    "{} triggers give no queue length: a ScaledJob cannot scale on them",
+                    t.type_
+                ),
             ));
         }
     }
@@ -89,7 +94,10 @@ pub fn warnings(sj: &ScaledJob) -> Vec<String> {
         ));
     }
     if s.strategy == "custom"
-        && s.custom_scaling_running_job_percentage.trim().parse::<f64>().is_err()
+        && s.custom_scaling_running_job_percentage
+            .trim()
+            .parse::<f64>()
+            .is_err()
     {
         out.push(format!(
             "spec.scalingStrategy.customScalingRunningJobPercentage {:?} is not a number: KEDA uses the default strategy",
@@ -111,7 +119,11 @@ pub fn warnings(sj: &ScaledJob) -> Vec<String> {
     if !spec.rollout_strategy.is_empty() {
         out.push("spec.rolloutStrategy is deprecated, use spec.rollout.strategy".into());
     }
-    if spec.triggers.iter().any(|t| t.use_cached_metrics == Some(true)) {
+    if spec
+        .triggers
+        .iter()
+        .any(|t| t.use_cached_metrics == Some(true))
+    {
         out.push("useCachedMetrics is not supported for ScaledJobs".into());
     }
     let env = &spec.env_source_container_name;
@@ -166,7 +178,17 @@ pub async fn check_job(
         .map(|p| p.containers.clone())
         .unwrap_or_default();
     let env = Some(sj.spec.env_source_container_name.as_str()).filter(|s| !s.is_empty());
-    match resolve_triggers(source, &ns, Vec::new(), &containers, env, &sj.spec.triggers, cluster_ns).await {
+    match resolve_triggers(
+        source,
+        &ns,
+        Vec::new(),
+        &containers,
+        env,
+        &sj.spec.triggers,
+        cluster_ns,
+    )
+    .await
+    {
         Ok(resolved) => {
             warns.extend(resolved.warnings);
             let checked = check_trigger_inputs(&format!("ScaledJob {name}"), &resolved.inputs);
@@ -175,7 +197,12 @@ pub async fn check_job(
             if strict {
                 problems.extend(checked.unknown_keys);
             } else {
-                warns.extend(checked.unknown_keys.iter().map(|p| format!("{}: {}", p.field, p.message)));
+                warns.extend(
+                    checked
+                        .unknown_keys
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field, p.message)),
+                );
             }
         }
         Err(e) => problems.push(Problem::new("spec.triggers", e)),
@@ -200,19 +227,27 @@ mod tests {
         serde_yaml::from_str(yaml).unwrap()
     }
 
-    const BASE: &str = "apiVersion: keda.sh/v1alpha1\nkind: ScaledJob\nmetadata: {name: w, namespace: q}\n";
+    const BASE: &str =
+        "apiVersion: keda.sh/v1alpha1\nkind: ScaledJob\nmetadata: {name: w, namespace: q}\n";
 
     #[test]
     fn good_spec_has_no_problems() {
-        let s = sj(&format!("{BASE}spec:\n  jobTargetRef: {{template: {{spec: {{containers: [{{name: c, image: i}}]}}}}}}\n  triggers: [{{type: redis, metadata: {{listName: q}}}}]\n"));
+        let s = sj(&format!(
+            "{BASE}spec:\n  jobTargetRef: {{template: {{spec: {{containers: [{{name: c, image: i}}]}}}}}}\n  triggers: [{{type: redis, metadata: {{listName: q}}}}]\n"
+        ));
         assert!(check_spec(&s).is_empty());
         assert!(warnings(&s).is_empty());
     }
 
     #[test]
     fn bad_specs_name_the_field() {
-        let s = sj(&format!("{BASE}spec:\n  jobTargetRef: {{template: {{}}}}\n  minReplicaCount: 5\n  maxReplicaCount: 2\n  envSourceContainerName: nope\n  rolloutStrategy: sideways\n  scalingStrategy: {{strategy: custom, customScalingRunningJobPercentage: half, multipleScalersCalculation: median}}\n  triggers:\n  - {{type: redis, name: a, metricType: Value, metadata: {{}}}}\n  - {{type: cpu, name: a, metadata: {{}}}}\n"));
-        let p: Vec<(String, String)> = check_spec(&s).into_iter().map(|p| (p.field, p.message)).collect();
+        let s = sj(&format!(
+            "{BASE}spec:\n  jobTargetRef: {{template: {{}}}}\n  minReplicaCount: 5\n  maxReplicaCount: 2\n  envSourceContainerName: nope\n  rolloutStrategy: sideways\n  scalingStrategy: {{strategy: custom, customScalingRunningJobPercentage: half, multipleScalersCalculation: median}}\n  triggers:\n  - {{type: redis, name: a, metricType: Value, metadata: {{}}}}\n  - {{type: cpu, name: a, metadata: {{}}}}\n"
+        ));
+        let p: Vec<(String, String)> = check_spec(&s)
+            .into_iter()
+            .map(|p| (p.field, p.message))
+            .collect();
         let fields: Vec<&str> = p.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(
             fields,
@@ -224,10 +259,19 @@ mod tests {
                 "spec.triggers[1].type"
             ]
         );
-        assert_eq!(p[1].1, "MinReplicaCount=5 must be less than MaxReplicaCount=2");
+        assert_eq!(
+            p[1].1,
+            "MinReplicaCount=5 must be less than MaxReplicaCount=2"
+        );
         assert_eq!(p[2].1, "Cannot set metricType in ScaledJob triggers");
         let w = warnings(&s).join("\n");
-        for part in ["\"half\"", "\"median\"", "\"sideways\"", "deprecated", "\"nope\""] {
+        for part in [
+            "\"half\"",
+            "\"median\"",
+            "\"sideways\"",
+            "deprecated",
+            "\"nope\"",
+        ] {
             assert!(w.contains(part), "{part} missing in {w}");
         }
     }
