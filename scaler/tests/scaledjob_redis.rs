@@ -258,7 +258,7 @@ async fn each_strategy_makes_its_number_and_a_bad_scaledjob_is_reported() {
         "UnknownState"
     );
     let ev = events(&api, "broken", "ScaledJobCheckFailed");
-    assert_eq!(ev, [message.clone()]);
+    assert_eq!(ev, [message]);
     assert!(jobs_of(&api, "broken").is_empty());
 
     // unpausing starts it

@@ -1,6 +1,8 @@
 //! `ScaledJob` (`keda.sh/v1alpha1`), field for field as KEDA defines it: a Job template
 //! (`jobTargetRef`) run once per batch of queued work. Optional numbers stay `Option` so a
 //! manifest round-trips unchanged; accessors apply KEDA's defaults.
+// kube's `printcolumn(...)` lists repeat `type_ = ...`, which clippy reads as duplicates
+#![allow(clippy::duplicated_attributes)]
 
 use super::conditions::Condition;
 use super::scaled_object::ScaleTrigger;

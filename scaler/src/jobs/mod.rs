@@ -5,6 +5,7 @@
 //! - [`check`]: a ScaledJob's triggers resolved and parsed (bad input → a clear message).
 //! - [`poll`]: one poll of one ScaledJob: read, decide with the pure parts, write.
 //! - [`controller`]: the loop that polls every ScaledJob at its `pollingInterval`.
+//!
 //! Jobs and ScaledJob status are written by `crate::write` (the one writer).
 
 pub mod check;
