@@ -40,18 +40,21 @@ pub async fn run(api: Api<ScaledJob>, deps: Deps, shutdown: Shutdown) {
     watch.abort();
 }
 
+/// Every tick, the ScaledJobs that are due (interval passed or spec changed) are polled, all
+/// at once: a slow source of one ScaledJob does not hold up the others.
 async fn poll_forever(store: Store<ScaledJob>, deps: &Deps) {
     let _ = store.wait_until_ready().await;
     let mut entries: HashMap<ObjectRef<ScaledJob>, Entry> = HashMap::new();
     loop {
         let all = store.state();
         entries.retain(|k, _| all.iter().any(|sj| ObjectRef::from_obj(&**sj) == *k));
+        let mut due = HashMap::new();
         for sj in all {
             if sj.metadata.deletion_timestamp.is_some() {
                 continue;
             }
             let key = ObjectRef::from_obj(&*sj);
-            let e = entries.entry(key).or_insert_with(|| Entry {
+            let e = entries.entry(key.clone()).or_insert_with(|| Entry {
                 state: State::default(),
                 next: Instant::now(),
                 generation: None,
@@ -63,12 +66,16 @@ async fn poll_forever(store: Store<ScaledJob>, deps: &Deps) {
             e.generation = sj.metadata.generation;
             let interval = sj.spec.polling_interval().max(1) as u64;
             e.next = Instant::now() + Duration::from_secs(interval);
-            if !deps.writer.leads() {
-                continue;
+            if deps.writer.leads() {
+                due.insert(key, sj);
             }
-            tracing::debug!(scaledjob = %sj.name_any(), "polling ScaledJob");
-            poll(deps, &sj, &mut e.state).await;
         }
+        let polls = entries.iter_mut().filter_map(|(k, e)| {
+            let sj = due.get(k)?;
+            tracing::debug!(scaledjob = %sj.name_any(), "polling ScaledJob");
+            Some(poll(deps, sj, &mut e.state))
+        });
+        futures::future::join_all(polls).await;
         tokio::time::sleep(TICK).await;
     }
 }
