@@ -224,22 +224,52 @@ pub fn composite_target(so: &ScaledObject) -> Option<Result<CompositeTarget, Str
     })
 }
 
+/// Labels whose value does not make an HPA stale: `app.kubernetes.io/version` names the
+/// release that wrote the HPA (KEDA's on an HPA KEDA made), so an HPA adopted from KEDA is not
+/// rewritten only to change it.
+const INFORMATIONAL_LABELS: [&str; 1] = ["app.kubernetes.io/version"];
+
 /// KEDA's update rule: an HPA is rewritten unless its spec equals the desired one and the
-/// desired labels, annotations and owner are already on it.
+/// desired labels (but the version label), annotations and controller owner are already on
+/// it. The owner reference is compared without `blockOwnerDeletion`, which KEDA's
+/// controller-runtime sets and this operator's does not: the same owner either way.
 pub fn matches(existing: &HorizontalPodAutoscaler, desired: &HorizontalPodAutoscaler) -> bool {
     let subset = |want: &Option<BTreeMap<String, String>>,
-                  have: &Option<BTreeMap<String, String>>| {
+                  have: &Option<BTreeMap<String, String>>,
+                  skip: &[&str]| {
         want.iter()
             .flatten()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
             .all(|(k, v)| have.as_ref().and_then(|h| h.get(k)) == Some(v))
     };
+    let owners = |h: &HorizontalPodAutoscaler| {
+        h.metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r.api_version.clone(),
+                    r.kind.clone(),
+                    r.name.clone(),
+                    r.uid.clone(),
+                    r.controller.unwrap_or(false),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
     existing.spec == desired.spec
-        && subset(&desired.metadata.labels, &existing.metadata.labels)
+        && subset(
+            &desired.metadata.labels,
+            &existing.metadata.labels,
+            &INFORMATIONAL_LABELS,
+        )
         && subset(
             &desired.metadata.annotations,
             &existing.metadata.annotations,
+            &[],
         )
-        && existing.metadata.owner_references == desired.metadata.owner_references
+        && owners(existing) == owners(desired)
 }
 
 /// An HPA metric target in the HPA model's terms (milli-units, as the controller computes).
@@ -300,4 +330,54 @@ pub fn model_spec(hpa: &HorizontalPodAutoscaler) -> Result<prescale_hpa_model::H
         metrics,
         behavior,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+
+    fn hpa(version: &str, block: Option<bool>, max: i32) -> HorizontalPodAutoscaler {
+        HorizontalPodAutoscaler {
+            metadata: ObjectMeta {
+                labels: Some(BTreeMap::from([
+                    ("app.kubernetes.io/version".to_string(), version.to_string()),
+                    ("team".to_string(), "queue".to_string()),
+                ])),
+                owner_references: Some(vec![OwnerReference {
+                    api_version: "keda.sh/v1alpha1".into(),
+                    kind: "ScaledObject".into(),
+                    name: "worker".into(),
+                    uid: "u1".into(),
+                    controller: Some(true),
+                    block_owner_deletion: block,
+                }]),
+                ..ObjectMeta::default()
+            },
+            spec: HorizontalPodAutoscalerSpec {
+                max_replicas: max,
+                ..HorizontalPodAutoscalerSpec::default()
+            },
+            status: None,
+        }
+    }
+
+    #[test]
+    fn an_hpa_keda_made_matches_but_a_different_one_does_not() {
+        let desired = hpa("0.1.0", None, 10);
+        // KEDA's version label and blockOwnerDeletion: the same HPA
+        assert!(matches(&hpa("2.16.1", Some(true), 10), &desired));
+        assert!(matches(&desired, &desired));
+        // another spec, another owner, a label missing: rewritten
+        assert!(!matches(&hpa("2.16.1", Some(true), 20), &desired));
+        let mut other_owner = hpa("0.1.0", None, 10);
+        other_owner.metadata.owner_references.as_mut().unwrap()[0].uid = "u2".into();
+        assert!(!matches(&other_owner, &desired));
+        let mut no_team = hpa("0.1.0", None, 10);
+        no_team.metadata.labels.as_mut().unwrap().remove("team");
+        assert!(!matches(&no_team, &desired));
+        let mut not_controller = hpa("0.1.0", None, 10);
+        not_controller.metadata.owner_references.as_mut().unwrap()[0].controller = None;
+        assert!(!matches(&not_controller, &desired));
+    }
 }

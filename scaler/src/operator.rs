@@ -238,6 +238,19 @@ pub async fn run(
             }
         });
 
+    // whether this replica writes, for the admin /metrics
+    let leader_gauge = ctx.metrics.leader.clone();
+    let mut leader_watch = leadership.clone();
+    tokio::spawn(async move {
+        loop {
+            leader_gauge.set(i64::from(leader_watch.is_leader()));
+            if !leader_watch.changed().await {
+                leader_gauge.set(i64::from(leader_watch.is_leader()));
+                break;
+            }
+        }
+    });
+
     // ScaledObjects by condition, for the admin /metrics
     let gauge_store = store.clone();
     let gauge_metrics = ctx.metrics.clone();

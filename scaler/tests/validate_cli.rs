@@ -258,3 +258,38 @@ fn schedule_plans_are_listed_as_of_a_given_instant() {
     let plan = plan_at("2026-12-12T03:00:00+08:00");
     assert!(plan.iter().all(|c| c["minReplicas"] != 50), "{plan:?}");
 }
+
+/// `kubectl get scaledobjects,deployments -A -o yaml` gives a `v1` List: its items are checked
+/// like documents (the migration guide validates a cluster's objects this way).
+#[test]
+fn a_kubectl_list_is_read_item_by_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("list.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: List\nitems:\n\
+         - apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: w, namespace: q}\n  \
+         spec:\n    selector: {matchLabels: {app: w}}\n    template:\n      metadata: {labels: {app: w}}\n      \
+         spec: {containers: [{name: w, image: w}]}\n\
+         - apiVersion: keda.sh/v1alpha1\n  kind: ScaledObject\n  metadata: {name: w, namespace: q}\n  \
+         spec:\n    scaleTargetRef: {name: w}\n    triggers:\n    \
+         - type: redis\n      metadata: {address: 'r:6379', listName: l, listLenght: '5'}\n",
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let o = prescale(&["validate", "-f", &path]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("ScaledObject q/w"), "{}", text(&o));
+    assert!(
+        !text(&o).contains("not among the given manifests"),
+        "{}",
+        text(&o)
+    );
+    let o = prescale(&["validate", "--strict", "-f", &path]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("listLenght") && text(&o).contains("did you mean \"listLength\""),
+        "{}",
+        text(&o)
+    );
+}

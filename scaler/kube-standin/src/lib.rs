@@ -21,6 +21,9 @@
 //! Job's Pod and finishes Jobs (Complete/Failed conditions, counts, completionTime) as the Job
 //! controller and kubelet would, only when a test asks.
 //!
+//! `listen` serves the same state on a loopback TCP port (plain HTTP/1.1 and h2c, request
+//! bodies read whole) for tests that run `prescale run` as a process with a kubeconfig.
+//!
 //! Faults for tests (`faults`): writes failed with 429 + Retry-After, 409 or 5xx
 //! (`fail_writes`), every open watch ended at once (`break_watches`; with `compact` the resume
 //! gets 410 Gone), and per-replica clients that can be cut off (`replica_client`).
@@ -43,6 +46,7 @@ pub mod faults;
 pub mod hpa_controller;
 pub mod http_api;
 pub mod job_runner;
+pub mod listen;
 pub mod patch;
 pub mod resources;
 pub mod store;

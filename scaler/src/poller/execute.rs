@@ -193,6 +193,20 @@ fn record(env: &Env, plan: &PollPlan, eval: &Evaluation, now: DateTime<Utc>) {
         if let Some(v) = m.value {
             env.metrics.trigger_value.get_or_create(&labels).set(v);
         }
+        let target = trigger.map_or_else(
+            || spec.modifiers.as_ref().map(|x| x.target.number),
+            |t| Some(t.spec.target().number),
+        );
+        if let Some(target) = target {
+            env.metrics
+                .trigger_target
+                .get_or_create(&labels)
+                .set(target);
+        }
+        env.metrics
+            .trigger_fallback
+            .get_or_create(&labels)
+            .set(i64::from(m.fallback));
         env.metrics
             .trigger_active
             .get_or_create(&labels)

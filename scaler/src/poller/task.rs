@@ -85,6 +85,13 @@ pub async fn poll_once(plan: &PollPlan, env: &Env) -> Option<DateTime<Utc>> {
             return None;
         }
     };
+    env.metrics
+        .target_replicas
+        .get_or_create(&crate::telemetry::metrics::ScaledObjectLabels {
+            namespace: spec.namespace.clone(),
+            scaled_object: spec.name.clone(),
+        })
+        .set(i64::from(current));
     let needs_ready_pods = spec.fallback.is_some()
         && plan
             .triggers

@@ -75,10 +75,18 @@ pub struct WorkloadLabels {
 #[derive(Clone)]
 pub struct OperatorMetrics {
     pub trigger_value: Family<TriggerLabels, Gauge<f64, AtomicU64>>,
+    /// The trigger's target (the number the HPA divides by), next to its value.
+    pub trigger_target: Family<TriggerLabels, Gauge<f64, AtomicU64>>,
+    /// 1 while the value served for the metric is the fallback's.
+    pub trigger_fallback: Family<TriggerLabels, Gauge>,
     pub trigger_active: Family<TriggerLabels, Gauge>,
     pub trigger_errors: Family<TriggerErrorLabels, Counter>,
     pub query_latency: Family<ScalerTypeLabels, Histogram>,
     pub poll_lateness: Histogram,
+    /// The scale target's `spec.replicas` as the last poll read it.
+    pub target_replicas: Family<ScaledObjectLabels, Gauge>,
+    /// 1 while this replica holds the Lease (may write), else 0.
+    pub leader: Gauge,
     pub reconciles: Family<ReconcileLabels, Counter>,
     pub reconcile_duration: Histogram,
     pub scaled_objects: Family<ConditionLabels, Gauge>,
@@ -101,10 +109,14 @@ impl OperatorMetrics {
     pub fn register(registry: &mut Registry) -> Self {
         let m = Self {
             trigger_value: Family::default(),
+            trigger_target: Family::default(),
+            trigger_fallback: Family::default(),
             trigger_active: Family::default(),
             trigger_errors: Family::default(),
             query_latency: Family::new_with_constructor(latency_histogram),
             poll_lateness: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            target_replicas: Family::default(),
+            leader: Gauge::default(),
             reconciles: Family::default(),
             reconcile_duration: latency_histogram(),
             scaled_objects: Family::default(),
@@ -119,6 +131,16 @@ impl OperatorMetrics {
             "scaler_metrics_value",
             "Last value read per trigger metric",
             m.trigger_value.clone(),
+        );
+        registry.register(
+            "scaler_metrics_target",
+            "The target of each trigger metric (the HPA's Value or AverageValue)",
+            m.trigger_target.clone(),
+        );
+        registry.register(
+            "scaler_fallback",
+            "1 while the value served for the trigger metric is the fallback's",
+            m.trigger_fallback.clone(),
         );
         registry.register(
             "scaler_active",
@@ -139,6 +161,16 @@ impl OperatorMetrics {
             "poll_loop_lateness_seconds",
             "How late each poll ran against its schedule (CPU starvation shows here)",
             m.poll_lateness.clone(),
+        );
+        registry.register(
+            "scaled_object_replicas",
+            "The scale target's spec.replicas as the last poll read it",
+            m.target_replicas.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader Lease and writes, else 0",
+            m.leader.clone(),
         );
         registry.register(
             "reconciles",
@@ -200,6 +232,7 @@ impl OperatorMetrics {
         self.prescale_max_replicas.remove(&labels);
         self.prescale_next_change.remove(&labels);
         self.prescale_lead_time.remove(&labels);
+        self.target_replicas.remove(&labels);
     }
 }
 
@@ -255,6 +288,8 @@ mod tests {
             metric: "s0-redis-jobs".into(),
         };
         m.trigger_value.get_or_create(&labels).set(12.0);
+        m.trigger_target.get_or_create(&labels).set(5.0);
+        m.leader.set(1);
         m.reconciles
             .get_or_create(&ReconcileLabels {
                 result: ReconcileResult::Error,
@@ -269,6 +304,8 @@ mod tests {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
         assert!(out.contains("prescale_scaler_metrics_value{namespace=\"jobs\",scaled_object=\"worker\",scaler=\"redis\",trigger_index=\"0\",metric=\"s0-redis-jobs\"} 12.0"), "{out}");
+        assert!(out.contains("prescale_scaler_metrics_target{namespace=\"jobs\",scaled_object=\"worker\",scaler=\"redis\",trigger_index=\"0\",metric=\"s0-redis-jobs\"} 5.0"), "{out}");
+        assert!(out.contains("\nprescale_leader 1\n"), "{out}");
         assert!(
             out.contains("prescale_reconciles_total{result=\"Error\",category=\"invalid_spec\"} 1"),
             "{out}"

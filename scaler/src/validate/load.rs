@@ -224,66 +224,79 @@ impl Loaded {
                     return;
                 }
             };
-            if v.is_null() {
-                continue;
-            }
-            if let Some(e) = unknown_keda(&v) {
-                self.error(file, format!("document {i}: {e}"));
-                continue;
-            }
-            if v["kind"].as_str() == Some("LimitRange") {
-                if let Ok(lr) = serde_yaml::from_value::<LimitRange>(v.clone()) {
-                    self.limit_ranges.push(lr);
-                }
-                continue;
-            }
-            if v["kind"].as_str() == Some("ScaledObject")
-                && v["apiVersion"].as_str() == Some("keda.sh/v1alpha1")
+            // `kubectl get ... -o yaml` of several objects: a v1 List of them
+            if v["kind"].as_str() == Some("List")
+                && let Some(items) = v["items"].as_sequence()
             {
-                match serde_yaml::from_value::<ScaledObject>(v.clone()) {
-                    Ok(mut so) => {
-                        so.metadata
-                            .namespace
-                            .get_or_insert_with(|| "default".into());
-                        self.scaled_objects.push(Located {
-                            file: file.to_string(),
-                            document: i,
-                            object: so,
-                        });
-                    }
-                    Err(e) => self.errors.push((
-                        file.to_string(),
-                        format!(
-                            "document {i}: ScaledObject {:?} cannot be decoded: {e}",
-                            name_of(&v)
-                        ),
-                    )),
+                for item in items {
+                    self.add_document(file, i, item);
                 }
                 continue;
             }
-            if v["kind"].as_str() == Some("ScaledJob") {
-                match serde_yaml::from_value::<ScaledJob>(v.clone()) {
-                    Ok(mut sj) => {
-                        sj.metadata
-                            .namespace
-                            .get_or_insert_with(|| "default".into());
-                        self.scaled_jobs.push(LocatedJob {
-                            file: file.to_string(),
-                            document: i,
-                            object: sj,
-                        });
-                    }
-                    Err(e) => self.errors.push((
-                        file.to_string(),
-                        format!(
-                            "document {i}: ScaledJob {:?} cannot be decoded: {e}",
-                            name_of(&v)
-                        ),
-                    )),
-                }
-                continue;
-            }
-            index(&mut self.source, &v);
+            self.add_document(file, i, &v);
         }
+    }
+
+    /// Adds document `i` of `file` (or one item of a List in it).
+    fn add_document(&mut self, file: &str, i: usize, v: &Value) {
+        if v.is_null() {
+            return;
+        }
+        if let Some(e) = unknown_keda(v) {
+            return self.error(file, format!("document {i}: {e}"));
+        }
+        if v["kind"].as_str() == Some("LimitRange") {
+            if let Ok(lr) = serde_yaml::from_value::<LimitRange>(v.clone()) {
+                self.limit_ranges.push(lr);
+            }
+            return;
+        }
+        if v["kind"].as_str() == Some("ScaledObject")
+            && v["apiVersion"].as_str() == Some("keda.sh/v1alpha1")
+        {
+            match serde_yaml::from_value::<ScaledObject>(v.clone()) {
+                Ok(mut so) => {
+                    so.metadata
+                        .namespace
+                        .get_or_insert_with(|| "default".into());
+                    self.scaled_objects.push(Located {
+                        file: file.to_string(),
+                        document: i,
+                        object: so,
+                    });
+                }
+                Err(e) => self.errors.push((
+                    file.to_string(),
+                    format!(
+                        "document {i}: ScaledObject {:?} cannot be decoded: {e}",
+                        name_of(v)
+                    ),
+                )),
+            }
+            return;
+        }
+        if v["kind"].as_str() == Some("ScaledJob") {
+            match serde_yaml::from_value::<ScaledJob>(v.clone()) {
+                Ok(mut sj) => {
+                    sj.metadata
+                        .namespace
+                        .get_or_insert_with(|| "default".into());
+                    self.scaled_jobs.push(LocatedJob {
+                        file: file.to_string(),
+                        document: i,
+                        object: sj,
+                    });
+                }
+                Err(e) => self.errors.push((
+                    file.to_string(),
+                    format!(
+                        "document {i}: ScaledJob {:?} cannot be decoded: {e}",
+                        name_of(v)
+                    ),
+                )),
+            }
+            return;
+        }
+        index(&mut self.source, v);
     }
 }

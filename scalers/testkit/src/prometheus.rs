@@ -71,6 +71,9 @@ pub struct PrometheusOptions {
     pub require_client_cert: bool,
     /// Basic auth `(user, password)`.
     pub basic_auth: Option<(String, String)>,
+    /// More plain-HTTP scrape jobs `(job name, host:port)` besides the exporter's `app`
+    /// (e.g. an operator's admin `/metrics`), scraped every second.
+    pub scrape: Vec<(String, String)>,
 }
 
 /// A running Prometheus on 127.0.0.1.
@@ -139,10 +142,15 @@ impl PrometheusServer {
 
     fn launch(options: PrometheusOptions, dir: tempfile::TempDir, extra_args: &[String]) -> Self {
         let exporter = Exporter::start(0.0);
-        let config = format!(
+        let mut config = format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
             exporter.port
         );
+        for (job, target) in &options.scrape {
+            config.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ));
+        }
         std::fs::write(dir.path().join("prometheus.yml"), config).expect("write config");
         let port = free_port();
         let mut cmd = Command::new(find_binary("prometheus"));
