@@ -8,6 +8,7 @@ pub mod controller;
 pub mod dependencies;
 pub mod explain;
 pub mod hpa;
+pub mod jobs;
 pub mod kube_client;
 pub mod leader;
 pub mod metric_store;

@@ -287,6 +287,15 @@ pub async fn run(
         ))
     });
 
+    let scaled_jobs = crate::jobs::controller::start(
+        client.clone(),
+        api(&client, &opts.watch_namespace),
+        ctx.writer.clone(),
+        ctx.scalers.clone(),
+        opts.config.cluster_object_namespace.clone(),
+        shutdown.clone(),
+    );
+
     let readiness = handles.readiness.clone();
     let ready_store = store.clone();
     let ready_shutdown = shutdown.clone();
@@ -337,6 +346,7 @@ pub async fn run(
     if let Some(t) = cert_writer {
         t.abort();
     }
+    scaled_jobs.abort();
     if let Some(server) = api_server {
         server.await??;
     }

@@ -28,6 +28,7 @@ const LAYERS: &[&str] = &[
     "write",
     "poller",
     "context",
+    "jobs",
     "controller",
     "simulate",
     "explain",

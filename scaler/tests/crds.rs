@@ -22,7 +22,7 @@ fn crds_have_names_scopes_and_columns() {
     let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&stream)
         .map(|d| serde::Deserialize::deserialize(d).unwrap())
         .collect();
-    assert_eq!(docs.len(), 3);
+    assert_eq!(docs.len(), 4);
     let find = |name: &str| docs.iter().find(|d| d["metadata"]["name"] == name).unwrap();
     let so = find("scaledobjects.keda.sh");
     assert_eq!(so["spec"]["scope"], "Namespaced");
@@ -86,4 +86,87 @@ fn crds_have_names_scopes_and_columns() {
         cta_spec["hashiCorpVault"]["x-kubernetes-preserve-unknown-fields"],
         true
     );
+}
+
+#[test]
+fn scaledjob_crd_has_keda_names_columns_and_a_job_template() {
+    let stream = crds::yaml_stream().unwrap();
+    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&stream)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let sj = docs
+        .iter()
+        .find(|d| d["metadata"]["name"] == "scaledjobs.keda.sh")
+        .unwrap();
+    assert_eq!(sj["spec"]["scope"], "Namespaced");
+    assert_eq!(sj["spec"]["names"]["kind"], "ScaledJob");
+    assert_eq!(sj["spec"]["names"]["shortNames"][0], "sj");
+    let v = &sj["spec"]["versions"][0];
+    assert!(v["subresources"]["status"].is_mapping());
+    let cols: Vec<&str> = v["additionalPrinterColumns"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "Min",
+            "Max",
+            "Ready",
+            "Active",
+            "Paused",
+            "Triggers",
+            "Authentications",
+            "Age"
+        ]
+    );
+    let spec = &v["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let required: Vec<&str> = spec["required"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(required, ["jobTargetRef", "triggers"]);
+    // the Job template is the full batch/v1 JobSpec schema (containers required in a pod spec)
+    let job = &spec["properties"]["jobTargetRef"];
+    assert_eq!(job["required"][0], "template");
+    let pod = &job["properties"]["template"]["properties"]["spec"];
+    assert_eq!(pod["required"][0], "containers");
+    for k in [
+        "pollingInterval",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+        "rolloutStrategy",
+        "rollout",
+        "envSourceContainerName",
+        "minReplicaCount",
+        "maxReplicaCount",
+        "scalingStrategy",
+    ] {
+        assert!(spec["properties"][k].is_mapping(), "{k} missing");
+    }
+    let strategy = &spec["properties"]["scalingStrategy"]["properties"];
+    for k in [
+        "strategy",
+        "customScalingQueueLengthDeduction",
+        "customScalingRunningJobPercentage",
+        "pendingPodConditions",
+        "multipleScalersCalculation",
+    ] {
+        assert!(strategy[k].is_mapping(), "scalingStrategy.{k} missing");
+    }
+    // small enough for a client-side `kubectl apply` (last-applied annotation < 256 kB)
+    let json = serde_json::to_string(
+        &crds::all()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| *n == "keda.sh_scaledjobs.yaml")
+            .map(|(_, y)| serde_yaml::from_str::<serde_json::Value>(y).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(json.len() < 256 * 1024, "{} bytes", json.len());
 }

@@ -3,7 +3,7 @@
 //! `metrics-api` key sent in the query string (refused) and a secret-sourced parameter that
 //! does not parse; the operator runs with every log level on
 //! (its own and its libraries': kube, hyper, reqwest, redis, mysql_async) and the test then
-//! searches for the markers in the logs, Events, ScaledObject status, HPAs, the operator's
+//! searches for the markers in the logs, Events, ScaledObject and ScaledJob status, Jobs, HPAs, the operator's
 //! metrics, the metrics API's answers and error bodies, and `prescale validate` output (text
 //! and JSON) of the same manifests.
 
@@ -71,7 +71,15 @@ fn so(name: &str, trigger: Value) -> Value {
                     "triggers": [trigger]}})
 }
 
-/// The manifests: five ScaledObjects, each with its Deployment, Secret and TriggerAuthentication.
+fn sj(name: &str, trigger: Value) -> Value {
+    json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob",
+           "metadata": {"name": name, "namespace": "shop"},
+           "spec": {"jobTargetRef": {"template": {"spec": {"containers": [{"name": "w", "image": "w:1"}]}}},
+                    "pollingInterval": 1, "maxReplicaCount": 2, "triggers": [trigger]}})
+}
+
+/// The manifests: five ScaledObjects, each with its Deployment, Secret and TriggerAuthentication,
+/// and three ScaledJobs using the same authentications (right, wrong password, bad address).
 fn manifests(m: &Markers, redis: &str, prometheus: &str, mysql_port: u16) -> Vec<Value> {
     let (rhost, rport) = redis.split_once(':').unwrap();
     let redis_trigger = |auth_name: &str| {
@@ -126,6 +134,12 @@ fn manifests(m: &Markers, redis: &str, prometheus: &str, mysql_port: u16) -> Vec
     for name in ["right", "wrong", "prom", "db", "addr", "api"] {
         out.push(deployment("shop", name, 1, json!([])));
     }
+    out.push(sj("job-right", redis_trigger("redis-right")));
+    out.push(sj("job-wrong", redis_trigger("redis-wrong")));
+    out.push(sj(
+        "job-addr",
+        json!({"type": "redis", "metadata": {"listName": "jobs", "listLength": "5"}, "authenticationRef": {"name": "addr"}}),
+    ));
     out
 }
 
@@ -193,6 +207,19 @@ async fn no_marker_secret_appears_anywhere() {
         })
         .await;
     }
+    // ScaledJobs: the right one makes Jobs, the others report their failure
+    eventually(30, "Jobs of the working ScaledJob", || {
+        (!api.list("batch/v1", "Job").is_empty()).then_some(())
+    })
+    .await;
+    for name in ["job-wrong", "job-addr"] {
+        eventually(30, &format!("{name} reports its failure"), || {
+            let sj = api.get("keda.sh/v1alpha1", "ScaledJob", "shop", name)?;
+            let c = condition(&sj, "Ready")?;
+            (c.0 == "False" || c.0 == "Unknown").then_some(())
+        })
+        .await;
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let mut found = Vec::new();
@@ -229,6 +256,11 @@ async fn no_marker_secret_appears_anywhere() {
             "HPAs",
             json!(api.list("autoscaling/v2", "HorizontalPodAutoscaler")).to_string(),
         ),
+        (
+            "ScaledJobs",
+            json!(api.list("keda.sh/v1alpha1", "ScaledJob")).to_string(),
+        ),
+        ("Jobs", json!(api.list("batch/v1", "Job")).to_string()),
         ("operator metrics", op.metrics_text()),
     ] {
         found.extend(leaks(what, &text, &m));

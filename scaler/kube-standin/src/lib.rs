@@ -17,6 +17,10 @@
 //! AbleToScale / ScalingActive / ScalingLimited with the controller's reasons and messages),
 //! with per-HPA-uid memory of recommendations and scale events.
 //!
+//! batch/v1 Jobs are stored like any object; a test-driven Job runner (`job_runner`) starts a
+//! Job's Pod and finishes Jobs (Complete/Failed conditions, counts, completionTime) as the Job
+//! controller and kubelet would, only when a test asks.
+//!
 //! `listen` serves the same state on a loopback TCP port (plain HTTP/1.1 and h2c, request
 //! bodies read whole) for tests that run `prescale run` as a process with a kubeconfig; the
 //! `kube-standin-http` bin does the same as a process, for `scripts/image.sh`, which runs
@@ -45,6 +49,7 @@ pub mod aggregator;
 pub mod faults;
 pub mod hpa_controller;
 pub mod http_api;
+pub mod job_runner;
 pub mod listen;
 pub mod patch;
 pub mod resources;

@@ -133,6 +133,16 @@ pub fn builtin() -> Vec<Resource> {
         r(
             "keda.sh",
             "v1alpha1",
+            "ScaledJob",
+            "scaledjobs",
+            true,
+            true,
+            None,
+        ),
+        r("batch", "v1", "Job", "jobs", true, true, None),
+        r(
+            "keda.sh",
+            "v1alpha1",
             "TriggerAuthentication",
             "triggerauthentications",
             true,

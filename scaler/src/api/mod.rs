@@ -1,8 +1,9 @@
-//! `keda.sh/v1alpha1` types: ScaledObject, TriggerAuthentication, ClusterTriggerAuthentication,
+//! `keda.sh/v1alpha1` types: ScaledObject, ScaledJob, TriggerAuthentication, ClusterTriggerAuthentication,
 //! decoded exactly as KEDA users write them.
 
 pub mod conditions;
 pub mod crds;
+pub mod scaled_job;
 pub mod scaled_object;
 pub mod trigger_authentication;
 
@@ -14,5 +15,6 @@ pub const SCALED_OBJECT_NAME_LABEL: &str = "scaledobject.keda.sh/name";
 pub const FINALIZER: &str = "finalizer.keda.sh";
 
 pub use conditions::Condition;
+pub use scaled_job::*;
 pub use scaled_object::*;
 pub use trigger_authentication::*;

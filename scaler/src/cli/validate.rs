@@ -5,6 +5,7 @@ use super::Output;
 use crate::validate::limits::{self, Limits};
 use crate::validate::load::Loaded;
 use crate::validate::report::{Options, Report, check_all};
+use crate::validate::scaled_job::{JobReport, check_job};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -59,7 +60,7 @@ impl ValidateArgs {
             max_depth,
         };
         let mut loaded = Loaded::read_with(&files, limits);
-        if loaded.scaled_objects.is_empty() {
+        if loaded.scaled_objects.is_empty() && loaded.scaled_jobs.is_empty() {
             let message =
                 "no ScaledObject (apiVersion keda.sh/v1alpha1) found; nothing was checked";
             loaded.errors.push((files.join(", "), message.into()));
@@ -70,17 +71,26 @@ impl ValidateArgs {
             strict,
         };
         let reports = rt.block_on(check_all(&loaded, &options));
-        let ok = loaded.errors.is_empty() && reports.iter().all(|r| r.valid);
+        let job_reports = rt.block_on(check_jobs(&loaded, &options));
+        let ok = loaded.errors.is_empty()
+            && reports.iter().all(|r| r.valid)
+            && job_reports.iter().all(|r| r.valid);
         match output {
             Output::Json => {
                 let doc = serde_json::json!({
                     "valid": ok,
                     "errors": loaded.errors.iter().map(|(f, m)| serde_json::json!({"file": f, "message": m})).collect::<Vec<_>>(),
                     "scaledObjects": reports,
+                    "scaledJobs": job_reports,
                 });
                 super::print(&(serde_json::to_string_pretty(&doc)? + "\n"));
             }
-            Output::Text => super::print(&text(&loaded, &reports)),
+            Output::Text => {
+                super::print(&text(&loaded, &reports));
+                if !job_reports.is_empty() {
+                    super::print(&jobs_text(&job_reports));
+                }
+            }
         }
         Ok(if ok {
             ExitCode::SUCCESS
@@ -174,4 +184,55 @@ fn report_text(out: &mut String, r: &Report) {
             crate::validate::report::PLAN_DAYS
         );
     }
+}
+
+/// Every ScaledJob of the inputs, checked.
+async fn check_jobs(loaded: &Loaded, options: &Options) -> Vec<JobReport> {
+    let mut out = Vec::new();
+    for l in &loaded.scaled_jobs {
+        out.push(
+            check_job(
+                &loaded.source,
+                (&l.file, l.document),
+                &l.object,
+                &options.cluster_object_namespace,
+                options.strict,
+            )
+            .await,
+        );
+    }
+    out
+}
+
+/// The ScaledJobs' text report: problems, warnings, valid objects, then a count.
+fn jobs_text(reports: &[JobReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let obj = format!("ScaledJob {}/{}", r.namespace, r.name);
+        for p in &r.problems {
+            let trigger = p
+                .trigger
+                .map(|i| format!(" trigger {i}:"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{}: {obj}:{trigger} {}: {}",
+                r.file, p.field, p.message
+            );
+        }
+        for w in &r.warnings {
+            let _ = writeln!(out, "{}: {obj}: warning: {w}", r.file);
+        }
+        if r.valid {
+            let _ = writeln!(
+                out,
+                "{}: {obj}: valid; triggers: {}",
+                r.file,
+                r.triggers.join(", ")
+            );
+        }
+    }
+    let bad = reports.iter().filter(|r| !r.valid).count();
+    let _ = writeln!(out, "{} ScaledJob(s) checked, {bad} invalid", reports.len());
+    out
 }

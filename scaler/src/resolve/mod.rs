@@ -124,23 +124,47 @@ pub async fn resolve(
 ) -> Result<Resolved, String> {
     let ns = so.metadata.namespace.clone().unwrap_or_default();
     let t = &so.spec.scale_target_ref;
-    let mut reader = Reader {
-        source,
-        used: Vec::new(),
-        warnings: Vec::new(),
-    };
     // the target's env feeds `*FromEnv` and TriggerAuthentication `env`
-    reader
-        .used
-        .push((t.kind().to_string(), ns.clone(), t.name.clone()));
+    let used = vec![(t.kind().to_string(), ns.clone(), t.name.clone())];
     let containers = source
         .pod_template(&ns, t.api_version(), t.kind(), &t.name)
         .await?
         .and_then(|tpl| tpl.spec)
         .map(|s| s.containers)
         .unwrap_or_default();
-    let env_container = match &t.env_source_container_name {
-        Some(n) => containers.iter().find(|c| &c.name == n),
+    let env_source = t.env_source_container_name.as_deref();
+    resolve_triggers(
+        source,
+        &ns,
+        used,
+        &containers,
+        env_source,
+        &so.spec.triggers,
+        cluster_ns,
+    )
+    .await
+}
+
+/// Resolves `triggers` in `ns` against the given containers (a ScaledObject's target's or a
+/// ScaledJob's Job template's); `env_source` names the container whose env is used (default:
+/// the first). `used` starts the list of consulted objects.
+pub async fn resolve_triggers(
+    source: &dyn ObjectSource,
+    ns: &str,
+    used: Vec<(String, String, String)>,
+    containers: &[Container],
+    env_source: Option<&str>,
+    triggers: &[crate::api::ScaleTrigger],
+    cluster_ns: &str,
+) -> Result<Resolved, String> {
+    let ns = ns.to_string();
+    let mut reader = Reader {
+        source,
+        used,
+        warnings: Vec::new(),
+    };
+    let env_container = match env_source {
+        Some(n) => containers.iter().find(|c| c.name == n),
         None => containers.first(),
     };
     let resolved_env = match env_container {
@@ -148,7 +172,7 @@ pub async fn resolve(
         None => BTreeMap::new(),
     };
     let mut inputs = Vec::new();
-    for (index, trig) in so.spec.triggers.iter().enumerate() {
+    for (index, trig) in triggers.iter().enumerate() {
         let mut auth_params = BTreeMap::new();
         let mut pod_identity_provider = None;
         if let Some(r) = &trig.authentication_ref {
@@ -182,7 +206,7 @@ pub async fn resolve(
                 Some(spec) => {
                     pod_identity_provider = spec.pod_identity.as_ref().map(|p| p.provider.clone());
                     auth_params =
-                        auth_parameters(&mut reader, &spec, &secret_ns, &containers, &resolved_env)
+                        auth_parameters(&mut reader, &spec, &secret_ns, containers, &resolved_env)
                             .await?;
                 }
             }

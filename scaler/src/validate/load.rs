@@ -2,7 +2,7 @@
 //! `*.yml`, `*.json`) or `-` for standard input; multi-document YAML.
 
 use super::limits::{Limits, too_deep};
-use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
+use crate::api::{ClusterTriggerAuthentication, ScaledJob, ScaledObject, TriggerAuthentication};
 use crate::resolve::manifests::ManifestSource;
 use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, PodTemplateSpec, Secret};
 use serde_yaml::Value;
@@ -17,11 +17,19 @@ pub struct Located {
     pub object: ScaledObject,
 }
 
+/// A ScaledJob and where it was read.
+pub struct LocatedJob {
+    pub file: String,
+    pub document: usize,
+    pub object: ScaledJob,
+}
+
 /// Everything read from the inputs.
 #[derive(Default)]
 pub struct Loaded {
     pub source: ManifestSource,
     pub scaled_objects: Vec<Located>,
+    pub scaled_jobs: Vec<LocatedJob>,
     pub limit_ranges: Vec<LimitRange>,
     /// Files or documents that could not be read or decoded: (file, message).
     pub errors: Vec<(String, String)>,
@@ -261,6 +269,28 @@ impl Loaded {
                     file.to_string(),
                     format!(
                         "document {i}: ScaledObject {:?} cannot be decoded: {e}",
+                        name_of(v)
+                    ),
+                )),
+            }
+            return;
+        }
+        if v["kind"].as_str() == Some("ScaledJob") {
+            match serde_yaml::from_value::<ScaledJob>(v.clone()) {
+                Ok(mut sj) => {
+                    sj.metadata
+                        .namespace
+                        .get_or_insert_with(|| "default".into());
+                    self.scaled_jobs.push(LocatedJob {
+                        file: file.to_string(),
+                        document: i,
+                        object: sj,
+                    });
+                }
+                Err(e) => self.errors.push((
+                    file.to_string(),
+                    format!(
+                        "document {i}: ScaledJob {:?} cannot be decoded: {e}",
                         name_of(v)
                     ),
                 )),

@@ -7,6 +7,7 @@ pub mod limits;
 pub mod load;
 pub mod metadata;
 pub mod report;
+pub mod scaled_job;
 
 use crate::api::ScaledObject;
 use crate::scaling::formula::Formula;
@@ -236,6 +237,17 @@ pub struct TriggerCheck {
 /// Parses every resolved trigger with its scaler (offline: nothing is connected), notes the
 /// metadata keys its type does not read, and checks that external metric names are unique.
 pub fn check_triggers(so: &ScaledObject, inputs: &[TriggerInput]) -> TriggerCheck {
+    check_trigger_inputs(
+        &format!(
+            "ScaledObject {}",
+            so.metadata.name.as_deref().unwrap_or_default()
+        ),
+        inputs,
+    )
+}
+
+/// [`check_triggers`] for any owner (`ScaledObject x`, `ScaledJob y`), named in messages.
+pub fn check_trigger_inputs(owner: &str, inputs: &[TriggerInput]) -> TriggerCheck {
     let mut out = TriggerCheck::default();
     for input in inputs {
         out.warnings.extend(metadata::warnings(input));
@@ -265,10 +277,7 @@ pub fn check_triggers(so: &ScaledObject, inputs: &[TriggerInput]) -> TriggerChec
             if seen.contains(&n) {
                 out.problems.push(Problem::new(
                     "spec.triggers",
-                    format!(
-                        "metricName {n} defined multiple times in ScaledObject {}",
-                        so.metadata.name.as_deref().unwrap_or_default()
-                    ),
+                    format!("metricName {n} defined multiple times in {owner}"),
                 ));
             }
             seen.push(n);

@@ -1,6 +1,7 @@
 //! The one writer per kind of object. Everything the operator changes in the cluster goes
 //! through a [`Writer`]: a ScaledObject's status and label ([`status`]), its HPA ([`hpa`]), its
-//! target's `/scale` ([`scale`]) and its Events ([`events`]). Each write checks the lease right
+//! target's `/scale` ([`scale`]) and its Events ([`events`]); a ScaledJob's Jobs and status
+//! ([`jobs`]). Each write checks the lease right
 //! before it goes out, so a replica that lost leadership mid-step writes nothing more.
 //!
 //! The reconcile and the poll loop decide what to write with pure functions
@@ -9,6 +10,7 @@
 pub mod events;
 pub mod finalizer;
 pub mod hpa;
+pub mod jobs;
 pub mod scale;
 pub mod serving_cert;
 pub mod status;

@@ -15,6 +15,8 @@ pub const NAME: &str = "prescale-operator";
 pub fn cluster_rules(o: &Options) -> Vec<Value> {
     let mut rules = vec![
         json!({"apiGroups": ["keda.sh"], "resources": ["scaledobjects", "scaledobjects/status", "scaledobjects/finalizers", "triggerauthentications", "triggerauthentications/status", "clustertriggerauthentications", "clustertriggerauthentications/status"], "verbs": ["get", "list", "watch", "update", "patch"]}),
+        json!({"apiGroups": ["keda.sh"], "resources": ["scaledjobs", "scaledjobs/status", "scaledjobs/finalizers"], "verbs": ["get", "list", "watch", "update", "patch"]}),
+        json!({"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch", "create", "delete"]}),
         json!({"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}),
         json!({"apiGroups": [""], "resources": ["pods", "secrets", "configmaps"], "verbs": ["get", "list", "watch"]}),
         json!({"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"], "verbs": ["get", "list", "watch"]}),
