@@ -11,6 +11,7 @@ const LAYERS: &[&str] = &[
     "time",
     "api_health",
     "kube_client",
+    "cache",
     "retry",
     "leader",
     "shutdown",

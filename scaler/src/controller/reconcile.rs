@@ -200,6 +200,7 @@ async fn checked(
     }
     let source = crate::resolve::kube::KubeSource {
         client: ctx.client.clone(),
+        caches: Some(ctx.caches.clone()),
     };
     let resolved = crate::resolve::resolve(&source, so, &ctx.config.cluster_object_namespace)
         .await
@@ -248,7 +249,7 @@ async fn read_target(ctx: &Context, so: &ScaledObject) -> Result<(TargetRef, i32
     let target = target::resolve(&ctx.client, &ns, t.api_version(), t.kind(), &t.name)
         .await
         .map_err(|e| CheckFailure::ScaleTarget(crate::kube_client::kube_error_text(&e)))?;
-    let reader = TargetReader::new(ctx.client.clone(), target.clone());
+    let reader = TargetReader::new(ctx.client.clone(), target.clone()).cached(ctx.caches.clone());
     let current = reader.current_replicas().await.map_err(|e| {
         CheckFailure::ScaleTarget(match &e {
             kube::Error::Api(s) if s.code == 404 => "Target resource doesn't exist".to_string(),
@@ -440,8 +441,9 @@ async fn start_loop(
         spec,
         fingerprint: desired.fingerprint,
         triggers: live,
-        target: TargetReader::new(ctx.client.clone(), target),
+        target: TargetReader::new(ctx.client.clone(), target).cached(ctx.caches.clone()),
         plan_cache: Default::default(),
+        last_active: Default::default(),
     };
     ctx.pollers.start(plan, ctx.env());
     ctx.writer
