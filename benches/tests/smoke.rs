@@ -17,6 +17,10 @@ mod validate;
 #[path = "../bad_input.rs"]
 mod bad_input;
 
+#[allow(dead_code)]
+#[path = "../operator_scale.rs"]
+mod operator_scale;
+
 #[test]
 fn simulate_bench_runs_two_objects_for_a_day() {
     let r = simulate::run(2, 1);
@@ -64,4 +68,15 @@ fn adapter_load_bench_answers_every_kind_of_request() {
     );
     assert_eq!(r.heads_served, 0);
     assert!(r.rss_after_kib >= r.rss_before_kib && r.rss_before_kib > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_scale_bench_creates_every_hpa_and_restarts_without_writes() {
+    let r = operator_scale::run(20, std::time::Duration::from_secs(3), 200.0, 400).await;
+    assert_eq!(r.objects, 20);
+    assert!(r.new[1] >= 20, "an HPA write per object: {:?}", r.new);
+    assert_eq!(
+        r.restart, [0; 4],
+        "a restart with everything right writes nothing"
+    );
 }

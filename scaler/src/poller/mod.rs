@@ -45,6 +45,12 @@ impl Pollers {
             .is_some_and(|r| r.fingerprint == fingerprint && !r.handle.is_finished())
     }
 
+    /// Whether a loop (of any fingerprint) is known for the object.
+    pub fn has(&self, namespace: &str, name: &str) -> bool {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.contains_key(&(namespace.to_string(), name.to_string()))
+    }
+
     /// Starts a loop, replacing (aborting) any previous one for the object.
     pub fn start(&self, plan: PollPlan, env: Env) {
         let key = (plan.spec.namespace.clone(), plan.spec.name.clone());
