@@ -480,7 +480,15 @@ async fn start_loop(
         triggers: live,
         target: TargetReader::new(ctx.client.clone(), target).cached(ctx.caches.clone()),
         plan_cache: Default::default(),
-        last_active: Default::default(),
+        // a target Active before this loop (a restarted operator) counts as active now: the
+        // written lastActiveTime may be up to a minute old, and the cooldown must not end early
+        last_active: Arc::new(std::sync::Mutex::new(
+            so.status
+                .as_ref()
+                .and_then(|s| s.condition(ACTIVE))
+                .is_some_and(|c| c.is_true())
+                .then(|| ctx.scalers.clock.now()),
+        )),
     };
     ctx.pollers.start(plan, ctx.env());
     if !announce {
