@@ -50,6 +50,9 @@ impl Running {
         let client = kube::client::ClientBuilder::new(api.service(), "default")
             .with_layer(&RateLimitLayer::new(qps, burst))
             .build();
+        let events_client = kube::client::ClientBuilder::new(api.service(), "default")
+            .with_layer(&RateLimitLayer::new(qps, burst))
+            .build();
         let (_registry, metrics) = operator_registry();
         let handles = Handles {
             metric_store: Arc::new(MetricStore::new()),
@@ -64,6 +67,8 @@ impl Running {
             max_concurrent_reconciles: 20,
             default_timeout: Duration::from_secs(3),
             instance: None,
+            // Events with a client of their own, as `prescale run` does
+            events_client: Some(events_client),
             metrics_api: None,
             clock: Arc::new(prescale_scalers::SystemClock),
         };

@@ -149,6 +149,9 @@ pub async fn run(n: usize, mixed: bool, window: Duration, warmup: Duration, qps:
     let client = kube::client::ClientBuilder::new(api.service(), "default")
         .with_layer(&RateLimitLayer::new(qps, (qps * 2.0) as u32))
         .build();
+    let events_client = kube::client::ClientBuilder::new(api.service(), "default")
+        .with_layer(&RateLimitLayer::new(qps, (qps * 2.0) as u32))
+        .build();
     let (registry, metrics) = operator_registry();
     let handles = Handles {
         metric_store: Arc::new(MetricStore::new()),
@@ -163,6 +166,8 @@ pub async fn run(n: usize, mixed: bool, window: Duration, warmup: Duration, qps:
         max_concurrent_reconciles: 20,
         default_timeout: Duration::from_secs(3),
         instance: None,
+        // Events with a client of their own, as `prescale run` does
+        events_client: Some(events_client),
         metrics_api: None,
         clock: Arc::new(prescale_scalers::SystemClock),
     };

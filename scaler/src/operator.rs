@@ -36,6 +36,10 @@ pub struct OperatorOptions {
     pub default_timeout: Duration,
     /// This replica's name, for Events.
     pub instance: Option<String>,
+    /// The client Events are published with, with its own rate limit (as client-go's and
+    /// controller-runtime's event recorders have), so Events never take the budget of HPA and
+    /// status writes; None publishes them with the main client.
+    pub events_client: Option<Client>,
     /// The external metrics API server, when it runs in this process.
     pub metrics_api: Option<MetricsApiOptions>,
     /// What "now" is for triggers and pre-scaling (tests move it; `prescale run` uses the
@@ -130,7 +134,11 @@ pub async fn run(
             client.clone(),
             leadership.clone(),
             opts.config.field_manager.clone(),
-            Events::new(client.clone(), opts.instance.clone()).led_by(leadership.clone()),
+            Events::new(
+                opts.events_client.clone().unwrap_or_else(|| client.clone()),
+                opts.instance.clone(),
+            )
+            .led_by(leadership.clone()),
         ),
         metrics,
         scalers: prescale_scalers::Context {

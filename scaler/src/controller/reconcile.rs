@@ -481,7 +481,7 @@ async fn start_loop(
         target: TargetReader::new(ctx.client.clone(), target).cached(ctx.caches.clone()),
         plan_cache: Default::default(),
         // a target Active before this loop (a restarted operator) counts as active now: the
-        // written lastActiveTime may be up to a minute old, and the cooldown must not end early
+        // written lastActiveTime may be up to 5 minutes old, and the cooldown must not end early
         last_active: Arc::new(std::sync::Mutex::new(
             so.status
                 .as_ref()

@@ -50,8 +50,10 @@ pub struct StepInput<'a> {
 /// How stale `status.lastActiveTime` may get while the target stays active. KEDA writes it on
 /// every active poll; Prescale writes it on activation, when the target stops being active
 /// (the exact last active instant), and otherwise at most this often, so an active object
-/// costs no write per poll. The cooldown is computed from the exact instant the loop keeps.
-pub const LAST_ACTIVE_REFRESH: chrono::Duration = chrono::Duration::seconds(60);
+/// costs one write per 5 minutes instead of one per poll (10,000 active objects: 33 writes/s
+/// instead of 333 at 30 s polling). The cooldown is computed from the exact instant the loop
+/// keeps (a restarted loop counts an Active object as active at its start).
+pub const LAST_ACTIVE_REFRESH: chrono::Duration = chrono::Duration::seconds(300);
 
 /// An Event to publish on the ScaledObject.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -283,7 +283,7 @@ fn activation_writes_last_active_time_only_once_the_scale_went_through() {
     );
 }
 
-/// `lastActiveTime` is written on transitions and at most every minute while active, and the
+/// `lastActiveTime` is written on transitions and at most every 5 minutes while active, and the
 /// cooldown counts from the exact last active poll the loop remembers.
 #[test]
 fn last_active_time_is_coarse_while_active_and_exact_on_the_way_out() {
