@@ -242,6 +242,12 @@ async fn checked(
         .runs(&ns_of(so), &so.name_any(), desired.fingerprint);
     let live = if running {
         None
+    } else if let Some(kept) =
+        ctx.pollers
+            .connected(&ns_of(so), &so.name_any(), desired.trigger_fingerprint)
+    {
+        // the spec changed elsewhere (bounds, cooldown, …): the triggers keep their connections
+        Some(kept)
     } else {
         Some(connect(ctx, so, &desired).await?)
     };
@@ -463,6 +469,7 @@ async fn start_loop(
     if ctx.pollers.runs(&ns, &name, desired.fingerprint) {
         return;
     }
+    let trigger_fingerprint = desired.trigger_fingerprint;
     ctx.metric_store
         .retain(&ns, &name, &desired.stored_metrics());
     let spec = poll_spec(
@@ -490,7 +497,7 @@ async fn start_loop(
                 .then(|| ctx.scalers.clock.now()),
         )),
     };
-    ctx.pollers.start(plan, ctx.env());
+    ctx.pollers.start(plan, ctx.env(), trigger_fingerprint);
     if !announce {
         return;
     }
