@@ -21,6 +21,10 @@ mod bad_input;
 #[path = "../operator_scale.rs"]
 mod operator_scale;
 
+#[allow(dead_code)]
+#[path = "../operator_steady.rs"]
+mod operator_steady;
+
 #[test]
 fn simulate_bench_runs_two_objects_for_a_day() {
     let r = simulate::run(2, 1);
@@ -79,4 +83,14 @@ async fn operator_scale_bench_creates_every_hpa_and_restarts_without_writes() {
         r.restart, [0; 4],
         "a restart with everything right writes nothing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_steady_bench_measures_memory_and_cpu_from_proc() {
+    use std::time::Duration;
+    let r = operator_steady::run(8, false, Duration::from_secs(2), Duration::ZERO, 200.0).await;
+    assert_eq!(r.objects, 8);
+    assert!(r.baseline_mib > 1.0, "RSS read from /proc: {}", r.baseline_mib);
+    assert!(r.mcpu > 0.0, "CPU read from /proc: {}", r.mcpu);
+    assert!(r.setup < Duration::from_secs(60), "{:?}", r.setup);
 }
