@@ -90,7 +90,11 @@ async fn operator_steady_bench_measures_memory_and_cpu_from_proc() {
     use std::time::Duration;
     let r = operator_steady::run(8, false, Duration::from_secs(2), Duration::ZERO, 200.0).await;
     assert_eq!(r.objects, 8);
-    assert!(r.baseline_mib > 1.0, "RSS read from /proc: {}", r.baseline_mib);
+    assert!(
+        r.baseline_mib > 1.0,
+        "RSS read from /proc: {}",
+        r.baseline_mib
+    );
     assert!(r.mcpu > 0.0, "CPU read from /proc: {}", r.mcpu);
     assert!(r.setup < Duration::from_secs(60), "{:?}", r.setup);
 }
