@@ -297,22 +297,22 @@ fn last_active_time_is_coarse_while_active_and_exact_on_the_way_out() {
     // (what, row, lastActiveTime written after the poll, active_seen after it)
     let cases = vec![
         (
-            "active, written 30 s ago: kept (no write)",
+            "active, written 4.5 min ago: kept (no write)",
             with(
                 4,
                 true,
-                Some("2026-12-11T15:49:30Z"),
+                Some("2026-12-11T15:45:30Z"),
                 Some("2026-12-11T15:49:30Z"),
             ),
-            Some("2026-12-11T15:49:30Z"),
+            Some("2026-12-11T15:45:30Z"),
             Some(now),
         ),
         (
-            "active, written 60 s ago: refreshed",
+            "active, written 5 min ago: refreshed",
             with(
                 4,
                 true,
-                Some("2026-12-11T15:49:00Z"),
+                Some("2026-12-11T15:45:00Z"),
                 Some("2026-12-11T15:49:30Z"),
             ),
             Some("2026-12-11T15:50:00Z"),
