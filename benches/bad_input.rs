@@ -176,6 +176,7 @@ fn options() -> OperatorOptions {
         max_concurrent_reconciles: 20,
         default_timeout: Duration::from_secs(2),
         instance: None,
+        events_client: None,
         metrics_api: None,
         clock: Arc::new(prescale_scalers::SystemClock),
     }

@@ -34,6 +34,14 @@ async fn metrics_api_bench_reads_both_bodies() {
     assert!(rows[0].body_bytes > 1000 && rows[1].body_bytes > 20);
 }
 
+#[allow(dead_code)]
+#[path = "../operator_scale.rs"]
+mod operator_scale;
+
+#[allow(dead_code)]
+#[path = "../operator_steady.rs"]
+mod operator_steady;
+
 #[test]
 fn simulate_bench_runs_two_objects_for_a_day() {
     let r = simulate::run(2, 1);
@@ -81,4 +89,29 @@ fn adapter_load_bench_answers_every_kind_of_request() {
     );
     assert_eq!(r.heads_served, 0);
     assert!(r.rss_after_kib >= r.rss_before_kib && r.rss_before_kib > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_scale_bench_creates_every_hpa_and_restarts_without_writes() {
+    let r = operator_scale::run(20, std::time::Duration::from_secs(3), 200.0, 400).await;
+    assert_eq!(r.objects, 20);
+    assert!(r.new[1] >= 20, "an HPA write per object: {:?}", r.new);
+    assert_eq!(
+        r.restart, [0; 4],
+        "a restart with everything right writes nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_steady_bench_measures_memory_and_cpu_from_proc() {
+    use std::time::Duration;
+    let r = operator_steady::run(8, false, Duration::from_secs(2), Duration::ZERO, 200.0).await;
+    assert_eq!(r.objects, 8);
+    assert!(
+        r.baseline_mib > 1.0,
+        "RSS read from /proc: {}",
+        r.baseline_mib
+    );
+    assert!(r.mcpu > 0.0, "CPU read from /proc: {}", r.mcpu);
+    assert!(r.setup < Duration::from_secs(60), "{:?}", r.setup);
 }

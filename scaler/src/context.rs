@@ -50,6 +50,8 @@ pub struct Context {
     pub scaled_objects: Store<ScaledObject>,
     /// Cache of the HPAs (so an unchanged HPA is not written again).
     pub hpas: Store<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
+    /// The informer caches (targets, HPAs, Secrets, ConfigMaps, TriggerAuthentications).
+    pub caches: crate::cache::Caches,
     pub dependencies: Dependencies,
     pub config: OperatorConfig,
     /// Measured pod start-ups per workload (`leadTime: auto`).

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod api_health;
+pub mod cache;
 pub mod cli;
 pub mod context;
 pub mod controller;

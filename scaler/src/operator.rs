@@ -5,6 +5,7 @@
 mod serve;
 
 use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
+use crate::cache::{self, Caches};
 use crate::context::{Context, OperatorConfig};
 use crate::controller::reconcile::{error_policy, reconcile};
 use crate::dependencies::SpecChanges;
@@ -17,11 +18,10 @@ use crate::telemetry::metrics::OperatorMetrics;
 use crate::write::events::Events;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,10 @@ pub struct OperatorOptions {
     pub default_timeout: Duration,
     /// This replica's name, for Events.
     pub instance: Option<String>,
+    /// The client Events are published with, with its own rate limit (as client-go's and
+    /// controller-runtime's event recorders have), so Events never take the budget of HPA and
+    /// status writes; None publishes them with the main client.
+    pub events_client: Option<Client>,
     /// The external metrics API server, when it runs in this process.
     pub metrics_api: Option<MetricsApiOptions>,
     /// What "now" is for triggers and pre-scaling (tests move it; `prescale run` uses the
@@ -114,29 +118,29 @@ pub async fn run(
         })
     });
     let sos: Api<ScaledObject> = api(&client, &opts.watch_namespace);
-    let hpas: Api<HorizontalPodAutoscaler> = api(&client, &opts.watch_namespace);
+    let (caches, hpa_writer, writers) = Caches::new();
+    // one watch per kind: each feeds its cache and re-reconciles the users of what changed
+    let hpas = cache::reflect(
+        hpa_writer,
+        api(&client, &opts.watch_namespace),
+        watcher::Config::default(),
+    );
     let controller = Controller::new(sos, watcher::Config::default().any_semantic())
-        .owns(hpas, watcher::Config::default())
+        .owns_stream(hpas)
         .with_config(ControllerConfig::default().concurrency(opts.max_concurrent_reconciles))
         .trigger_backoff(crate::retry::WatchBackoff::default());
     let store = controller.store();
-    // an HPA cache: reconcile writes an HPA only when it differs from what is there
-    let (hpa_store, hpa_writer) = kube::runtime::reflector::store::<HorizontalPodAutoscaler>();
-    let hpa_api: Api<HorizontalPodAutoscaler> = api(&client, &opts.watch_namespace);
-    let hpa_cache = tokio::spawn(
-        kube::runtime::reflector(
-            hpa_writer,
-            watcher::watcher(hpa_api, watcher::Config::default()).default_backoff(),
-        )
-        .for_each(|_| async {}),
-    );
     let ctx = Arc::new(Context {
         client: client.clone(),
         writer: crate::write::Writer::new(
             client.clone(),
             leadership.clone(),
             opts.config.field_manager.clone(),
-            Events::new(client.clone(), opts.instance.clone()).led_by(leadership.clone()),
+            Events::new(
+                opts.events_client.clone().unwrap_or_else(|| client.clone()),
+                opts.instance.clone(),
+            )
+            .led_by(leadership.clone()),
         ),
         metrics,
         scalers: prescale_scalers::Context {
@@ -148,73 +152,14 @@ pub async fn run(
         leader: leadership.clone(),
         pollers: Pollers::default(),
         scaled_objects: store.clone(),
-        hpas: hpa_store,
+        hpas: caches.hpas.clone(),
+        caches: caches.clone(),
         dependencies: Default::default(),
         config: opts.config.clone(),
         startups: Default::default(),
         retries: Default::default(),
     });
-
-    // re-reconcile the users of a changed TriggerAuthentication, Secret or ConfigMap
-    let (c1, c2, c3, c4) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
-    let tas: Api<TriggerAuthentication> = api(&client, &opts.watch_namespace);
-    let secrets: Api<Secret> = api(&client, &opts.watch_namespace);
-    let config_maps: Api<ConfigMap> = api(&client, &opts.watch_namespace);
-    let ctas: Api<ClusterTriggerAuthentication> = Api::all(client.clone());
-    let users = |ctx: &Context,
-                 kind: &str,
-                 ns: Option<String>,
-                 name: String|
-     -> Vec<ObjectRef<ScaledObject>> {
-        ctx.dependencies
-            .users_of(kind, &ns.unwrap_or_default(), &name)
-    };
-    let controller = controller
-        .watches(tas, watcher::Config::default(), move |o| {
-            users(&c1, "TriggerAuthentication", o.namespace(), o.name_any())
-        })
-        .watches(ctas, watcher::Config::default(), move |o| {
-            users(&c2, "ClusterTriggerAuthentication", None, o.name_any())
-        })
-        .watches(secrets, watcher::Config::default(), move |o| {
-            users(&c3, "Secret", o.namespace(), o.name_any())
-        })
-        .watches(config_maps, watcher::Config::default(), move |o| {
-            users(&c4, "ConfigMap", o.namespace(), o.name_any())
-        });
-    // a target whose spec (env, replicas) changed re-resolves its users; status-only updates
-    // are filtered out by generation
-    let (c5, c6) = (ctx.clone(), ctx.clone());
-    let deployments: Api<Deployment> = api(&client, &opts.watch_namespace);
-    let statefulsets: Api<StatefulSet> = api(&client, &opts.watch_namespace);
-    let (seen_d, seen_s) = (
-        Arc::new(SpecChanges::default()),
-        Arc::new(SpecChanges::default()),
-    );
-    let controller = controller
-        .watches(
-            deployments,
-            watcher::Config::default(),
-            move |o: Deployment| {
-                if seen_d.changed("Deployment", &o) {
-                    users(&c5, "Deployment", o.namespace(), o.name_any())
-                } else {
-                    Vec::new()
-                }
-            },
-        )
-        .watches(
-            statefulsets,
-            watcher::Config::default(),
-            move |o: StatefulSet| {
-                if seen_s.changed("StatefulSet", &o) {
-                    users(&c6, "StatefulSet", o.namespace(), o.name_any())
-                } else {
-                    Vec::new()
-                }
-            },
-        );
-
+    let controller = watch_dependencies(controller, &client, &opts, &ctx, writers);
     // becoming leader reconciles everything again (followers skipped their writes)
     let leader_changes = futures::stream::unfold(leadership.clone(), |mut l| async move {
         l.changed().await.then_some(((), l))
@@ -342,7 +287,6 @@ pub async fn run(
     handles.readiness.set(false);
     ctx.pollers.stop_all();
     gauges.abort();
-    hpa_cache.abort();
     if let Some(t) = cert_writer {
         t.abort();
     }
@@ -359,6 +303,82 @@ pub async fn run(
         let _ = task.await;
     }
     Ok(())
+}
+
+/// The watches (each feeding its cache) that re-reconcile the users of a changed
+/// TriggerAuthentication, Secret, ConfigMap or target.
+fn watch_dependencies(
+    controller: Controller<ScaledObject>,
+    client: &Client,
+    opts: &OperatorOptions,
+    ctx: &Arc<Context>,
+    writers: cache::Writers,
+) -> Controller<ScaledObject> {
+    let ns = &opts.watch_namespace;
+    let (c1, c2, c3, c4) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx.clone());
+    let users = |ctx: &Context,
+                 kind: &str,
+                 ns: Option<String>,
+                 name: String|
+     -> Vec<ObjectRef<ScaledObject>> {
+        ctx.dependencies
+            .users_of(kind, &ns.unwrap_or_default(), &name)
+    };
+    let all = watcher::Config::default;
+    let secrets = all().fields(cache::SECRET_FIELD_SELECTOR);
+    let controller = controller
+        .watches_stream(
+            cache::reflect(writers.trigger_authentications, api(client, ns), all()),
+            move |o: TriggerAuthentication| {
+                users(&c1, "TriggerAuthentication", o.namespace(), o.name_any())
+            },
+        )
+        .watches_stream(
+            cache::reflect(
+                writers.cluster_trigger_authentications,
+                Api::all(client.clone()),
+                all(),
+            ),
+            move |o: ClusterTriggerAuthentication| {
+                users(&c2, "ClusterTriggerAuthentication", None, o.name_any())
+            },
+        )
+        .watches_stream(
+            cache::reflect(writers.secrets, api(client, ns), secrets),
+            move |o: Secret| users(&c3, "Secret", o.namespace(), o.name_any()),
+        )
+        .watches_stream(
+            cache::reflect(writers.config_maps, api(client, ns), all()),
+            move |o: ConfigMap| users(&c4, "ConfigMap", o.namespace(), o.name_any()),
+        );
+    // a target whose spec (env, replicas) changed re-resolves its users; status-only updates
+    // are filtered out by generation
+    let (c5, c6) = (ctx.clone(), ctx.clone());
+    let (seen_d, seen_s) = (
+        Arc::new(SpecChanges::default()),
+        Arc::new(SpecChanges::default()),
+    );
+    controller
+        .watches_stream(
+            cache::reflect(writers.deployments, api(client, ns), all()),
+            move |o: Deployment| {
+                if seen_d.changed("Deployment", &o) {
+                    users(&c5, "Deployment", o.namespace(), o.name_any())
+                } else {
+                    Vec::new()
+                }
+            },
+        )
+        .watches_stream(
+            cache::reflect(writers.statefulsets, api(client, ns), all()),
+            move |o: StatefulSet| {
+                if seen_s.changed("StatefulSet", &o) {
+                    users(&c6, "StatefulSet", o.namespace(), o.name_any())
+                } else {
+                    Vec::new()
+                }
+            },
+        )
 }
 
 /// Resolves when shutdown begins before the ScaledObject cache ever synced. kube's controller

@@ -2,6 +2,7 @@
 //! (Deployment, StatefulSet, custom resources), plus its pods (the ready-pod count fallback
 //! needs, the start-ups `leadTime: auto` measures).
 
+use crate::cache::Caches;
 use k8s_openapi::api::autoscaling::v1::Scale;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ApiResource, DynamicObject, ListParams};
@@ -52,12 +53,15 @@ pub async fn resolve(
     })
 }
 
-/// Reads the target's `/scale` and pods (writes go through `crate::write`).
+/// Reads the target's `/scale` and pods (writes go through `crate::write`). With caches, the
+/// replica count of a Deployment or StatefulSet comes from the informer cache and costs no
+/// request; other kinds (and a cache miss) read `/scale`.
 #[derive(Clone)]
 pub struct TargetReader {
     api: Api<DynamicObject>,
     pods: Api<Pod>,
     target: TargetRef,
+    caches: Option<Caches>,
 }
 
 impl TargetReader {
@@ -66,7 +70,14 @@ impl TargetReader {
             api: Api::namespaced_with(client.clone(), &target.namespace, &target.resource),
             pods: Api::namespaced(client, &target.namespace),
             target,
+            caches: None,
         }
+    }
+
+    /// Reads replica counts from `caches` where they hold the target.
+    pub fn cached(mut self, caches: Caches) -> Self {
+        self.caches = Some(caches);
+        self
     }
 
     pub fn target(&self) -> &TargetRef {
@@ -80,6 +91,14 @@ impl TargetReader {
 
     /// `spec.replicas` of the target.
     pub async fn current_replicas(&self) -> Result<i32, kube::Error> {
+        let t = &self.target;
+        if let Some(n) = self
+            .caches
+            .as_ref()
+            .and_then(|c| c.replicas(&t.resource.group, &t.resource.kind, &t.namespace, &t.name))
+        {
+            return Ok(n);
+        }
         Ok(self.get().await?.spec.and_then(|s| s.replicas).unwrap_or(0))
     }
 

@@ -12,6 +12,7 @@ const LAYERS: &[&str] = &[
     "serving_cert",
     "api_health",
     "kube_client",
+    "cache",
     "retry",
     "leader",
     "shutdown",

@@ -184,7 +184,9 @@ impl RunArgs {
         let readiness = Readiness::default();
         let health = ApiHealth::new(ApiMetrics::register(&mut registry));
         readiness.watch_api(health.clone());
-        let client = self.client.client_reporting_to(health).await?;
+        let client = self.client.client_reporting_to(health.clone()).await?;
+        // Events get a client (and token bucket) of their own, as client-go's recorder does
+        let events_client = self.client.client_reporting_to(health).await?;
         let (trigger, shutdown) = shutdown::channel();
         shutdown::on_signals(trigger, self.shutdown_grace);
         let handles = Handles {
@@ -198,14 +200,16 @@ impl RunArgs {
             let _busy = admin_busy;
             admin::serve(admin_listener, Arc::new(registry), readiness, admin_stop).await
         });
-        let opts = self.operator_options(metrics_api_listener.map(|listener| MetricsApiOptions {
-            listener,
-            cert: self.metrics_api_cert(),
-            authorization: !self.disable_metrics_api_authorization,
-            watch_front_proxy_config: true,
-            max_age: self.metrics_max_age_seconds.map(Duration::from_secs),
-            metrics: Some(api_metrics),
-        }));
+        let mut opts =
+            self.operator_options(metrics_api_listener.map(|listener| MetricsApiOptions {
+                listener,
+                cert: self.metrics_api_cert(),
+                authorization: !self.disable_metrics_api_authorization,
+                watch_front_proxy_config: true,
+                max_age: self.metrics_max_age_seconds.map(Duration::from_secs),
+                metrics: Some(api_metrics),
+            }));
+        opts.events_client = Some(events_client);
         let work = {
             let shutdown = shutdown.clone();
             async move {
@@ -301,6 +305,7 @@ impl RunArgs {
             max_concurrent_reconciles: self.max_concurrent_reconciles,
             default_timeout: Duration::from_millis(self.default_timeout_ms.max(1)),
             instance: Some(identity),
+            events_client: None,
             clock: std::sync::Arc::new(prescale_scalers::SystemClock),
         }
     }

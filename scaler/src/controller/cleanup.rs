@@ -23,6 +23,7 @@ pub async fn cleanup(
     ctx.metric_store.remove_object(&ns, &name);
     ctx.metrics.forget_scaled_object(&ns, &name);
     ctx.dependencies.forget(&ObjectRef::from_obj(&*so));
+    ctx.writer.forget(&ns, &name);
     let status = so.status.clone().unwrap_or_default();
     let restore = so
         .spec

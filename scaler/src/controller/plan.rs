@@ -144,6 +144,9 @@ pub struct Desired {
     /// Generation, auth parameters and resolved env: a change rebuilds the poll loop (the auth
     /// values enter only a hash, so a rotated Secret rebuilds the loop).
     pub fingerprint: u64,
+    /// The triggers' own inputs (their spec, auth parameters and resolved env): while it stays
+    /// the same, a rebuilt loop keeps the connected triggers of the one it replaces.
+    pub trigger_fingerprint: u64,
 }
 
 impl Desired {
@@ -182,11 +185,17 @@ pub fn plan(
         });
     }
     let mut fingerprint = std::collections::hash_map::DefaultHasher::new();
+    let mut trigger_fingerprint = std::collections::hash_map::DefaultHasher::new();
     so.metadata.generation.hash(&mut fingerprint);
+    serde_json::to_string(&so.spec.triggers)
+        .unwrap_or_default()
+        .hash(&mut trigger_fingerprint);
     let mut definitions = Vec::new();
     for input in inputs {
         input.auth_params.hash(&mut fingerprint);
         input.resolved_env.hash(&mut fingerprint);
+        input.auth_params.hash(&mut trigger_fingerprint);
+        input.resolved_env.hash(&mut trigger_fingerprint);
         let definition = prescale_scalers::registry::parse(input)
             .map_err(|e| CheckFailure::Triggers(CheckFailure::trigger(input, e)))?;
         definitions.push(Definition {
@@ -223,6 +232,7 @@ pub fn plan(
         composite,
         modifiers,
         fingerprint: fingerprint.finish(),
+        trigger_fingerprint: trigger_fingerprint.finish(),
     })
 }
 

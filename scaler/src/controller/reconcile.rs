@@ -63,9 +63,22 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
         // leader's (kube-runtime writes it directly); leadership change re-triggers all
         return follow(so, ctx).await;
     }
+    if ctx.writer.stale(&so) {
+        // read before our own last write to it: that write's watch event reconciles it next
+        return Ok(Action::await_change());
+    }
     let ns = so.namespace().unwrap_or_default();
     let api: Api<ScaledObject> = Api::namespaced(ctx.client.clone(), &ns);
     let object = so.clone();
+    let so = match adopted(&so, &ctx).await {
+        Ok(so) => so,
+        Err(e) => {
+            ctx.metrics
+                .reconcile_duration
+                .observe(started.elapsed().as_secs_f64());
+            return Err(e);
+        }
+    };
     let res = finalizer(&api, FINALIZER, so, |event| async {
         match event {
             FinalizerEvent::Apply(so) => apply(so, ctx.clone()).await,
@@ -81,6 +94,21 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
         .reconcile_duration
         .observe(started.elapsed().as_secs_f64());
     res
+}
+
+/// A live ScaledObject without the finalizer or its name label gets both in one write (the
+/// finalizer helper then finds its finalizer and goes straight to the apply).
+async fn adopted(so: &Arc<ScaledObject>, ctx: &Context) -> Result<Arc<ScaledObject>, Error> {
+    let labelled = so.labels().get(crate::api::SCALED_OBJECT_NAME_LABEL) == Some(&so.name_any());
+    let finalized = so.finalizers().iter().any(|f| f == FINALIZER);
+    if so.metadata.deletion_timestamp.is_some() || (labelled && finalized) {
+        return Ok(so.clone());
+    }
+    match ctx.writer.adopt(so).await {
+        Ok(new) => Ok(Arc::new(new)),
+        Err(crate::write::Error::NotLeader) => Ok(so.clone()),
+        Err(crate::write::Error::Kube(e)) => Err(Error::Kube(e)),
+    }
 }
 
 fn count(ctx: &Context, result: ReconcileResult, category: &'static str) {
@@ -200,6 +228,7 @@ async fn checked(
     }
     let source = crate::resolve::kube::KubeSource {
         client: ctx.client.clone(),
+        caches: Some(ctx.caches.clone()),
     };
     let resolved = crate::resolve::resolve(&source, so, &ctx.config.cluster_object_namespace)
         .await
@@ -213,13 +242,20 @@ async fn checked(
         .runs(&ns_of(so), &so.name_any(), desired.fingerprint);
     let live = if running {
         None
+    } else if let Some(kept) =
+        ctx.pollers
+            .connected(&ns_of(so), &so.name_any(), desired.trigger_fingerprint)
+    {
+        // the spec changed elsewhere (bounds, cooldown, …): the triggers keep their connections
+        Some(kept)
     } else {
         Some(connect(ctx, so, &desired).await?)
     };
     let hpa = apply_hpa(ctx, so, status, &desired, live.as_deref(), &target).await?;
     plan::summarize(so, &desired, status);
     let (ok, reason, message) = READY_OK;
-    if status.set_condition(READY, ok, reason, message) {
+    let became_ready = status.set_condition(READY, ok, reason, message);
+    if became_ready {
         ctx.writer
             .events
             .normal(
@@ -231,7 +267,9 @@ async fn checked(
     }
     written(ctx.writer.status(so, status.clone()).await).map_err(Checked::Api)?;
     if let Some(live) = live {
-        start_loop(ctx, so, &pause, desired, live, target, hpa).await;
+        // a restarted operator picking up an object that was ready announces nothing
+        let announce = became_ready || ctx.pollers.has(&ns_of(so), &so.name_any());
+        start_loop(ctx, so, &pause, desired, (live, target, hpa), announce).await;
     }
     count(ctx, ReconcileResult::Ok, "");
     Ok(Action::requeue(Duration::from_secs(300)))
@@ -248,7 +286,7 @@ async fn read_target(ctx: &Context, so: &ScaledObject) -> Result<(TargetRef, i32
     let target = target::resolve(&ctx.client, &ns, t.api_version(), t.kind(), &t.name)
         .await
         .map_err(|e| CheckFailure::ScaleTarget(crate::kube_client::kube_error_text(&e)))?;
-    let reader = TargetReader::new(ctx.client.clone(), target.clone());
+    let reader = TargetReader::new(ctx.client.clone(), target.clone()).cached(ctx.caches.clone());
     let current = reader.current_replicas().await.map_err(|e| {
         CheckFailure::ScaleTarget(match &e {
             kube::Error::Api(s) if s.code == 404 => "Target resource doesn't exist".to_string(),
@@ -411,20 +449,27 @@ async fn apply_hpa(
     Ok(hpa)
 }
 
-/// Starts (or replaces) the poll loop unless one of this fingerprint runs.
+/// Starts (or replaces) the poll loop unless one of this fingerprint runs; `announce` publishes
+/// KEDA's `KEDAScalersStarted` Event (KEDA publishes it on every start, a restart of the
+/// operator included; Prescale not for an object that was Ready already, so a restart
+/// writes nothing).
 async fn start_loop(
     ctx: &Arc<Context>,
     so: &ScaledObject,
     pause: &Pause,
     desired: Desired,
-    live: Vec<LiveTrigger>,
-    target: TargetRef,
-    hpa: k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+    (live, target, hpa): (
+        Vec<LiveTrigger>,
+        TargetRef,
+        k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+    ),
+    announce: bool,
 ) {
     let (ns, name) = (so.namespace().unwrap_or_default(), so.name_any());
     if ctx.pollers.runs(&ns, &name, desired.fingerprint) {
         return;
     }
+    let trigger_fingerprint = desired.trigger_fingerprint;
     ctx.metric_store
         .retain(&ns, &name, &desired.stored_metrics());
     let spec = poll_spec(
@@ -440,10 +485,22 @@ async fn start_loop(
         spec,
         fingerprint: desired.fingerprint,
         triggers: live,
-        target: TargetReader::new(ctx.client.clone(), target),
+        target: TargetReader::new(ctx.client.clone(), target).cached(ctx.caches.clone()),
         plan_cache: Default::default(),
+        // a target Active before this loop (a restarted operator) counts as active now: the
+        // written lastActiveTime may be up to 5 minutes old, and the cooldown must not end early
+        last_active: Arc::new(std::sync::Mutex::new(
+            so.status
+                .as_ref()
+                .and_then(|s| s.condition(ACTIVE))
+                .is_some_and(|c| c.is_true())
+                .then(|| ctx.scalers.clock.now()),
+        )),
     };
-    ctx.pollers.start(plan, ctx.env());
+    ctx.pollers.start(plan, ctx.env(), trigger_fingerprint);
+    if !announce {
+        return;
+    }
     ctx.writer
         .events
         .normal(

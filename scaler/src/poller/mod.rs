@@ -28,6 +28,9 @@ struct Running {
     handle: JoinHandle<()>,
     /// Wakes the loop for an extra poll.
     poke: Arc<tokio::sync::Notify>,
+    /// The loop's connected triggers and what they were built from (a rebuilt loop whose
+    /// triggers did not change keeps them).
+    triggers: (u64, Vec<crate::trigger::LiveTrigger>),
 }
 
 /// The running loops.
@@ -45,8 +48,31 @@ impl Pollers {
             .is_some_and(|r| r.fingerprint == fingerprint && !r.handle.is_finished())
     }
 
-    /// Starts a loop, replacing (aborting) any previous one for the object.
-    pub fn start(&self, plan: PollPlan, env: Env) {
+    /// Whether a loop (of any fingerprint) is known for the object.
+    pub fn has(&self, namespace: &str, name: &str) -> bool {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.contains_key(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// The connected triggers of the object's loop, when they were built from
+    /// `trigger_fingerprint`.
+    pub fn connected(
+        &self,
+        namespace: &str,
+        name: &str,
+        trigger_fingerprint: u64,
+    ) -> Option<Vec<crate::trigger::LiveTrigger>> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running
+            .get(&(namespace.to_string(), name.to_string()))
+            .filter(|r| r.triggers.0 == trigger_fingerprint)
+            .map(|r| r.triggers.1.clone())
+    }
+
+    /// Starts a loop, replacing (aborting) any previous one for the object; its triggers were
+    /// built from `trigger_fingerprint`.
+    pub fn start(&self, plan: PollPlan, env: Env, trigger_fingerprint: u64) {
+        let triggers = (trigger_fingerprint, plan.triggers.clone());
         let key = (plan.spec.namespace.clone(), plan.spec.name.clone());
         let fingerprint = plan.fingerprint;
         let span = tracing::info_span!("poll", scaledobject = %format!("{}/{}", key.0, key.1));
@@ -59,6 +85,7 @@ impl Pollers {
             fingerprint,
             handle,
             poke,
+            triggers,
         };
         if let Some(old) = self
             .running

@@ -50,4 +50,6 @@ pub struct PollPlan {
     pub target: TargetReader,
     /// The pre-scaling plan computed last.
     pub plan_cache: Arc<Mutex<crate::prescaling::PlanCache>>,
+    /// The last poll that kept the target active (the step's `last_active_seen`).
+    pub last_active: Arc<Mutex<Option<DateTime<Utc>>>>,
 }

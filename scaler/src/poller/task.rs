@@ -132,7 +132,9 @@ pub async fn poll_once(plan: &PollPlan, env: &Env) -> Option<DateTime<Utc>> {
         prescale: prescale.as_ref(),
         held_bounds,
         status: &status,
+        last_active_seen: *plan.last_active.lock().unwrap_or_else(|e| e.into_inner()),
     });
+    *plan.last_active.lock().unwrap_or_else(|e| e.into_inner()) = step.active_seen;
     let next_change = step.next_change();
     execute(env, plan, &so, &eval, now, step).await;
     next_change

@@ -1,7 +1,9 @@
-//! [`ObjectSource`] over the Kubernetes API (reconcile time).
+//! [`ObjectSource`] over the Kubernetes API (reconcile time): from the informer caches
+//! (`crate::cache`) when they hold the object, else by a GET.
 
 use super::ObjectSource;
 use crate::api::{ClusterTriggerAuthentication, TriggerAuthentication, TriggerAuthenticationSpec};
+use crate::cache::{self, Caches};
 use crate::kube_client::kube_error_text;
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
@@ -10,6 +12,8 @@ use kube::{Api, Client};
 
 pub struct KubeSource {
     pub client: Client,
+    /// Looked up first; None reads everything from the API.
+    pub caches: Option<Caches>,
 }
 
 fn err(what: String) -> impl FnOnce(kube::Error) -> String {
@@ -19,6 +23,13 @@ fn err(what: String) -> impl FnOnce(kube::Error) -> String {
 #[async_trait]
 impl ObjectSource for KubeSource {
     async fn secret(&self, ns: &str, name: &str) -> Result<Option<Secret>, String> {
+        if let Some(s) = self
+            .caches
+            .as_ref()
+            .and_then(|c| cache::get(&c.secrets, ns, name))
+        {
+            return Ok(Some((*s).clone()));
+        }
         Api::<Secret>::namespaced(self.client.clone(), ns)
             .get_opt(name)
             .await
@@ -26,6 +37,13 @@ impl ObjectSource for KubeSource {
     }
 
     async fn config_map(&self, ns: &str, name: &str) -> Result<Option<ConfigMap>, String> {
+        if let Some(c) = self
+            .caches
+            .as_ref()
+            .and_then(|c| cache::get(&c.config_maps, ns, name))
+        {
+            return Ok(Some((*c).clone()));
+        }
         Api::<ConfigMap>::namespaced(self.client.clone(), ns)
             .get_opt(name)
             .await
@@ -37,6 +55,13 @@ impl ObjectSource for KubeSource {
         ns: &str,
         name: &str,
     ) -> Result<Option<TriggerAuthenticationSpec>, String> {
+        if let Some(t) = self
+            .caches
+            .as_ref()
+            .and_then(|c| cache::get(&c.trigger_authentications, ns, name))
+        {
+            return Ok(Some(t.spec.clone()));
+        }
         let ta = Api::<TriggerAuthentication>::namespaced(self.client.clone(), ns)
             .get_opt(name)
             .await
@@ -48,6 +73,13 @@ impl ObjectSource for KubeSource {
         &self,
         name: &str,
     ) -> Result<Option<TriggerAuthenticationSpec>, String> {
+        if let Some(c) = self
+            .caches
+            .as_ref()
+            .and_then(|c| cache::get(&c.cluster_trigger_authentications, "", name))
+        {
+            return Ok(Some(c.spec.spec.clone()));
+        }
         let cta = Api::<ClusterTriggerAuthentication>::all(self.client.clone())
             .get_opt(name)
             .await
@@ -62,6 +94,14 @@ impl ObjectSource for KubeSource {
         kind: &str,
         name: &str,
     ) -> Result<Option<PodTemplateSpec>, String> {
+        let group = api_version.split_once('/').map_or("", |(g, _)| g);
+        if let Some(t) = self
+            .caches
+            .as_ref()
+            .and_then(|c| c.pod_template(group, kind, ns, name))
+        {
+            return Ok(Some(t));
+        }
         let target = crate::target::resolve(&self.client, ns, api_version, kind, name)
             .await
             .map_err(err(format!("{kind} {ns}/{name}")))?;

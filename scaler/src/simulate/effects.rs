@@ -97,6 +97,7 @@ mod tests {
         };
         let step = Step {
             decision: Decision::KeepActive,
+            active_seen: None,
             status: ScaledObjectStatus::default(),
             effects: vec![
                 Effect::RecordMetrics,

@@ -61,6 +61,8 @@ struct Sim<'a> {
     hpa: HpaSim,
     status: ScaledObjectStatus,
     health: BTreeMap<String, Health>,
+    /// The last poll that kept the target active (the poll loop's memory).
+    last_active: Option<chrono::DateTime<chrono::Utc>>,
     /// What the metrics API would serve: the last evaluation's value per metric name.
     served: BTreeMap<String, Option<f64>>,
     startups: PodStartups,
@@ -100,6 +102,7 @@ pub fn run(obj: &SimObject, settings: &Settings) -> Result<Track, String> {
         hpa: HpaSim::new(&obj.spec.hpa, settings.tolerance, &obj.resources)?,
         status: ScaledObjectStatus::default(),
         health: BTreeMap::new(),
+        last_active: None,
         served: BTreeMap::new(),
         startups,
         // a plan holds every change of its first day: reusing it that long decides the same
@@ -232,7 +235,9 @@ impl Sim<'_> {
             prescale: prescale.as_ref(),
             held_bounds: self.world.hpa_bounds,
             status: &self.status,
+            last_active_seen: self.last_active,
         });
+        self.last_active = step.active_seen;
         let next = step.next_change();
         self.decision = format!("{:?}", step.decision);
         self.note_values(t, &eval);

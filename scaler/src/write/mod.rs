@@ -15,8 +15,10 @@ pub mod scale;
 pub mod serving_cert;
 pub mod status;
 
+use crate::api::ScaledObject;
 use crate::leader::Leadership;
 use events::Events;
+use std::collections::HashMap;
 
 /// Why a write did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +49,54 @@ pub struct Writer {
     leader: Leadership,
     field_manager: String,
     pub events: Events,
+    /// The resourceVersion each ScaledObject got from this writer's last write to it.
+    written: Written,
+}
+
+/// The resourceVersion of the last write per ScaledObject, so that a read older than it (the
+/// cache has not seen the write yet) is not acted on twice: its newer version is on its way
+/// through the watch. Versions are compared as the integers every apiserver hands out (etcd
+/// revisions); one that does not parse is never called stale.
+#[derive(Clone, Default)]
+pub struct Written(std::sync::Arc<std::sync::Mutex<HashMap<(String, String), u64>>>);
+
+impl Written {
+    fn key(so: &ScaledObject) -> (String, String) {
+        (
+            so.metadata.namespace.clone().unwrap_or_default(),
+            so.metadata.name.clone().unwrap_or_default(),
+        )
+    }
+
+    fn version(so: &ScaledObject) -> Option<u64> {
+        so.metadata.resource_version.as_deref()?.parse().ok()
+    }
+
+    /// Records what a write returned.
+    pub fn record(&self, so: &ScaledObject) {
+        if let Some(v) = Self::version(so) {
+            let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let e = m.entry(Self::key(so)).or_default();
+            *e = (*e).max(v);
+        }
+    }
+
+    /// Whether `so` is older than this writer's last write to it.
+    pub fn stale(&self, so: &ScaledObject) -> bool {
+        let Some(v) = Self::version(so) else {
+            return false;
+        };
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(&Self::key(so)).is_some_and(|w| v < *w)
+    }
+
+    /// Forgets a deleted ScaledObject.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(namespace.to_string(), name.to_string()));
+    }
 }
 
 impl Writer {
@@ -61,7 +111,18 @@ impl Writer {
             leader,
             field_manager,
             events,
+            written: Written::default(),
         }
+    }
+
+    /// Whether `so` was read before this writer's last write to it (see [`Written`]).
+    pub fn stale(&self, so: &ScaledObject) -> bool {
+        self.written.stale(so)
+    }
+
+    /// Forgets a deleted ScaledObject's last write.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        self.written.forget(namespace, name);
     }
 
     /// Whether writes go out now.

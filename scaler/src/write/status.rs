@@ -10,7 +10,8 @@ impl Writer {
     /// Patches the status subresource when it changed (leader only); a failure is logged and
     /// returned (the reconcile retries it; a poll loop writes again on its next poll).
     pub async fn status(&self, so: &ScaledObject, status: ScaledObjectStatus) -> Result<(), Error> {
-        if so.status.as_ref() == Some(&status) || !self.leads() {
+        // a read older than our last write: its newer version is reconciled (polled) next
+        if so.status.as_ref() == Some(&status) || !self.leads() || self.stale(so) {
             return Ok(());
         }
         let api: Api<ScaledObject> = Api::namespaced(
@@ -40,7 +41,7 @@ impl Writer {
                 &Patch::Merge(&patch),
             )
             .await;
-        res.map(|_| ()).map_err(|e| {
+        res.map(|new| self.written.record(&new)).map_err(|e| {
             tracing::warn!(scaledobject = ?so.metadata.name, error = %crate::kube_client::kube_error_text(&e), "status update failed");
             Error::Kube(e)
         })
@@ -57,7 +58,7 @@ impl Writer {
         let patch = serde_json::json!({"metadata": {"labels": {SCALED_OBJECT_NAME_LABEL: name}}});
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map(|_| ())
+            .map(|new| self.written.record(&new))
             .map_err(Error::Kube)
     }
 }

@@ -121,6 +121,7 @@ impl Operator {
             max_concurrent_reconciles: 8,
             default_timeout: Duration::from_millis(800),
             instance: lease.map(|(i, _)| i.to_string()),
+            events_client: None,
             metrics_api,
             clock,
         };

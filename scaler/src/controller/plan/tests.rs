@@ -170,6 +170,42 @@ fn the_fingerprint_moves_with_generation_and_secrets_only() {
     assert_ne!(same, f(&next, &ins));
 }
 
+/// The triggers' connections outlive a loop rebuilt for bounds or cooldown; a changed trigger,
+/// Secret or env connects them again.
+#[test]
+fn the_trigger_fingerprint_moves_with_triggers_secrets_and_env_only() {
+    let f = |so: &ScaledObject, ins: &[TriggerInput]| {
+        plan(so, &Pause::default(), ins)
+            .unwrap()
+            .trigger_fingerprint
+    };
+    let base = so(json!({}));
+    let ins = inputs(&base);
+    let same = f(&base, &ins);
+    let mut bounds = so(json!({"minReplicaCount": 2, "cooldownPeriod": 60}));
+    bounds.metadata.generation = Some(2);
+    assert_eq!(
+        same,
+        f(&bounds, &inputs(&bounds)),
+        "bounds keep the triggers"
+    );
+    let other = so(json!({"triggers": [
+        {"type": "redis", "metadata": {"address": "localhost:6379", "listName": "other"}}]}));
+    assert_ne!(
+        same,
+        f(&other, &inputs(&other)),
+        "a changed trigger connects again"
+    );
+    let mut rotated = ins.clone();
+    rotated[0]
+        .auth_params
+        .insert("password".into(), "new".into());
+    assert_ne!(same, f(&base, &rotated), "a rotated Secret connects again");
+    let mut env = ins.clone();
+    env[0].resolved_env.insert("HOST".into(), "h".into());
+    assert_ne!(same, f(&base, &env), "a changed env connects again");
+}
+
 #[test]
 fn an_invalid_fallback_is_a_spec_error() {
     let Err(e) = check(json!({"fallback": {"failureThreshold": -1, "replicas": 4}})) else {

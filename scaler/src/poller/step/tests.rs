@@ -112,6 +112,7 @@ struct Row {
     prescale: Option<PreScaleNow>,
     held: (i32, i32),
     status: ScaledObjectStatus,
+    seen: Option<DateTime<Utc>>,
 }
 
 fn row(current: i32, eval: Evaluation) -> Row {
@@ -122,6 +123,7 @@ fn row(current: i32, eval: Evaluation) -> Row {
         prescale: None,
         held: (1, 20),
         status: ScaledObjectStatus::default(),
+        seen: None,
     }
 }
 
@@ -135,6 +137,7 @@ fn run(r: &Row) -> Step {
         prescale: r.prescale.as_ref(),
         held_bounds: r.held,
         status: &r.status,
+        last_active_seen: r.seen,
     })
 }
 
@@ -272,12 +275,104 @@ fn activation_writes_last_active_time_only_once_the_scale_went_through() {
         step.status.last_active_time.is_none(),
         "not before the write"
     );
-    // keeping active refreshes it at once
+    // keeping active with none written writes it at once
     let kept = run(&row(4, eval(5.0, true)));
     assert_eq!(
         kept.status.last_active_time,
         Some(time_of(at("2026-12-11T15:50:00Z")))
     );
+}
+
+/// `lastActiveTime` is written on transitions and at most every 5 minutes while active, and the
+/// cooldown counts from the exact last active poll the loop remembers.
+#[test]
+fn last_active_time_is_coarse_while_active_and_exact_on_the_way_out() {
+    let now = at("2026-12-11T15:50:00Z");
+    let with = |current: i32, active: bool, written: Option<&str>, seen: Option<&str>| {
+        let mut r = row(current, eval(if active { 5.0 } else { 0.0 }, active));
+        r.status.last_active_time = written.map(|w| time_of(at(w)));
+        r.seen = seen.map(at);
+        r
+    };
+    // (what, row, lastActiveTime written after the poll, active_seen after it)
+    let cases = vec![
+        (
+            "active, written 4.5 min ago: kept (no write)",
+            with(
+                4,
+                true,
+                Some("2026-12-11T15:45:30Z"),
+                Some("2026-12-11T15:49:30Z"),
+            ),
+            Some("2026-12-11T15:45:30Z"),
+            Some(now),
+        ),
+        (
+            "active, written 5 min ago: refreshed",
+            with(
+                4,
+                true,
+                Some("2026-12-11T15:45:00Z"),
+                Some("2026-12-11T15:49:30Z"),
+            ),
+            Some("2026-12-11T15:50:00Z"),
+            Some(now),
+        ),
+        (
+            "inactive after activity: the exact last active poll is written",
+            with(
+                4,
+                false,
+                Some("2026-12-11T15:49:00Z"),
+                Some("2026-12-11T15:49:30Z"),
+            ),
+            Some("2026-12-11T15:49:30Z"),
+            Some(at("2026-12-11T15:49:30Z")),
+        ),
+        (
+            "inactive, already exact: unchanged",
+            with(
+                4,
+                false,
+                Some("2026-12-11T15:49:30Z"),
+                Some("2026-12-11T15:49:30Z"),
+            ),
+            Some("2026-12-11T15:49:30Z"),
+            Some(at("2026-12-11T15:49:30Z")),
+        ),
+        (
+            "inactive after a restart (no memory): the written one stays",
+            with(4, false, Some("2026-12-11T15:40:00Z"), None),
+            Some("2026-12-11T15:40:00Z"),
+            None,
+        ),
+    ];
+    for (what, r, written, seen) in cases {
+        let step = run(&r);
+        assert_eq!(
+            step.status.last_active_time,
+            written.map(|w| time_of(at(w))),
+            "{what}"
+        );
+        assert_eq!(step.active_seen, seen, "{what}");
+    }
+    // cooldown (300 s in spec()) counts from the remembered instant, not the stale written one
+    let mut r = with(
+        4,
+        false,
+        Some("2026-12-11T15:40:00Z"),
+        Some("2026-12-11T15:49:30Z"),
+    );
+    r.spec.min = 0;
+    let step = run(&r);
+    assert!(
+        scales(&step).is_empty(),
+        "cooldown not over: {:?}",
+        step.decision
+    );
+    r.seen = None;
+    let step = run(&r);
+    assert_eq!(scales(&step), vec![0], "{:?}", step.decision);
 }
 
 #[test]
