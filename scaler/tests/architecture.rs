@@ -31,6 +31,7 @@ const LAYERS: &[&str] = &[
     "simulate",
     "explain",
     "metrics_api",
+    "webhook",
     "operator",
     "cli",
 ];

@@ -2,11 +2,13 @@
 //! webhook's checks that need no cluster. Used by reconcile and by `prescale validate`.
 //! Every problem names the field and carries KEDA's message.
 
+pub mod auth;
 pub mod bounds;
 pub mod limits;
 pub mod load;
 pub mod metadata;
 pub mod report;
+pub mod resources;
 
 use crate::api::ScaledObject;
 use crate::scaling::formula::Formula;
