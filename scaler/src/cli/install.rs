@@ -27,6 +27,9 @@ pub struct InstallArgs {
     /// of printing one stream.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    webhook: super::install_webhook::WebhookArgs,
 }
 
 /// The inputs an apiserver would refuse later, refused now with what is wrong.
@@ -84,12 +87,37 @@ fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-/// The install documents (without the CRDs).
+/// The install documents (without the CRDs), with the admission webhook as by default.
 pub fn documents(namespace: &str, image: &str, replicas: u32) -> anyhow::Result<Vec<Value>> {
+    documents_with(namespace, image, replicas, &Default::default())
+}
+
+/// The install documents (without the CRDs) with these webhook settings.
+pub fn documents_with(
+    namespace: &str,
+    image: &str,
+    replicas: u32,
+    webhook: &super::install_webhook::WebhookArgs,
+) -> anyhow::Result<Vec<Value>> {
     let (ca, cert, key) = serving_certificate(namespace)?;
+    let mut docs = base_documents(namespace, image, replicas, &ca, &cert, &key);
+    super::install_webhook::add(&mut docs, namespace, SERVICE, &b64(&ca), webhook)
+        .map_err(anyhow::Error::msg)?;
+    Ok(docs)
+}
+
+/// Everything but the webhook.
+fn base_documents(
+    namespace: &str,
+    image: &str,
+    replicas: u32,
+    ca: &str,
+    cert: &str,
+    key: &str,
+) -> Vec<Value> {
     let labels = json!({"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "prescale"});
     let sa = json!({"kind": "ServiceAccount", "name": NAME, "namespace": namespace});
-    Ok(vec![
+    vec![
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": namespace}}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": NAME}, "rules": [
@@ -121,7 +149,7 @@ pub fn documents(namespace: &str, image: &str, replicas: u32) -> anyhow::Result<
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "prescale-external-metrics-reader"},
             "subjects": [{"kind": "ServiceAccount", "name": "horizontal-pod-autoscaler", "namespace": "kube-system"}]}),
         json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "metadata": {"name": format!("{SERVICE}-certs"), "namespace": namespace},
-            "data": {"tls.crt": b64(&cert), "tls.key": b64(&key), "ca.crt": b64(&ca)}}),
+            "data": {"tls.crt": b64(cert), "tls.key": b64(key), "ca.crt": b64(ca)}}),
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": NAME, "namespace": namespace, "labels": labels},
         "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
             "serviceAccountName": NAME,
@@ -148,8 +176,8 @@ pub fn documents(namespace: &str, image: &str, replicas: u32) -> anyhow::Result<
             "spec": {"selector": labels, "ports": [{"name": "https", "port": 443, "targetPort": "https"}, {"name": "admin", "port": 8080, "targetPort": "admin"}]}}),
         json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": "v1beta1.external.metrics.k8s.io"},
             "spec": {"group": "external.metrics.k8s.io", "version": "v1beta1", "service": {"name": SERVICE, "namespace": namespace, "port": 443},
-                     "caBundle": b64(&ca), "groupPriorityMinimum": 100, "versionPriority": 100}}),
-    ])
+                     "caBundle": b64(ca), "groupPriorityMinimum": 100, "versionPriority": 100}}),
+    ]
 }
 
 impl InstallArgs {
@@ -157,7 +185,7 @@ impl InstallArgs {
         check(&self.namespace, &self.image, self.replicas)?;
         let crds = crds::yaml_stream()?;
         let mut rest = String::new();
-        for doc in documents(&self.namespace, &self.image, self.replicas)? {
+        for doc in documents_with(&self.namespace, &self.image, self.replicas, &self.webhook)? {
             rest.push_str(&format!("---\n{}", serde_yaml::to_string(&doc)?));
         }
         match &self.output_dir {

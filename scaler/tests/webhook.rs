@@ -1,0 +1,310 @@
+//! The admission webhook over real HTTPS, as the apiserver calls it: the certificate and
+//! caBundle of `prescale install`'s output, the path and service of its
+//! ValidatingWebhookConfiguration, AdmissionReview v1 in and out; cluster lookups through the
+//! real kube client against the stand-in. Accepted and denied objects, with KEDA's messages.
+
+mod support;
+
+use base64::Engine;
+use prescale::cli::install::documents;
+use prescale::webhook::FailurePolicy;
+use prescale::webhook::review::Reviewer;
+use prescale_kube_standin::ApiServer;
+use prescale_metrics_adapter::tls::CertSource;
+use serde_json::{Value, json};
+use support::deployment;
+
+const HOST: &str = "prescale-metrics-apiserver.prescale.svc";
+
+/// A webhook served with install's certificate, and a client trusting install's caBundle.
+struct Webhook {
+    client: reqwest::Client,
+    base: String,
+    /// kind → path, from the ValidatingWebhookConfiguration.
+    paths: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(api: &ApiServer, policy: FailurePolicy) -> Webhook {
+    let docs = documents("prescale", "img", 2).unwrap();
+    let secret = docs.iter().find(|d| d["kind"] == "Secret").unwrap();
+    let config = docs
+        .iter()
+        .find(|d| d["kind"] == "ValidatingWebhookConfiguration")
+        .expect("install outputs a ValidatingWebhookConfiguration");
+    let d = |v: &Value| {
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tls.crt"), d(&secret["data"]["tls.crt"])).unwrap();
+    std::fs::write(dir.path().join("tls.key"), d(&secret["data"]["tls.key"])).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reviewer = Reviewer {
+        client: api.client(),
+        policy,
+        cluster_object_namespace: "prescale".into(),
+    };
+    let cert = CertSource::Files {
+        cert: dir.path().join("tls.crt"),
+        key: dir.path().join("tls.key"),
+    };
+    tokio::spawn(prescale::webhook::server::serve(
+        listener,
+        cert,
+        reviewer,
+        std::future::pending(),
+    ));
+    let mut paths = Vec::new();
+    let mut ca = None;
+    for w in config["webhooks"].as_array().unwrap() {
+        let svc = &w["clientConfig"]["service"];
+        assert_eq!(
+            format!(
+                "{}.{}.svc",
+                svc["name"].as_str().unwrap(),
+                svc["namespace"].as_str().unwrap()
+            ),
+            HOST
+        );
+        ca = Some(d(&w["clientConfig"]["caBundle"]));
+        let kind = w["rules"][0]["resources"][0].as_str().unwrap().to_string();
+        paths.push((kind, svc["path"].as_str().unwrap().to_string()));
+    }
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca.unwrap()).unwrap())
+        .resolve(HOST, ([127, 0, 0, 1], port).into())
+        .build()
+        .unwrap();
+    Webhook {
+        client,
+        base: format!("https://{HOST}:{port}"),
+        paths,
+        _dir: dir,
+    }
+}
+
+impl Webhook {
+    /// Posts a review of `object` (CREATE, or UPDATE from `old`) and returns the response.
+    async fn review(&self, object: &Value, old: Option<&Value>) -> Value {
+        let kind = object["kind"].as_str().unwrap();
+        let plural = format!("{}s", kind.to_ascii_lowercase());
+        let path = &self.paths.iter().find(|(p, _)| *p == plural).unwrap().1;
+        let review = json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "0d4b7a2e-1", "kind": {"group": "keda.sh", "version": "v1alpha1", "kind": kind},
+                "resource": {"group": "keda.sh", "version": "v1alpha1", "resource": plural},
+                "name": object["metadata"]["name"], "namespace": object["metadata"]["namespace"],
+                "operation": if old.is_some() { "UPDATE" } else { "CREATE" },
+                "userInfo": {"username": "alice"}, "object": object, "oldObject": old, "dryRun": false
+            }
+        });
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(&review)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(body["kind"], "AdmissionReview");
+        assert_eq!(body["response"]["uid"], "0d4b7a2e-1");
+        body["response"].clone()
+    }
+}
+
+fn so(name: &str, target: &str, triggers: Value) -> Value {
+    json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"scaleTargetRef": {"name": target}, "minReplicaCount": 1, "triggers": triggers}})
+}
+
+fn redis() -> Value {
+    json!([{"type": "redis", "metadata": {"address": "redis.shop:6379", "listName": "jobs", "listLength": "5"}}])
+}
+
+fn cluster(api: &ApiServer) {
+    api.put(deployment("shop", "web", 2, json!([])));
+    api.put(deployment("shop", "api", 2, json!([])));
+    api.put(deployment("shop", "legacy", 2, json!([])));
+    api.put(so("first", "api", redis()));
+    api.put(json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "legacy-hpa", "namespace": "shop"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "legacy"},
+                 "minReplicas": 1, "maxReplicas": 4}}));
+}
+
+fn denied(r: &Value) -> String {
+    assert_eq!(r["allowed"], false, "{r}");
+    assert_eq!(r["status"]["code"], 403, "{r}");
+    r["status"]["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaled_objects_accepted_and_denied_with_kedas_messages() {
+    let api = ApiServer::new();
+    cluster(&api);
+    let hook = start(&api, FailurePolicy::Ignore).await;
+
+    let ok = hook.review(&so("web", "web", redis()), None).await;
+    assert_eq!(ok["allowed"], true, "{ok}");
+
+    let msg = denied(&hook.review(&so("second", "api", redis()), None).await);
+    assert!(msg.contains("the workload 'api' of type 'apps/v1.Deployment' is already managed by the ScaledObject 'first'"), "{msg}");
+
+    let msg = denied(&hook.review(&so("takeover", "legacy", redis()), None).await);
+    assert!(msg.contains("the workload 'legacy' of type 'apps/v1.Deployment' is already managed by the hpa 'legacy-hpa'"), "{msg}");
+
+    let cpu = so(
+        "web",
+        "web",
+        json!([{"type": "cpu", "metricType": "Utilization", "metadata": {"value": "60"}}]),
+    );
+    let msg = denied(&hook.review(&cpu, None).await);
+    assert!(msg.contains("the scaledobject has a cpu trigger but the container worker doesn't have the cpu request defined"), "{msg}");
+    // a LimitRange default for cpu in the namespace satisfies it
+    api.put(json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults", "namespace": "shop"},
+        "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"}}]}}));
+    let r = hook.review(&cpu, None).await;
+    assert_eq!(r["allowed"], true, "{r}");
+
+    let mut modifiers = so(
+        "web",
+        "web",
+        json!([{"type": "redis", "name": "queue", "metadata": {"address": "redis.shop:6379", "listName": "jobs", "listLength": "5"}}]),
+    );
+    modifiers["spec"]["advanced"] =
+        json!({"scalingModifiers": {"formula": "queue + missing", "target": "5"}});
+    let msg = denied(&hook.review(&modifiers, None).await);
+    assert!(
+        msg.starts_with("spec.advanced.scalingModifiers.formula: "),
+        "{msg}"
+    );
+    modifiers["spec"]["advanced"] =
+        json!({"scalingModifiers": {"formula": "queue * 2", "target": "5"}});
+    assert_eq!(hook.review(&modifiers, None).await["allowed"], true);
+    modifiers["spec"]["advanced"] = json!({"scalingModifiers": {"formula": "queue * 2"}});
+    let msg = denied(&hook.review(&modifiers, None).await);
+    assert!(
+        msg.contains("formula is given but target is empty"),
+        "{msg}"
+    );
+
+    // validate's own checks: trigger metadata as the scaler reads it, bounds, names
+    let bad_redis = so(
+        "web",
+        "web",
+        json!([{"type": "redis", "metadata": {"address": "redis.shop:6379", "listLength": "5"}}]),
+    );
+    let msg = denied(&hook.review(&bad_redis, None).await);
+    assert!(msg.starts_with("spec.triggers[0].metadata: "), "{msg}");
+    assert!(msg.contains("listName"), "{msg}");
+    let mut bounds = so("web", "web", redis());
+    bounds["spec"]["minReplicaCount"] = json!(5);
+    bounds["spec"]["maxReplicaCount"] = json!(2);
+    let msg = denied(&hook.review(&bounds, None).await);
+    assert!(
+        msg.contains("MinReplicaCount=5 must be less than MaxReplicaCount=2"),
+        "{msg}"
+    );
+    let long = so(&"x".repeat(64), "web", redis());
+    let msg = denied(&hook.review(&long, None).await);
+    assert!(msg.contains("longer than 63 characters"), "{msg}");
+
+    // an update that only drops the finalizer is let through, even of an object that fails
+    let mut old = so("second", "api", redis());
+    old["metadata"]["finalizers"] = json!(["finalizer.keda.sh"]);
+    let new = so("second", "api", redis());
+    assert_eq!(hook.review(&new, Some(&old)).await["allowed"], true);
+    // an update that changes the spec is checked
+    let mut changed = new.clone();
+    changed["spec"]["maxReplicaCount"] = json!(7);
+    denied(&hook.review(&changed, Some(&old)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trigger_authentications_accepted_and_denied_with_kedas_messages() {
+    let api = ApiServer::new();
+    let hook = start(&api, FailurePolicy::Ignore).await;
+    let ta = |spec: Value| {
+        json!({"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication",
+            "metadata": {"name": "auth", "namespace": "shop"}, "spec": spec})
+    };
+    let ok = hook
+        .review(&ta(json!({"secretTargetRef": [{"parameter": "password", "name": "redis", "key": "password"}]})), None)
+        .await;
+    assert_eq!(ok["allowed"], true, "{ok}");
+    let msg = denied(
+        &hook
+            .review(
+                &ta(json!({"podIdentity": {"provider": "azure-workload", "identityId": ""}})),
+                None,
+            )
+            .await,
+    );
+    assert!(msg.contains("identityId of PodIdentity should not be empty. If it's set, identityId has to be different than \"\""), "{msg}");
+    let msg = denied(&hook.review(&ta(json!({"oauth2": {"type": "clientCredentials", "clientId": "c", "tokenUrl": "ftp://x/token"}})), None).await);
+    assert!(
+        msg.contains("oauth2.tokenUrl must be a valid http or https URL"),
+        "{msg}"
+    );
+    let cta = json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ClusterTriggerAuthentication",
+        "metadata": {"name": "shared"}, "spec": {"podIdentity": {"provider": "aws", "awsExternalID": "x"}}});
+    let msg = denied(&hook.review(&cta, None).await);
+    assert!(
+        msg.contains("externalID of PodIdentity requires roleArn to be set"),
+        "{msg}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_lookup_follows_the_failure_policy_and_says_so() {
+    let api = ApiServer::new();
+    cluster(&api);
+    let object = so("web", "web", redis());
+    for (policy, allowed) in [(FailurePolicy::Ignore, true), (FailurePolicy::Fail, false)] {
+        let hook = start(&api, policy).await;
+        api.fail_next("horizontalpodautoscalers", 1);
+        let r = hook.review(&object, None).await;
+        assert_eq!(r["allowed"], allowed, "{policy:?}: {r}");
+        let said = if allowed {
+            r["warnings"].to_string()
+        } else {
+            r["status"]["message"].to_string()
+        };
+        assert!(said.contains("not checked (failurePolicy"), "{said}");
+        assert!(
+            said.contains("listing HorizontalPodAutoscalers in namespace shop"),
+            "{said}"
+        );
+        // the next review, with the apiserver answering, is decided on the object alone
+        let r = hook.review(&object, None).await;
+        assert_eq!(r["allowed"], true, "{r}");
+        assert!(r["warnings"].is_null(), "{r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_no_admission_review_gets_400() {
+    let api = ApiServer::new();
+    let hook = start(&api, FailurePolicy::Ignore).await;
+    let res = hook
+        .client
+        .post(format!(
+            "{}/validate-keda-sh-v1alpha1-scaledobject",
+            hook.base
+        ))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("AdmissionReview"));
+}
