@@ -308,3 +308,114 @@ async fn a_body_that_is_no_admission_review_gets_400() {
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("AdmissionReview"));
 }
+
+fn install(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .arg("install")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn docs(stream: &str) -> Vec<Value> {
+    serde_yaml::Deserializer::from_str(stream)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .filter(|v: &Value| !v.is_null())
+        .collect()
+}
+
+#[test]
+fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    let (ok, out, err) = install(&[
+        "--namespace",
+        "ops",
+        "--webhook-failure-policy",
+        "Fail",
+        "--webhook-namespace-selector",
+        "team in (a, b),!skip-prescale",
+    ]);
+    assert!(ok, "{err}");
+    let all = docs(&out);
+    let raw = all
+        .iter()
+        .find(|d| d["kind"] == "ValidatingWebhookConfiguration")
+        .unwrap();
+    // it decodes as the apiserver's type, field for field
+    let config: ValidatingWebhookConfiguration = serde_json::from_value(raw.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&config).unwrap(), *raw);
+    let api_service = all.iter().find(|d| d["kind"] == "APIService").unwrap();
+    let webhooks = config.webhooks.unwrap();
+    let resources: Vec<String> = webhooks
+        .iter()
+        .flat_map(|w| w.rules.clone().unwrap()[0].resources.clone().unwrap())
+        .collect();
+    assert_eq!(
+        resources,
+        [
+            "scaledobjects",
+            "triggerauthentications",
+            "clustertriggerauthentications"
+        ]
+    );
+    for w in &webhooks {
+        assert_eq!(w.failure_policy.as_deref(), Some("Fail"));
+        assert_eq!(w.side_effects, "None");
+        assert_eq!(w.admission_review_versions, ["v1"]);
+        let svc = w.client_config.service.as_ref().unwrap();
+        assert_eq!(
+            (svc.name.as_str(), svc.namespace.as_str(), svc.port),
+            ("prescale-metrics-apiserver", "ops", Some(9443))
+        );
+        let ca = serde_json::to_value(&w.client_config.ca_bundle).unwrap();
+        assert_eq!(ca, api_service["spec"]["caBundle"], "one CA for both");
+        let rule = &w.rules.as_ref().unwrap()[0];
+        assert_eq!(
+            rule.operations.as_deref(),
+            Some(&["CREATE".to_string(), "UPDATE".to_string()][..])
+        );
+    }
+    let selector = serde_json::to_value(webhooks[0].namespace_selector.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        selector,
+        json!({"matchExpressions": [
+            {"key": "team", "operator": "In", "values": ["a", "b"]},
+            {"key": "skip-prescale", "operator": "DoesNotExist"}]})
+    );
+    assert!(webhooks[2].namespace_selector.is_none(), "cluster-scoped");
+    // the operator serves it, with the same policy, behind the Service
+    let dep = all.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let env = dep["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(
+        env.contains("\"PRESCALE_WEBHOOK_ADDR\",\"value\":\"0.0.0.0:9443\""),
+        "{env}"
+    );
+    assert!(
+        env.contains("\"PRESCALE_WEBHOOK_FAILURE_POLICY\",\"value\":\"Fail\""),
+        "{env}"
+    );
+    let svc = all.iter().find(|d| d["kind"] == "Service").unwrap();
+    assert!(
+        svc["spec"]["ports"].to_string().contains("\"port\":9443"),
+        "{svc}"
+    );
+    let role = all
+        .iter()
+        .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == "prescale-operator")
+        .unwrap();
+    assert!(role["rules"].to_string().contains("limitranges"), "{role}");
+
+    // without the webhook: no configuration, no port
+    let (ok, out, err) = install(&["--no-webhook"]);
+    assert!(ok, "{err}");
+    assert!(!out.contains("ValidatingWebhookConfiguration") && !out.contains("9443"));
+    // a selector that is none is refused before anything is printed
+    let (ok, out, err) = install(&["--webhook-namespace-selector", "team in a"]);
+    assert!(!ok && out.is_empty());
+    assert!(err.contains("is not a label selector requirement"), "{err}");
+}

@@ -26,7 +26,9 @@ use kube::core::admission::AdmissionResponse;
 /// of its own cluster lookups fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FailurePolicy {
+    #[value(name = "Ignore", alias = "ignore")]
     Ignore,
+    #[value(name = "Fail", alias = "fail")]
     Fail,
 }
 
