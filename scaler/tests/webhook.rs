@@ -6,7 +6,8 @@
 mod support;
 
 use base64::Engine;
-use prescale::cli::install::documents;
+use prescale::cli::install::documents_with;
+use prescale::cli::install_webhook::WebhookArgs;
 use prescale::webhook::FailurePolicy;
 use prescale::webhook::review::Reviewer;
 use prescale_kube_standin::ApiServer;
@@ -22,11 +23,18 @@ struct Webhook {
     base: String,
     /// kind → path, from the ValidatingWebhookConfiguration.
     paths: Vec<(String, String)>,
+    /// install's ValidatingWebhookConfiguration.
+    config: Value,
+    addr: std::net::SocketAddr,
     _dir: tempfile::TempDir,
 }
 
 async fn start(api: &ApiServer, policy: FailurePolicy) -> Webhook {
-    let docs = documents("prescale", "img", 2).unwrap();
+    let args = WebhookArgs {
+        webhook_failure_policy: policy,
+        ..WebhookArgs::default()
+    };
+    let docs = documents_with("prescale", "img", 2, &args).unwrap();
     let secret = docs.iter().find(|d| d["kind"] == "Secret").unwrap();
     let config = docs
         .iter()
@@ -41,7 +49,8 @@ async fn start(api: &ApiServer, policy: FailurePolicy) -> Webhook {
     std::fs::write(dir.path().join("tls.crt"), d(&secret["data"]["tls.crt"])).unwrap();
     std::fs::write(dir.path().join("tls.key"), d(&secret["data"]["tls.key"])).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let addr = listener.local_addr().unwrap();
+    let port = addr.port();
     let reviewer = Reviewer {
         client: api.client(),
         policy,
@@ -84,6 +93,8 @@ async fn start(api: &ApiServer, policy: FailurePolicy) -> Webhook {
         client,
         base: format!("https://{HOST}:{port}"),
         paths,
+        config: config.clone(),
+        addr,
         _dir: dir,
     }
 }
@@ -418,4 +429,116 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
     let (ok, out, err) = install(&["--webhook-namespace-selector", "team in a"]);
     assert!(!ok && out.is_empty());
     assert!(err.contains("is not a label selector requirement"), "{err}");
+}
+
+/// The API error of a write the apiserver refused.
+fn refused<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status {
+    match r {
+        Err(kube::Error::Api(e)) => *e,
+        other => panic!("not refused: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apiserver_calls_the_webhook_of_installs_configuration_on_writes() {
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    use prescale::api::{ScaledObject, TriggerAuthentication};
+    let api = ApiServer::new();
+    cluster(&api);
+    let hook = start(&api, FailurePolicy::Fail).await;
+    api.put(hook.config.clone());
+    api.register_endpoint("prescale", "prescale-metrics-apiserver", 9443, hook.addr);
+    let sos: Api<ScaledObject> = Api::namespaced(api.client(), "shop");
+    let pp = PostParams::default();
+
+    let web: ScaledObject = serde_json::from_value(so("web", "web", redis())).unwrap();
+    sos.create(&pp, &web).await.unwrap();
+
+    let second: ScaledObject = serde_json::from_value(so("second", "api", redis())).unwrap();
+    let e = refused(sos.create(&pp, &second).await);
+    assert_eq!(e.code, 403);
+    assert_eq!(
+        e.message,
+        "admission webhook \"vscaledobject.prescale.keda.sh\" denied the request: spec.scaleTargetRef: the workload 'api' of type 'apps/v1.Deployment' is already managed by the ScaledObject 'first'"
+    );
+    assert!(
+        support::scaled_object(&api, "shop", "second").is_none(),
+        "not stored"
+    );
+
+    // a patch is checked as the object it would make; the status subresource is not admitted
+    let bad = json!({"spec": {"minReplicaCount": 9, "maxReplicaCount": 3}});
+    let e = refused(
+        sos.patch("web", &PatchParams::default(), &Patch::Merge(&bad))
+            .await,
+    );
+    assert!(
+        e.message
+            .contains("MinReplicaCount=9 must be less than MaxReplicaCount=3"),
+        "{}",
+        e.message
+    );
+    let status = json!({"status": {"originalReplicaCount": 2}});
+    sos.patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
+    let fine = json!({"spec": {"maxReplicaCount": 30}});
+    sos.patch("web", &PatchParams::default(), &Patch::Merge(&fine))
+        .await
+        .unwrap();
+
+    let tas: Api<TriggerAuthentication> = Api::namespaced(api.client(), "shop");
+    let ta: TriggerAuthentication = serde_json::from_value(
+        json!({"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication",
+        "metadata": {"name": "auth", "namespace": "shop"},
+        "spec": {"oauth2": {"type": "clientCredentials", "tokenUrl": "https://auth/token"}}}),
+    )
+    .unwrap();
+    let e = refused(tas.create(&pp, &ta).await);
+    assert!(
+        e.message
+            .contains("oauth2.clientId is required when oauth2 is configured"),
+        "{}",
+        e.message
+    );
+
+    // the webhook unreachable: failurePolicy Fail refuses the write, saying why
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    api.register_endpoint("prescale", "prescale-metrics-apiserver", 9443, closed);
+    let other: ScaledObject = serde_json::from_value(so("legacy-free", "web-2", redis())).unwrap();
+    let e = refused(sos.create(&pp, &other).await);
+    assert_eq!(e.code, 500);
+    assert!(
+        e.message
+            .contains("failed calling webhook \"vscaledobject.prescale.keda.sh\""),
+        "{}",
+        e.message
+    );
+
+    // and uninstall takes the configuration away first, so finalizers still come off
+    let mut with_finalizer = so("held", "held", redis());
+    with_finalizer["metadata"]["finalizers"] = json!(["finalizer.keda.sh"]);
+    api.put(with_finalizer);
+    api.put(deployment("prescale", "prescale-operator", 2, json!([])));
+    let report = prescale::cli::uninstall::uninstall(&api.client(), "prescale")
+        .await
+        .unwrap();
+    assert!(report.webhook_removed);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(
+        report.released.contains(&"shop/held".to_string()),
+        "{:?}",
+        report.released
+    );
+    assert!(
+        api.list(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration"
+        )
+        .is_empty()
+    );
+    sos.create(&pp, &other).await.unwrap();
 }

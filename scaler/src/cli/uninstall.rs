@@ -1,7 +1,8 @@
 //! `prescale uninstall`: lets go of every ScaledObject before the operator goes, so nothing is
 //! left blocked on the operator's finalizer (a namespace's deletion would otherwise wait for
 //! it forever). In order: the operator Deployment is scaled to 0 (so it does not put the
-//! finalizer back), each ScaledObject that asks for `restoreToOriginalReplicaCount` gets its
+//! finalizer back) after the admission webhook's configuration is deleted (a stopped webhook
+//! under `failurePolicy: Fail` would refuse the finalizer removals), each ScaledObject that asks for `restoreToOriginalReplicaCount` gets its
 //! target back at the recorded count, and the finalizer comes off every ScaledObject. The
 //! cluster objects themselves are then removed with `prescale install … | kubectl delete -f -`;
 //! the HPAs go with their ScaledObjects (owner references).
@@ -29,6 +30,8 @@ pub struct UninstallArgs {
 /// What an uninstall did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// The ValidatingWebhookConfiguration was found and deleted.
+    pub webhook_removed: bool,
     pub operator_stopped: bool,
     /// `namespace/name` of the ScaledObjects whose finalizer was removed.
     pub released: Vec<String>,
@@ -64,7 +67,10 @@ pub async fn uninstall(client: &Client, namespace: &str) -> anyhow::Result<Repor
         "prescale-uninstall".into(),
         Events::new(client.clone(), None),
     );
-    let mut report = Report::default();
+    let mut report = Report {
+        webhook_removed: remove_webhook(client).await?,
+        ..Report::default()
+    };
     let operator = target::resolve(client, namespace, "apps/v1", "Deployment", OPERATOR).await;
     match operator {
         Ok(t) => match writer.scale(&t, 0).await {
@@ -102,6 +108,21 @@ pub async fn uninstall(client: &Client, namespace: &str) -> anyhow::Result<Repor
         }
     }
     Ok(report)
+}
+
+/// Deletes `prescale install`'s ValidatingWebhookConfiguration; false when there is none.
+async fn remove_webhook(client: &Client) -> anyhow::Result<bool> {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    let name = super::install_webhook::CONFIGURATION;
+    let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    match api.delete(name, &Default::default()).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
+        Err(e) => anyhow::bail!(
+            "cannot delete the ValidatingWebhookConfiguration {name}: {}",
+            kube_error_text(&e)
+        ),
+    }
 }
 
 /// The operator Deployment's name (`prescale install`).
@@ -152,6 +173,12 @@ async fn restore(
 
 fn text(r: &Report, namespace: &str) -> String {
     let mut out = String::new();
+    if r.webhook_removed {
+        out.push_str(&format!(
+            "admission webhook configuration {} deleted\n",
+            super::install_webhook::CONFIGURATION
+        ));
+    }
     if r.operator_stopped {
         out.push_str(&format!("operator {namespace}/{OPERATOR} scaled to 0\n"));
     } else {
