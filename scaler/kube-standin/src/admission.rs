@@ -190,7 +190,7 @@ fn call(
         .unwrap_or(443);
     let ca = webhook["clientConfig"]["caBundle"]
         .as_str()
-        .and_then(|b| base64_decode(b))
+        .and_then(base64_decode)
         .unwrap_or_default();
     let r = w.resource;
     let name = object["metadata"]["name"].as_str().unwrap_or(w.name);

@@ -90,6 +90,14 @@ mod tests {
         .unwrap()
     }
 
+    /// (triggers, containers, limit ranges, expected messages)
+    type Case<'a> = (
+        &'a serde_json::Value,
+        Vec<Container>,
+        Vec<LimitRange>,
+        Vec<String>,
+    );
+
     #[test]
     fn table() {
         let cpu = json!([{"type": "cpu", "metadata": {"value": "50"}}]);
@@ -106,12 +114,7 @@ mod tests {
             )
         };
         // (triggers, containers, limit ranges, expected messages)
-        let cases: Vec<(
-            &serde_json::Value,
-            Vec<Container>,
-            Vec<LimitRange>,
-            Vec<String>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 &cpu,
                 vec![container("app", cpu_req.clone())],
