@@ -229,6 +229,30 @@ async fn scaled_objects_accepted_and_denied_with_kedas_messages() {
     let msg = denied(&hook.review(&long, None).await);
     assert!(msg.contains("longer than 63 characters"), "{msg}");
 
+    // a TriggerAuthentication applied after the ScaledObject (one `kubectl apply -f dir/`)
+    // does not get the ScaledObject refused: the problem it causes is a warning naming it
+    let db = so(
+        "web",
+        "web",
+        json!([{"type": "prometheus", "metadata": {"serverAddress": "http://prometheus:9090",
+        "query": "sum(jobs)", "threshold": "5", "authModes": "bearer"}, "authenticationRef": {"name": "db"}}]),
+    );
+    let r = hook.review(&db, None).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains("TriggerAuthentication shop/db not found, it may be created later"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("spec.triggers[0].metadata"), "{warnings}");
+    // once it exists, the same problem refuses the object
+    api.put(
+        json!({"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication",
+        "metadata": {"name": "db", "namespace": "shop"}, "spec": {"env": []}}),
+    );
+    let msg = denied(&hook.review(&db, None).await);
+    assert!(msg.starts_with("spec.triggers[0].metadata: "), "{msg}");
+
     // an update that only drops the finalizer is let through, even of an object that fails
     let mut old = so("second", "api", redis());
     old["metadata"]["finalizers"] = json!(["finalizer.keda.sh"]);

@@ -134,6 +134,8 @@ pub fn unmanaged_hpa(so: &ScaledObject, hpas: &[HorizontalPodAutoscaler]) -> Opt
 pub struct Lookups {
     pub source: KubeSource,
     failed: Mutex<Vec<String>>,
+    /// Referenced objects that do not exist (yet): "Kind namespace/name".
+    missing: Mutex<Vec<String>>,
 }
 
 impl Lookups {
@@ -141,7 +143,28 @@ impl Lookups {
         Self {
             source: KubeSource { client },
             failed: Mutex::new(Vec::new()),
+            missing: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Notes a lookup's answer: its failure, or that the object does not exist.
+    fn found<T>(&self, what: &str, r: Result<Option<T>, String>) -> Option<T> {
+        let found = self.note(r);
+        if found.is_none() {
+            self.missing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(what.to_string());
+        }
+        found
+    }
+
+    /// The referenced objects that were not found.
+    pub fn missing(&self) -> Vec<String> {
+        self.missing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn note<T: Default>(&self, r: Result<T, String>) -> T {
@@ -196,11 +219,17 @@ impl Lookups {
 #[async_trait]
 impl ObjectSource for Lookups {
     async fn secret(&self, ns: &str, name: &str) -> Result<Option<Secret>, String> {
-        Ok(self.note(self.source.secret(ns, name).await))
+        Ok(self.found(
+            &format!("Secret {ns}/{name}"),
+            self.source.secret(ns, name).await,
+        ))
     }
 
     async fn config_map(&self, ns: &str, name: &str) -> Result<Option<ConfigMap>, String> {
-        Ok(self.note(self.source.config_map(ns, name).await))
+        Ok(self.found(
+            &format!("ConfigMap {ns}/{name}"),
+            self.source.config_map(ns, name).await,
+        ))
     }
 
     async fn trigger_authentication(
@@ -208,14 +237,20 @@ impl ObjectSource for Lookups {
         ns: &str,
         name: &str,
     ) -> Result<Option<crate::api::TriggerAuthenticationSpec>, String> {
-        Ok(self.note(self.source.trigger_authentication(ns, name).await))
+        Ok(self.found(
+            &format!("TriggerAuthentication {ns}/{name}"),
+            self.source.trigger_authentication(ns, name).await,
+        ))
     }
 
     async fn cluster_trigger_authentication(
         &self,
         name: &str,
     ) -> Result<Option<crate::api::TriggerAuthenticationSpec>, String> {
-        Ok(self.note(self.source.cluster_trigger_authentication(name).await))
+        Ok(self.found(
+            &format!("ClusterTriggerAuthentication {name}"),
+            self.source.cluster_trigger_authentication(name).await,
+        ))
     }
 
     async fn pod_template(

@@ -93,25 +93,7 @@ impl Reviewer {
         ) {
             v.problems.push(problem("metadata.annotations", e));
         }
-        match crate::resolve::resolve(&lookups, so, &self.cluster_object_namespace).await {
-            Ok(resolved) => {
-                v.warnings.extend(resolved.warnings);
-                let checked = validate::check_triggers(so, &resolved.inputs);
-                v.problems.extend(checked.problems);
-                v.warnings.extend(checked.warnings);
-                v.warnings.extend(
-                    checked
-                        .unknown_keys
-                        .iter()
-                        .map(|p| format!("{}: {}", p.field, p.message)),
-                );
-            }
-            // a reference the lookups could not answer is not the object's fault
-            Err(e) if lookups.failed().is_empty() => {
-                v.problems.push(problem("spec.scaleTargetRef", e))
-            }
-            Err(_) => {}
-        }
+        self.triggers(so, &lookups, &mut v).await;
         let others: Vec<ScaledObject> = lookups.list(&ns, "ScaledObjects").await;
         v.problems.extend(other_scaled_objects(so, &others));
         let hpas: Vec<HorizontalPodAutoscaler> =
@@ -125,6 +107,57 @@ impl Reviewer {
         v.unchecked = lookups.failed();
         v.unchecked.dedup();
         v
+    }
+}
+
+impl Reviewer {
+    /// The triggers as `validate` checks them, resolved against the cluster. A reference to
+    /// an object that does not exist yet (a TriggerAuthentication, Secret or ConfigMap applied
+    /// later in the same `kubectl apply`) does not refuse the object: the problems it causes
+    /// (the resolution's, and the metadata problems of triggers with an `authenticationRef`)
+    /// become warnings that name the missing object; the operator reports them if it is
+    /// still missing at reconcile.
+    async fn triggers(&self, so: &ScaledObject, lookups: &Lookups, v: &mut Verdict) {
+        let resolved = crate::resolve::resolve(lookups, so, &self.cluster_object_namespace).await;
+        let missing = lookups.missing();
+        let later = |p: &Problem| {
+            format!(
+                "{}: {} (not refused: {} not found, it may be created later)",
+                p.field,
+                p.message,
+                missing.join(", ")
+            )
+        };
+        match resolved {
+            Ok(resolved) => {
+                v.warnings.extend(resolved.warnings);
+                let checked = validate::check_triggers(so, &resolved.inputs);
+                for p in checked.problems {
+                    let with_ref = p
+                        .trigger
+                        .and_then(|i| so.spec.triggers.get(i))
+                        .is_some_and(|t| t.authentication_ref.is_some());
+                    if with_ref && !missing.is_empty() {
+                        v.warnings.push(later(&p));
+                    } else {
+                        v.problems.push(p);
+                    }
+                }
+                v.warnings.extend(checked.warnings);
+                v.warnings.extend(
+                    checked
+                        .unknown_keys
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field, p.message)),
+                );
+            }
+            // a reference the lookups could not answer is not the object's fault
+            Err(_) if !lookups.failed().is_empty() => {}
+            Err(e) if !missing.is_empty() => {
+                v.warnings.push(later(&problem("spec.scaleTargetRef", e)))
+            }
+            Err(e) => v.problems.push(problem("spec.scaleTargetRef", e)),
+        }
     }
 }
 
