@@ -17,6 +17,19 @@ mod validate;
 #[path = "../bad_input.rs"]
 mod bad_input;
 
+#[allow(dead_code)]
+#[path = "../webhook.rs"]
+mod webhook;
+
+#[test]
+fn webhook_bench_reviews_each_way_and_denies_the_conflicts() {
+    let r = webhook::run(20, 10);
+    assert_eq!((r.allowed, r.denied), (18, 2));
+    for w in &r.ways {
+        assert_eq!(w.latencies.len(), 20, "{}", w.name);
+    }
+}
+
 #[test]
 fn simulate_bench_runs_two_objects_for_a_day() {
     let r = simulate::run(2, 1);
