@@ -15,6 +15,7 @@
 //! plugs in there.
 
 pub mod cluster;
+pub mod lookups;
 pub mod review;
 pub mod server;
 

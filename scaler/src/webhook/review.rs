@@ -1,6 +1,7 @@
 //! One AdmissionReview: the object decoded by its kind, checked, and the answer decided.
 
-use super::cluster::{Lookups, other_scaled_objects, unmanaged_hpa};
+use super::cluster::{other_scaled_objects, unmanaged_hpa};
+use super::lookups::Lookups;
 use super::{FailurePolicy, Verdict, decide};
 use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
 use crate::validate::{self, Problem};
