@@ -6,6 +6,7 @@
 //! - `in process`: `Reviewer::review` (decode, every check, the lookups, the decision);
 //! - `https`: the same review POSTed to the webhook over HTTPS (keep-alive, rustls both ends),
 //!   as the apiserver calls it.
+//!
 //! Ratios are against `lookups`. Latencies are client side, sequential requests.
 //!
 //! Run: `cargo bench -p prescale-benches --bench webhook -- --reviews N --objects M`.
@@ -63,7 +64,7 @@ fn cluster(objects: usize) -> ApiServer {
 
 fn review(i: usize) -> Value {
     // every tenth review conflicts with an existing ScaledObject (denied)
-    let target = if i % 10 == 0 { "app-0" } else { "web" };
+    let target = if i.is_multiple_of(10) { "app-0" } else { "web" };
     json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
         "uid": format!("u{i}"), "kind": {"group": "keda.sh", "version": "v1alpha1", "kind": "ScaledObject"},
         "resource": {"group": "keda.sh", "version": "v1alpha1", "resource": "scaledobjects"},
