@@ -67,8 +67,17 @@ pub async fn uninstall(client: &Client, namespace: &str) -> anyhow::Result<Repor
         "prescale-uninstall".into(),
         Events::new(client.clone(), None),
     );
+    let webhook = super::install_webhook::CONFIGURATION;
     let mut report = Report {
-        webhook_removed: remove_webhook(client).await?,
+        webhook_removed: writer
+            .delete_webhook_configuration(webhook)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot delete the ValidatingWebhookConfiguration {webhook}: {}",
+                    e.text()
+                )
+            })?,
         ..Report::default()
     };
     let operator = target::resolve(client, namespace, "apps/v1", "Deployment", OPERATOR).await;
@@ -108,21 +117,6 @@ pub async fn uninstall(client: &Client, namespace: &str) -> anyhow::Result<Repor
         }
     }
     Ok(report)
-}
-
-/// Deletes `prescale install`'s ValidatingWebhookConfiguration; false when there is none.
-async fn remove_webhook(client: &Client) -> anyhow::Result<bool> {
-    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
-    let name = super::install_webhook::CONFIGURATION;
-    let api: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
-    match api.delete(name, &Default::default()).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
-        Err(e) => anyhow::bail!(
-            "cannot delete the ValidatingWebhookConfiguration {name}: {}",
-            kube_error_text(&e)
-        ),
-    }
 }
 
 /// The operator Deployment's name (`prescale install`).
