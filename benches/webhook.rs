@@ -144,9 +144,10 @@ pub fn run(reviews: usize, objects: usize) -> Run {
             },
         ];
         let (mut allowed, mut denied) = (0, 0);
+        let client = api.client();
         for i in 0..reviews {
             let t = Instant::now();
-            lookups(&api.client()).await;
+            lookups(&client).await;
             ways[0].latencies.push(t.elapsed());
 
             let body = review(i);
