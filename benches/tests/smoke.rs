@@ -42,6 +42,19 @@ mod operator_scale;
 #[path = "../operator_steady.rs"]
 mod operator_steady;
 
+#[allow(dead_code)]
+#[path = "../webhook.rs"]
+mod webhook;
+
+#[test]
+fn webhook_bench_reviews_each_way_and_denies_the_conflicts() {
+    let r = webhook::run(20, 10);
+    assert_eq!((r.allowed, r.denied), (18, 2));
+    for w in &r.ways {
+        assert_eq!(w.latencies.len(), 20, "{}", w.name);
+    }
+}
+
 #[test]
 fn simulate_bench_runs_two_objects_for_a_day() {
     let r = simulate::run(2, 1);

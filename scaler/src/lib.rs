@@ -28,4 +28,5 @@ pub mod telemetry;
 pub mod time;
 pub mod trigger;
 pub mod validate;
+pub mod webhook;
 pub mod write;

@@ -34,6 +34,7 @@ const LAYERS: &[&str] = &[
     "simulate",
     "explain",
     "metrics_api",
+    "webhook",
     "operator",
     "cli",
 ];

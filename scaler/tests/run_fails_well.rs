@@ -1,7 +1,8 @@
 //! `prescale run` as a real process against an API server that is not there: a closed port is
 //! one WARN and a backoff (not a log flood), /readyz says 503; a server that accepts and never
 //! answers is a logged timeout; the first SIGTERM ends the process within the grace; a taken
-//! admin or metrics API port is a fatal start-up error naming the address.
+//! admin, metrics API or webhook port is a fatal start-up error naming the address; the
+//! webhook answers while the API is unreachable, saying what it could not check.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -255,7 +256,7 @@ fn a_taken_port_is_fatal_at_start_and_named() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let server = format!("http://127.0.0.1:{}", closed_port());
-    for flag in ["--admin-addr", "--metrics-api-addr"] {
+    for flag in ["--admin-addr", "--metrics-api-addr", "--webhook-addr"] {
         let mut run = Run::start(&server, &[flag, &addr]);
         let status = run
             .wait_exit(10.0)
@@ -266,4 +267,70 @@ fn a_taken_port_is_fatal_at_start_and_named() {
         assert!(lines.contains("cannot listen"), "{flag}: {lines}");
         assert!(lines.contains("in use"), "{flag}: {lines}");
     }
+}
+
+#[test]
+fn the_webhook_answers_while_the_api_is_unreachable_and_says_what_was_not_checked() {
+    let free = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap();
+    drop(free);
+    let server = format!("http://127.0.0.1:{}", closed_port());
+    let run = Run::start(&server, &["--webhook-addr", &addr.to_string()]);
+    run.wait_for_line(10.0, "admission webhook listening")
+        .expect("the webhook started");
+    let review = |so: serde_json::Value| {
+        serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u1", "kind": {"group": "keda.sh", "version": "v1alpha1", "kind": "ScaledObject"},
+            "resource": {"group": "keda.sh", "version": "v1alpha1", "resource": "scaledobjects"},
+            "name": "web", "namespace": "shop", "operation": "CREATE", "userInfo": {},
+            "object": so, "oldObject": null}})
+    };
+    let so = |max: i64| {
+        serde_json::json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"scaleTargetRef": {"name": "web"}, "minReplicaCount": 2, "maxReplicaCount": max,
+                     "triggers": [{"type": "cron", "metadata": {"timezone": "UTC", "start": "0 8 * * *", "end": "0 9 * * *", "desiredReplicas": "4"}}]}})
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answers = rt.block_on(async {
+        // the self-signed certificate of a run without certificate files
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .danger_accept_invalid_certs(true)
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let mut out = Vec::new();
+        for max in [10, 1] {
+            let res = client
+                .post(format!(
+                    "https://{addr}/validate-keda-sh-v1alpha1-scaledobject"
+                ))
+                .json(&review(so(max)))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            out.push(res.json::<serde_json::Value>().await.unwrap()["response"].clone());
+        }
+        out
+    });
+    let (ok, bad) = (&answers[0], &answers[1]);
+    assert_eq!(ok["allowed"], true, "{ok}");
+    assert!(
+        ok["warnings"]
+            .to_string()
+            .contains("not checked (failurePolicy Ignore): "),
+        "{ok}"
+    );
+    assert_eq!(bad["allowed"], false, "{bad}");
+    assert!(
+        bad["status"]["message"]
+            .to_string()
+            .contains("MinReplicaCount=2 must be less than MaxReplicaCount=1"),
+        "{bad}"
+    );
 }

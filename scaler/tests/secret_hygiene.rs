@@ -5,7 +5,7 @@
 //! (its own and its libraries': kube, hyper, reqwest, redis, mysql_async) and the test then
 //! searches for the markers in the logs, Events, ScaledObject and ScaledJob status, Jobs, HPAs, the operator's
 //! metrics, the metrics API's answers and error bodies, and `prescale validate` output (text
-//! and JSON) of the same manifests.
+//! and JSON) of the same manifests, and the admission webhook's answers for them.
 
 mod support;
 
@@ -306,6 +306,37 @@ async fn no_marker_secret_appears_anywhere() {
         );
         found.extend(leaks(&format!("validate {args:?}"), &text, &m));
     }
+    // the admission webhook's answers for the same objects, resolved against the stand-in
+    let reviewer = prescale::webhook::review::Reviewer {
+        client: api.client(),
+        policy: prescale::webhook::FailurePolicy::Fail,
+        cluster_object_namespace: "prescale".into(),
+    };
+    let mut denied = 0;
+    for d in docs
+        .iter()
+        .filter(|d| d["apiVersion"] == "keda.sh/v1alpha1")
+    {
+        let kind = d["kind"].as_str().unwrap();
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": "u", "kind": {"group": "keda.sh", "version": "v1alpha1", "kind": kind},
+            "resource": {"group": "keda.sh", "version": "v1alpha1", "resource": format!("{}s", kind.to_lowercase())},
+            "name": d["metadata"]["name"], "namespace": "shop", "operation": "CREATE",
+            "userInfo": {}, "object": d, "oldObject": null}});
+        let answer = reviewer
+            .review(serde_json::from_value(review).unwrap())
+            .await;
+        let text = serde_json::to_string(&answer).unwrap();
+        denied += usize::from(text.contains("\"allowed\":false"));
+        found.extend(leaks(
+            &format!("webhook answer for {kind} {}", d["metadata"]["name"]),
+            &text,
+            &m,
+        ));
+    }
+    assert!(denied >= 1, "the webhook saw the unusable address");
+    let all_logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    found.extend(leaks("logs (after the webhook)", &all_logs, &m));
     let addr = scaled_object(&api, "shop", "addr").unwrap();
     assert!(
         found.is_empty(),

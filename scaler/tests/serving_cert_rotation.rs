@@ -27,6 +27,9 @@ fn config(policy: Policy) -> OperatorConfig {
             namespace: "prescale".into(),
             secret: SECRET.into(),
             manage: Some(ManagedCert {
+                webhook_configuration: Some(
+                    prescale::cli::install_webhook::CONFIGURATION.to_string(),
+                ),
                 service: "prescale-metrics-apiserver".into(),
                 api_service: API_SERVICE.into(),
                 policy,
@@ -105,10 +108,18 @@ async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
     let api = ApiServer::new();
     let identity = aggregation::front_proxy(&api);
     // the APIService as install makes it: no caBundle until the operator fills it
-    let objects = documents(&Options::new("prescale"));
+    let mut options = Options::new("prescale");
+    options.webhook.webhook = true;
+    let objects = documents(&options);
     let svc = objects.iter().find(|o| o["kind"] == "APIService").unwrap();
     assert!(svc["spec"]["caBundle"].is_null());
     api.put(svc.clone());
+    // and the admission webhook's configuration, whose caBundle follows the same CA
+    let vwc = objects
+        .iter()
+        .find(|o| o["kind"] == "ValidatingWebhookConfiguration")
+        .unwrap();
+    api.put(vwc.clone());
 
     let policy = Policy {
         cert_validity: Duration::from_secs(8),
@@ -183,6 +194,26 @@ async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
         writes >= secret_certs.len() && writes <= 9,
         "{writes} Secret writes"
     );
+    // the webhook configuration trusts the CA the APIService trusts (the same tick writes both)
+    let apis_bundle = api.get("apiregistration.k8s.io/v1", "APIService", "", API_SERVICE).unwrap()
+        ["spec"]["caBundle"]
+        .clone();
+    eventually(10, "the webhooks' caBundle equals the APIService's", || {
+        let vwc = api.get(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration",
+            "",
+            prescale::cli::install_webhook::CONFIGURATION,
+        )?;
+        let hooks = vwc["webhooks"].as_array()?.clone();
+        let current = api
+            .get("apiregistration.k8s.io/v1", "APIService", "", API_SERVICE)?["spec"]["caBundle"]
+            .clone();
+        (!hooks.is_empty() && hooks.iter().all(|w| w["clientConfig"]["caBundle"] == current))
+            .then_some(())
+    })
+    .await;
+    assert!(apis_bundle.is_string());
     a.stop().await;
     b.stop().await;
 }

@@ -347,3 +347,28 @@ spec:
         assert!(out.contains(want), "missing:\n  {want}\nin:\n{out}");
     }
 }
+
+#[test]
+fn trigger_authentications_get_the_webhooks_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("auth.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: keda.sh/v1alpha1\nkind: TriggerAuthentication\nmetadata: {name: azure, namespace: shop}\n\
+         spec:\n  podIdentity: {provider: azure-workload, identityId: \"\"}\n---\n\
+         apiVersion: keda.sh/v1alpha1\nkind: ClusterTriggerAuthentication\nmetadata: {name: ok}\n\
+         spec:\n  podIdentity: {provider: aws, roleArn: \"arn:aws:iam::1:role/r\"}\n---\n\
+         apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\nmetadata: {name: web, namespace: shop}\n\
+         spec:\n  scaleTargetRef: {name: web}\n  minReplicaCount: 1\n  triggers:\n\
+         \x20 - {type: cron, metadata: {timezone: UTC, start: 0 8 * * *, end: 0 9 * * *, desiredReplicas: \"2\"}}\n",
+    )
+    .unwrap();
+    let o = prescale(&["validate", "-f", &file.display().to_string()]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("document 0: TriggerAuthentication shop/azure: spec.podIdentity.identityId: identityId of PodIdentity should not be empty"),
+        "{t}"
+    );
+    assert!(!t.contains("ClusterTriggerAuthentication ok"), "{t}");
+}

@@ -174,6 +174,9 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<kube::client::Body>) -> R
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
+    if let Err(e) = admit(&state, &target, verb, &content_type, &query, &body).await {
+        return status_error(&e);
+    }
     let res = {
         let mut s = lock(&state);
         serve(&mut s, verb, &target, &query, &content_type, &body)
@@ -182,6 +185,30 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<kube::client::Body>) -> R
         Ok((code, v)) => full(code, &v),
         Err(e) => status_error(&e),
     }
+}
+
+/// Runs the validating webhooks a write needs (`admission`); the lock is not held while they
+/// are called.
+async fn admit(
+    state: &Arc<Mutex<State>>,
+    t: &Target,
+    verb: &str,
+    content_type: &str,
+    q: &HashMap<String, String>,
+    body: &Bytes,
+) -> ApiResult<()> {
+    let write = crate::admission::Write {
+        resource: &t.resource,
+        namespace: t.namespace.as_deref().unwrap_or_default(),
+        name: t.name.as_deref().unwrap_or_default(),
+        sub: &t.sub,
+        verb,
+        content_type,
+        dry_run: q.get("dryRun").is_some_and(|d| d == "All"),
+        body,
+    };
+    let calls = crate::admission::plan(&lock(state), &write)?;
+    crate::admission::run(calls).await
 }
 
 fn discovery(s: &State, segs: &[String]) -> Option<Value> {

@@ -35,7 +35,8 @@
 //! What it simplifies (documented so no test relies on it unknowingly): strategic merge patch
 //! is treated as a JSON merge patch; server-side apply replaces lists whole and tracks
 //! ownership per manager as "the last applied configuration"; no admission, defaulting or
-//! validation beyond names; set-based label selectors support `in`/`notin`/exists only.
+//! validation beyond names (but see `admission`: registered ValidatingWebhookConfigurations
+//! are called over HTTPS on writes, as the apiserver calls them); set-based label selectors support `in`/`notin`/exists only.
 //! The HPA controller's simplifications: no Events (`SuccessfulRescale`,
 //! `FailedGetExternalMetric`, …); Resource and ContainerResource metrics always fail (no
 //! metrics-server), Pods and Object metrics are reported as unusable; the target's selector is
@@ -45,6 +46,7 @@
 //! `lastScaleTime` are wall-clock times whatever instant `sync_once` is given; the sync runs
 //! every period from the controller's start (first after one period), not per-HPA queue delays.
 
+pub mod admission;
 pub mod aggregator;
 pub mod faults;
 pub mod hpa_controller;
@@ -245,6 +247,21 @@ impl ApiServer {
             backend,
         };
         self.with(|s| s.api_services.push(service));
+    }
+
+    /// Makes Service `namespace/name` port `port` reach `addr` (what Endpoints and kube-proxy
+    /// do), for the admission webhooks of ValidatingWebhookConfigurations.
+    pub fn register_endpoint(
+        &self,
+        namespace: &str,
+        name: &str,
+        port: u16,
+        addr: std::net::SocketAddr,
+    ) {
+        self.with(|s| {
+            s.endpoints
+                .insert((namespace.into(), name.into(), port), addr);
+        });
     }
 
     /// The current resourceVersion.

@@ -66,6 +66,7 @@ pub fn builtin() -> Vec<Resource> {
         r("", "v1", "Event", "events", true, false, None),
         r("", "v1", "Namespace", "namespaces", false, true, None),
         r("", "v1", "Service", "services", true, true, None),
+        r("", "v1", "LimitRange", "limitranges", true, false, None),
         r(
             "apps",
             "v1",
@@ -156,6 +157,15 @@ pub fn builtin() -> Vec<Resource> {
             "clustertriggerauthentications",
             false,
             true,
+            None,
+        ),
+        r(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfigurations",
+            false,
+            false,
             None,
         ),
         r(

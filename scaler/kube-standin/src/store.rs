@@ -60,6 +60,8 @@ pub struct State {
     pub access: Box<dyn Fn(&Value) -> bool + Send>,
     /// Registered APIServices (the aggregation layer).
     pub api_services: Vec<crate::aggregator::ApiService>,
+    /// Where a Service port is reached: (namespace, name, port) → address (admission).
+    pub endpoints: HashMap<(String, String, u16), std::net::SocketAddr>,
     uid: u64,
 }
 
@@ -80,6 +82,7 @@ impl State {
             workload_controller: true,
             access: Box::new(|_| false),
             api_services: Vec::new(),
+            endpoints: HashMap::new(),
             uid: 0,
         }
     }

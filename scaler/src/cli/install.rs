@@ -57,6 +57,9 @@ pub struct InstallArgs {
     /// missing; `kubectl apply -k DIR`) instead of printing one stream.
     #[arg(long, value_name = "DIR")]
     output_dir: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    webhook: super::install_webhook::WebhookArgs,
 }
 
 /// What the objects depend on.
@@ -68,6 +71,8 @@ pub struct Options {
     pub cert_mode: CertMode,
     /// `(group, resource)` of extra scale targets.
     pub scale_targets: Vec<(String, String)>,
+    /// The admission webhook (off unless `--webhook`).
+    pub webhook: super::install_webhook::WebhookArgs,
 }
 
 impl Options {
@@ -79,6 +84,7 @@ impl Options {
             replicas: 2,
             cert_mode: CertMode::Operator,
             scale_targets: Vec::new(),
+            webhook: Default::default(),
         }
     }
 }
@@ -106,6 +112,8 @@ fn check(a: &InstallArgs) -> anyhow::Result<Vec<(String, String)>> {
     if a.replicas == 0 {
         anyhow::bail!("--replicas must be at least 1 (the operator and its metrics API run in it)");
     }
+    super::install_webhook::label_selector(&a.webhook.webhook_namespace_selector)
+        .map_err(anyhow::Error::msg)?;
     a.scale_targets
         .iter()
         .map(|t| match t.split_once('.') {
@@ -128,6 +136,9 @@ pub fn documents(o: &Options) -> Vec<Value> {
     docs.extend(certs::issuer_objects(o));
     docs.extend(workload::objects(o));
     docs.push(certs::api_service(o));
+    let cert_manager = o.cert_mode == CertMode::CertManager;
+    super::install_webhook::add(&mut docs, &o.namespace, certs::SERVICE, cert_manager, &o.webhook)
+        .expect("the webhook's namespace selector is checked before (`check`)");
     docs
 }
 
@@ -164,6 +175,7 @@ impl InstallArgs {
             replicas: self.replicas,
             cert_mode: self.cert_mode,
             scale_targets,
+            webhook: self.webhook.clone(),
         };
         let rest = yaml_docs(&documents(&opts))?;
         let Some(dir) = &self.output_dir else {

@@ -3,6 +3,7 @@
 mod crds;
 mod explain;
 pub mod install;
+pub mod install_webhook;
 mod run;
 mod simulate;
 pub mod uninstall;

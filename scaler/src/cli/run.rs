@@ -13,6 +13,7 @@ use crate::shutdown;
 use crate::telemetry::admin::{self, Readiness};
 use crate::telemetry::log::LogArgs;
 use crate::telemetry::metrics::operator_registry;
+use crate::webhook::FailurePolicy;
 use prescale_metrics_adapter::tls::CertSource;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -139,6 +140,18 @@ pub struct RunArgs {
     )]
     api_service: String,
 
+    /// HTTPS address of the validating admission webhook (KEDA's paths, e.g.
+    /// `/validate-keda-sh-v1alpha1-scaledobject`), served with the metrics API's certificate;
+    /// empty (the default) disables it. `prescale install` sets `0.0.0.0:9443`.
+    #[arg(long, env = "PRESCALE_WEBHOOK_ADDR", default_value = "")]
+    webhook_addr: String,
+
+    /// What the webhook does when one of its cluster lookups fails: `Ignore` admits with a
+    /// warning naming the check not made, `Fail` denies saying so. Keep it equal to the
+    /// ValidatingWebhookConfiguration's `failurePolicy` (install sets both).
+    #[arg(long, env = "PRESCALE_WEBHOOK_FAILURE_POLICY", value_enum, default_value_t = FailurePolicy::Ignore)]
+    webhook_failure_policy: FailurePolicy,
+
     /// Skip SubjectAccessReview for metrics API callers (local testing only; logged loudly).
     #[arg(long, env = "PRESCALE_DISABLE_METRICS_API_AUTHORIZATION")]
     disable_metrics_api_authorization: bool,
@@ -177,6 +190,7 @@ impl RunArgs {
         // every listener first: a taken port is fatal before anything else starts
         let admin_listener = admin::bind(self.admin_addr).await?;
         let metrics_api_listener = self.bind_metrics_api().await?;
+        let webhook_listener = self.bind_webhook().await?;
         let (mut registry, metrics) = operator_registry();
         let api_metrics = prescale_metrics_adapter::metrics::AdapterMetrics::register(
             registry.sub_registry_with_prefix("metrics_api"),
@@ -200,6 +214,24 @@ impl RunArgs {
             let _busy = admin_busy;
             admin::serve(admin_listener, Arc::new(registry), readiness, admin_stop).await
         });
+        let webhook = webhook_listener.map(|listener| {
+            let busy = shutdown.busy("admission webhook");
+            let stop = shutdown.clone().wait();
+            let reviewer = crate::webhook::review::Reviewer {
+                client: client.clone(),
+                policy: self.webhook_failure_policy,
+                cluster_object_namespace: self.cluster_object_namespace(),
+            };
+            let cert = self.metrics_api_cert();
+            let secret = self
+                .serving_cert_secret
+                .clone()
+                .map(|name| (self.namespace.clone(), name));
+            tokio::spawn(async move {
+                let _busy = busy;
+                crate::webhook::server::serve(listener, cert, reviewer, secret, stop).await
+            })
+        });
         let mut opts =
             self.operator_options(metrics_api_listener.map(|listener| MetricsApiOptions {
                 listener,
@@ -215,6 +247,9 @@ impl RunArgs {
             async move {
                 operator::run(client, opts, metrics, handles, shutdown).await?;
                 admin.await??;
+                if let Some(webhook) = webhook {
+                    webhook.await??;
+                }
                 Ok(())
             }
         };
@@ -241,6 +276,27 @@ impl RunArgs {
         Ok(Some(listener))
     }
 
+    /// The webhook's listener (None when disabled); a failure names the address.
+    async fn bind_webhook(&self) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+        if self.webhook_addr.is_empty() {
+            return Ok(None);
+        }
+        let addr: SocketAddr = self
+            .webhook_addr
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--webhook-addr {:?}: {e}", self.webhook_addr))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("admission webhook: cannot listen on {addr}: {e}"))?;
+        Ok(Some(listener))
+    }
+
+    fn cluster_object_namespace(&self) -> String {
+        self.cluster_object_namespace
+            .clone()
+            .unwrap_or_else(|| self.namespace.clone())
+    }
+
     fn metrics_api_cert(&self) -> CertSource {
         match (&self.tls_cert_file, &self.tls_private_key_file) {
             (Some(cert), Some(key)) => CertSource::Files {
@@ -263,6 +319,8 @@ impl RunArgs {
             manage: self.manage_serving_cert.then(|| ManagedCert {
                 service: self.metrics_api_service.clone(),
                 api_service: self.api_service.clone(),
+                webhook_configuration: (!self.webhook_addr.is_empty())
+                    .then(|| crate::cli::install_webhook::CONFIGURATION.to_string()),
                 policy: Policy {
                     cert_validity: self.serving_cert_validity,
                     ca_validity: self.serving_ca_validity,
@@ -287,10 +345,7 @@ impl RunArgs {
         OperatorOptions {
             metrics_api,
             config: OperatorConfig {
-                cluster_object_namespace: self
-                    .cluster_object_namespace
-                    .clone()
-                    .unwrap_or_else(|| self.namespace.clone()),
+                cluster_object_namespace: self.cluster_object_namespace(),
                 lead: LeadSettings {
                     default: self.lead_time_default,
                     margin: self.lead_time_margin,

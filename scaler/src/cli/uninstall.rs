@@ -1,7 +1,8 @@
 //! `prescale uninstall`: lets go of every ScaledObject before the operator goes, so nothing is
 //! left blocked on the operator's finalizer (a namespace's deletion would otherwise wait for
 //! it forever). In order: the operator Deployment is scaled to 0 (so it does not put the
-//! finalizer back), each ScaledObject that asks for `restoreToOriginalReplicaCount` gets its
+//! finalizer back) after the admission webhook's configuration is deleted (a stopped webhook
+//! under `failurePolicy: Fail` would refuse the finalizer removals), each ScaledObject that asks for `restoreToOriginalReplicaCount` gets its
 //! target back at the recorded count, and the finalizer comes off every ScaledObject. The
 //! cluster objects themselves are then removed with `prescale install … | kubectl delete -f -`;
 //! the HPAs go with their ScaledObjects (owner references).
@@ -29,6 +30,8 @@ pub struct UninstallArgs {
 /// What an uninstall did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
+    /// The ValidatingWebhookConfiguration was found and deleted.
+    pub webhook_removed: bool,
     pub operator_stopped: bool,
     /// `namespace/name` of the ScaledObjects whose finalizer was removed.
     pub released: Vec<String>,
@@ -64,7 +67,19 @@ pub async fn uninstall(client: &Client, namespace: &str) -> anyhow::Result<Repor
         "prescale-uninstall".into(),
         Events::new(client.clone(), None),
     );
-    let mut report = Report::default();
+    let webhook = super::install_webhook::CONFIGURATION;
+    let mut report = Report {
+        webhook_removed: writer
+            .delete_webhook_configuration(webhook)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot delete the ValidatingWebhookConfiguration {webhook}: {}",
+                    e.text()
+                )
+            })?,
+        ..Report::default()
+    };
     let operator = target::resolve(client, namespace, "apps/v1", "Deployment", OPERATOR).await;
     match operator {
         Ok(t) => match writer.scale(&t, 0).await {
@@ -152,6 +167,12 @@ async fn restore(
 
 fn text(r: &Report, namespace: &str) -> String {
     let mut out = String::new();
+    if r.webhook_removed {
+        out.push_str(&format!(
+            "admission webhook configuration {} deleted\n",
+            super::install_webhook::CONFIGURATION
+        ));
+    }
     if r.operator_stopped {
         out.push_str(&format!("operator {namespace}/{OPERATOR} scaled to 0\n"));
     } else {

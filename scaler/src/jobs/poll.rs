@@ -100,6 +100,7 @@ async fn check_and_roll_out(
 ) {
     let source = KubeSource {
         client: d.client.clone(),
+        caches: None,
     };
     match super::check::check(&source, sj, &d.cluster_ns).await {
         Err(m) => {

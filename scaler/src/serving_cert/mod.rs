@@ -42,6 +42,9 @@ pub struct ManagedCert {
     pub service: String,
     /// The APIService whose `caBundle` follows `ca.crt`.
     pub api_service: String,
+    /// The ValidatingWebhookConfiguration whose webhooks' `caBundle` follows `ca.crt` too
+    /// (when the admission webhook is served).
+    pub webhook_configuration: Option<String>,
     pub policy: Policy,
 }
 

@@ -297,6 +297,40 @@ impl Loaded {
             }
             return;
         }
+        if let Some(e) = auth_problems(v) {
+            self.error(file, format!("document {i}: {e}"));
+        }
         index(&mut self.source, v);
     }
+}
+
+/// KEDA's webhook checks of a (Cluster)TriggerAuthentication document (the admission webhook
+/// makes the same), as one message; None when it passes or is of another kind.
+fn auth_problems(v: &Value) -> Option<String> {
+    if v["apiVersion"].as_str() != Some("keda.sh/v1alpha1") {
+        return None;
+    }
+    let (kind, spec) = match v["kind"].as_str()? {
+        "TriggerAuthentication" => (
+            format!("TriggerAuthentication {}/{}", namespace_of(v), name_of(v)),
+            serde_yaml::from_value::<TriggerAuthentication>(v.clone())
+                .map(|t| t.spec)
+                .ok()?,
+        ),
+        "ClusterTriggerAuthentication" => (
+            format!("ClusterTriggerAuthentication {}", name_of(v)),
+            serde_yaml::from_value::<ClusterTriggerAuthentication>(v.clone())
+                .map(|t| t.spec.spec)
+                .ok()?,
+        ),
+        _ => return None,
+    };
+    let problems = super::auth::check(&spec);
+    (!problems.is_empty()).then(|| {
+        let list: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect();
+        format!("{kind}: {}", list.join("; "))
+    })
 }

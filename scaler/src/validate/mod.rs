@@ -2,12 +2,14 @@
 //! webhook's checks that need no cluster. Used by reconcile and by `prescale validate`.
 //! Every problem names the field and carries KEDA's message.
 
+pub mod auth;
 pub mod bounds;
 pub mod limits;
 pub mod load;
 pub mod metadata;
 pub mod report;
 pub mod scaled_job;
+pub mod resources;
 
 use crate::api::ScaledObject;
 use crate::scaling::formula::Formula;

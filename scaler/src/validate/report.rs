@@ -109,7 +109,7 @@ fn summary(specs: &[MetricSpec], composite: Option<&hpa::CompositeTarget>) -> Ve
 fn resource_requests(loaded: &Loaded, so: &crate::api::ScaledObject) -> Vec<Problem> {
     let t = &so.spec.scale_target_ref;
     let ns = so.metadata.namespace.clone().unwrap_or_default();
-    if !["Deployment", "StatefulSet"].contains(&t.kind()) {
+    if !super::resources::checked_kind(t.kind()) {
         return Vec::new();
     }
     let Some((_, Some(template))) =
@@ -125,48 +125,13 @@ fn resource_requests(loaded: &Loaded, so: &crate::api::ScaledObject) -> Vec<Prob
         .as_ref()
         .map(|s| s.containers.clone())
         .unwrap_or_default();
-    let mut out = Vec::new();
-    for (i, trig) in so.spec.triggers.iter().enumerate() {
-        let resource = trig.type_.as_str();
-        if resource != "cpu" && resource != "memory" {
-            continue;
-        }
-        let defaulted = loaded.limit_ranges.iter().any(|lr| {
-            lr.metadata.namespace.as_deref().unwrap_or("default") == ns
-                && lr.spec.as_ref().is_some_and(|s| {
-                    s.limits.iter().any(|l| {
-                        l.default.as_ref().is_some_and(|d| d.contains_key(resource))
-                            || l.default_request
-                                .as_ref()
-                                .is_some_and(|d| d.contains_key(resource))
-                    })
-                })
-        });
-        if defaulted {
-            continue;
-        }
-        let wanted = trig.metadata.get("containerName");
-        for c in containers
-            .iter()
-            .filter(|c| wanted.is_none_or(|w| *w == c.name))
-        {
-            let r = c.resources.as_ref();
-            let has = r.is_some_and(|r| {
-                r.requests
-                    .as_ref()
-                    .is_some_and(|m| m.contains_key(resource))
-                    || r.limits.as_ref().is_some_and(|m| m.contains_key(resource))
-            });
-            if !has {
-                out.push(Problem {
-                    field: format!("spec.triggers[{i}]"),
-                    trigger: Some(i),
-                    message: format!("the scaledobject has a {resource} trigger but the container {} doesn't have the {resource} request defined", c.name),
-                });
-            }
-        }
-    }
-    out
+    let limit_ranges: Vec<_> = loaded
+        .limit_ranges
+        .iter()
+        .filter(|lr| lr.metadata.namespace.as_deref().unwrap_or("default") == ns)
+        .cloned()
+        .collect();
+    super::resources::check(so, &containers, &limit_ranges)
 }
 
 /// How `prescale validate` checks.

@@ -7,6 +7,7 @@
 //! The reconcile and the poll loop decide what to write with pure functions
 //! (`controller::plan`, `poller::step`) and hand the result to this module.
 
+pub mod admission;
 pub mod events;
 pub mod finalizer;
 pub mod hpa;

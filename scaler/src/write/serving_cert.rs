@@ -112,7 +112,45 @@ impl Writer {
             .map_err(Error::Kube)?;
             tick.bundle_written = true;
         }
+        if let Some(name) = &m.webhook_configuration {
+            tick.bundle_written |= self.webhook_bundle(name, &bundle(&data)).await?;
+        }
         Ok(tick)
+    }
+
+    /// Puts `ca` into every webhook of the ValidatingWebhookConfiguration `name` that lacks
+    /// it: a missing `caBundle` by any replica (the same value whoever writes it), a different
+    /// one only by the leader. Whether it wrote.
+    async fn webhook_bundle(&self, name: &str, ca: &str) -> Result<bool, Error> {
+        let gvk = GroupVersionKind::gvk(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingWebhookConfiguration",
+        );
+        let api: Api<DynamicObject> = Api::all_with(
+            self.client.clone(),
+            &ApiResource::from_gvk_with_plural(&gvk, "validatingwebhookconfigurations"),
+        );
+        let Some(mut vwc) = api.get_opt(name).await.map_err(Error::Kube)? else {
+            return Ok(false);
+        };
+        let mut changed = false;
+        for w in vwc.data["webhooks"].as_array_mut().into_iter().flatten() {
+            let have = w["clientConfig"]["caBundle"].as_str().unwrap_or("");
+            if have != ca && (have.is_empty() || self.leads()) {
+                w["clientConfig"]["caBundle"] = serde_json::Value::String(ca.to_string());
+                changed = true;
+            }
+        }
+        if changed {
+            // a replace carries the resourceVersion read: a concurrent change gets 409 and the
+            // next tick reads again
+            api.replace(name, &PostParams::default(), &vwc)
+                .await
+                .map_err(Error::Kube)?;
+            tracing::info!(configuration = %name, "ValidatingWebhookConfiguration caBundle updated");
+        }
+        Ok(changed)
     }
 
     async fn put_secret(

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod aggregation;
+pub mod webhook;
 
 use prescale::leader::{Leadership, LeaseConfig};
 use prescale::metric_store::MetricStore;
