@@ -195,8 +195,9 @@ async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
         "{writes} Secret writes"
     );
     // the webhook configuration trusts the CA the APIService trusts (the same tick writes both)
-    let apis_bundle = api.get("apiregistration.k8s.io/v1", "APIService", "", API_SERVICE).unwrap()
-        ["spec"]["caBundle"]
+    let apis_bundle = api
+        .get("apiregistration.k8s.io/v1", "APIService", "", API_SERVICE)
+        .unwrap()["spec"]["caBundle"]
         .clone();
     eventually(10, "the webhooks' caBundle equals the APIService's", || {
         let vwc = api.get(
@@ -206,11 +207,14 @@ async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
             prescale::cli::install_webhook::CONFIGURATION,
         )?;
         let hooks = vwc["webhooks"].as_array()?.clone();
-        let current = api
-            .get("apiregistration.k8s.io/v1", "APIService", "", API_SERVICE)?["spec"]["caBundle"]
+        let current = api.get("apiregistration.k8s.io/v1", "APIService", "", API_SERVICE)?["spec"]
+            ["caBundle"]
             .clone();
-        (!hooks.is_empty() && hooks.iter().all(|w| w["clientConfig"]["caBundle"] == current))
-            .then_some(())
+        (!hooks.is_empty()
+            && hooks
+                .iter()
+                .all(|w| w["clientConfig"]["caBundle"] == current))
+        .then_some(())
     })
     .await;
     assert!(apis_bundle.is_string());

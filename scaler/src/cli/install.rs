@@ -137,8 +137,14 @@ pub fn documents(o: &Options) -> Vec<Value> {
     docs.extend(workload::objects(o));
     docs.push(certs::api_service(o));
     let cert_manager = o.cert_mode == CertMode::CertManager;
-    super::install_webhook::add(&mut docs, &o.namespace, certs::SERVICE, cert_manager, &o.webhook)
-        .expect("the webhook's namespace selector is checked before (`check`)");
+    super::install_webhook::add(
+        &mut docs,
+        &o.namespace,
+        certs::SERVICE,
+        cert_manager,
+        &o.webhook,
+    )
+    .expect("the webhook's namespace selector is checked before (`check`)");
     docs
 }
 

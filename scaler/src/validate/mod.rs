@@ -8,8 +8,8 @@ pub mod limits;
 pub mod load;
 pub mod metadata;
 pub mod report;
-pub mod scaled_job;
 pub mod resources;
+pub mod scaled_job;
 
 use crate::api::ScaledObject;
 use crate::scaling::formula::Formula;
