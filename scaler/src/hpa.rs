@@ -258,7 +258,7 @@ pub fn matches(existing: &HorizontalPodAutoscaler, desired: &HorizontalPodAutosc
             })
             .collect::<Vec<_>>()
     };
-    existing.spec == desired.spec
+    defaulted(&existing.spec) == defaulted(&desired.spec)
         && subset(
             &desired.metadata.labels,
             &existing.metadata.labels,
@@ -270,6 +270,38 @@ pub fn matches(existing: &HorizontalPodAutoscaler, desired: &HorizontalPodAutosc
             &[],
         )
         && owners(existing) == owners(desired)
+}
+
+/// `spec` as the API server stores it (`SetDefaults_HorizontalPodAutoscalerBehavior`): when
+/// `behavior` is present, a missing `scaleUp`/`scaleDown`, `selectPolicy` or `policies` is
+/// filled in (kubernetes.md §B.5). Compared after this, an HPA the server defaulted matches
+/// the partial `behavior` a ScaledObject asks for, so it is not rewritten at every reconcile.
+pub fn defaulted(spec: &HorizontalPodAutoscalerSpec) -> HorizontalPodAutoscalerSpec {
+    use k8s_openapi::api::autoscaling::v2::{HPAScalingPolicy, HPAScalingRules};
+    let policy = |type_: &str, value| HPAScalingPolicy {
+        type_: type_.into(),
+        value,
+        period_seconds: 15,
+    };
+    let fill = |rules: &Option<HPAScalingRules>, window: Option<i32>, policies| {
+        let mut r = rules.clone().unwrap_or_default();
+        r.select_policy.get_or_insert_with(|| "Max".into());
+        if r.stabilization_window_seconds.is_none() {
+            r.stabilization_window_seconds = window;
+        }
+        r.policies.get_or_insert(policies);
+        Some(r)
+    };
+    let mut spec = spec.clone();
+    if let Some(b) = spec.behavior.as_mut() {
+        b.scale_up = fill(
+            &b.scale_up,
+            Some(0),
+            vec![policy("Pods", 4), policy("Percent", 100)],
+        );
+        b.scale_down = fill(&b.scale_down, None, vec![policy("Percent", 100)]);
+    }
+    spec
 }
 
 /// An HPA metric target in the HPA model's terms (milli-units, as the controller computes).
@@ -379,5 +411,85 @@ mod tests {
         let mut not_controller = hpa("0.1.0", None, 10);
         not_controller.metadata.owner_references.as_mut().unwrap()[0].controller = None;
         assert!(!matches(&not_controller, &desired));
+    }
+
+    /// The API server fills a partial `behavior` in; the HPA it stores matches the partial one
+    /// asked for, a really different one does not, and no `behavior` stays none.
+    #[test]
+    fn a_partial_behavior_matches_what_the_server_stores() {
+        use k8s_openapi::api::autoscaling::v2::{HPAScalingPolicy, HPAScalingRules};
+        let rules =
+            |window: Option<i32>, select: Option<&str>, policies: Option<Vec<(&str, i32)>>| {
+                Some(HPAScalingRules {
+                    stabilization_window_seconds: window,
+                    select_policy: select.map(Into::into),
+                    policies: policies.map(|p| {
+                        p.into_iter()
+                            .map(|(t, v)| HPAScalingPolicy {
+                                type_: t.into(),
+                                value: v,
+                                period_seconds: 15,
+                            })
+                            .collect()
+                    }),
+                    ..Default::default()
+                })
+            };
+        let with = |up, down| {
+            let mut h = hpa("0.1.0", None, 10);
+            h.spec.behavior = Some(HorizontalPodAutoscalerBehavior {
+                scale_up: up,
+                scale_down: down,
+            });
+            h
+        };
+        let asked = with(None, rules(Some(60), None, None));
+        let stored = with(
+            rules(
+                Some(0),
+                Some("Max"),
+                Some(vec![("Pods", 4), ("Percent", 100)]),
+            ),
+            rules(Some(60), Some("Max"), Some(vec![("Percent", 100)])),
+        );
+        let cases = [
+            ("server defaults filled in", &stored, true),
+            (
+                "another scale-down window",
+                &with(
+                    stored.spec.behavior.clone().unwrap().scale_up,
+                    rules(Some(30), Some("Max"), Some(vec![("Percent", 100)])),
+                ),
+                false,
+            ),
+            (
+                "another scale-up policy",
+                &with(
+                    rules(Some(0), Some("Max"), Some(vec![("Pods", 2)])),
+                    rules(Some(60), Some("Max"), Some(vec![("Percent", 100)])),
+                ),
+                false,
+            ),
+            (
+                "Min instead of Max",
+                &with(
+                    rules(
+                        Some(0),
+                        Some("Min"),
+                        Some(vec![("Pods", 4), ("Percent", 100)]),
+                    ),
+                    rules(Some(60), Some("Max"), Some(vec![("Percent", 100)])),
+                ),
+                false,
+            ),
+            ("no behavior at all", &hpa("0.1.0", None, 10), false),
+        ];
+        for (what, existing, want) in cases {
+            assert_eq!(matches(existing, &asked), want, "{what}");
+        }
+        // no behavior asked: nothing is defaulted, so an HPA without one matches
+        let none = hpa("0.1.0", None, 10);
+        assert!(matches(&none, &none));
+        assert!(defaulted(&none.spec).behavior.is_none());
     }
 }

@@ -30,6 +30,8 @@ fn setup(api: &ApiServer, redis: &RedisServer) {
         "spec": {
             "scaleTargetRef": {"name": "worker"},
             "pollingInterval": 1, "cooldownPeriod": 2, "minReplicaCount": 0, "maxReplicaCount": 5,
+            // a partial behavior, which the API server stores with its defaults filled in
+            "advanced": {"horizontalPodAutoscalerConfig": {"behavior": {"scaleDown": {"stabilizationWindowSeconds": 60}}}},
             "triggers": [{"type": "redis", "metadata": {"hostFromEnv": "REDIS_HOST", "portFromEnv": "REDIS_PORT", "listName": "jobs:pending", "listLength": "5", "activationListLength": "0"},
                           "authenticationRef": {"name": "redis-auth"}}]
         }
@@ -70,6 +72,12 @@ async fn redis_list_scales_zero_to_one_and_back_with_status_events_and_metrics()
     assert_eq!(
         m["external"]["target"],
         json!({"type": "AverageValue", "averageValue": "5"})
+    );
+    assert_eq!(
+        h["spec"]["behavior"]["scaleDown"],
+        json!({"stabilizationWindowSeconds": 60, "selectPolicy": "Max",
+               "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}),
+        "stored with the API server's defaults"
     );
     assert_eq!(h["metadata"]["labels"]["team"], "jobs");
     assert_eq!(
@@ -148,7 +156,7 @@ async fn redis_list_scales_zero_to_one_and_back_with_status_events_and_metrics()
     assert_eq!(
         api.writes("horizontalpodautoscalers"),
         hpa_writes,
-        "an unchanged HPA is never written again"
+        "an unchanged HPA (its defaulted behavior included) is never written again"
     );
     op.stop().await;
 }

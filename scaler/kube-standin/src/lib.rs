@@ -36,7 +36,9 @@
 //! is treated as a JSON merge patch; server-side apply replaces lists whole and tracks
 //! ownership per manager as "the last applied configuration"; no admission, defaulting or
 //! validation beyond names (but see `admission`: registered ValidatingWebhookConfigurations
-//! are called over HTTPS on writes, as the apiserver calls them); set-based label selectors support `in`/`notin`/exists only.
+//! are called over HTTPS on writes, as the apiserver calls them; and an HPA's `spec.behavior`
+//! gets the apiserver's defaults, so a client comparing its desired HPA sees what a cluster
+//! stores); set-based label selectors support `in`/`notin`/exists only.
 //! The HPA controller's simplifications: no Events (`SuccessfulRescale`,
 //! `FailedGetExternalMetric`, …); Resource and ContainerResource metrics always fail (no
 //! metrics-server), Pods and Object metrics are reported as unusable; the target's selector is

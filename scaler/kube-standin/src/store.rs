@@ -152,6 +152,7 @@ impl State {
     }
 
     pub fn create(&mut self, r: &Resource, ns: &str, mut obj: Value) -> ApiResult<Value> {
+        default_hpa(r, &mut obj);
         // reviews are answered, not stored
         if r.plural == "subjectaccessreviews" {
             let allowed = (self.access)(&obj["spec"]);
@@ -211,6 +212,7 @@ impl State {
         mut new: Value,
         status_write: bool,
     ) -> ApiResult<Value> {
+        default_hpa(r, &mut new);
         let k = key(r, ns, name);
         let old = self
             .objects
@@ -409,4 +411,40 @@ fn without_rv(v: &Value) -> Value {
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The apiserver's defaulting of `autoscaling/v2` HPAs (`SetDefaults_HorizontalPodAutoscalerBehavior`
+/// in `pkg/apis/autoscaling/v2/defaults.go`), done before an object is compared or stored: when
+/// `spec.behavior` is present, a missing `scaleUp`/`scaleDown`, `selectPolicy` or `policies`
+/// is filled in (scaleUp: window 0 s, Max, Pods 4 and Percent 100 per 15 s; scaleDown: no
+/// window, Max, Percent 100 per 15 s).
+fn default_hpa(r: &Resource, obj: &mut Value) {
+    if r.group != "autoscaling" || r.plural != "horizontalpodautoscalers" {
+        return;
+    }
+    let Some(behavior) = obj["spec"].get_mut("behavior").filter(|b| b.is_object()) else {
+        return;
+    };
+    let up = json!([
+        {"type": "Pods", "value": 4, "periodSeconds": 15},
+        {"type": "Percent", "value": 100, "periodSeconds": 15}
+    ]);
+    let down = json!([{"type": "Percent", "value": 100, "periodSeconds": 15}]);
+    for (dir, window, policies) in [("scaleUp", Some(0), up), ("scaleDown", None, down)] {
+        if !behavior[dir].is_object() {
+            behavior[dir] = json!({});
+        }
+        let rules = &mut behavior[dir];
+        if rules["selectPolicy"].is_null() {
+            rules["selectPolicy"] = json!("Max");
+        }
+        if let Some(w) = window
+            && rules["stabilizationWindowSeconds"].is_null()
+        {
+            rules["stabilizationWindowSeconds"] = json!(w);
+        }
+        if rules["policies"].is_null() {
+            rules["policies"] = policies;
+        }
+    }
 }
