@@ -11,6 +11,8 @@ use redis::{
     ClientTlsConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo,
     TlsCertificates, TlsMode,
 };
+use super::batch::Batcher;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -21,18 +23,25 @@ pub enum RedisConn {
     Sentinel(Box<SentinelConn>),
 }
 
+/// A standalone server: its connection manager, and the task that pipelines the counts of
+/// concurrent callers ([`super::batch`]).
+pub struct SingleConn {
+    cell: Arc<ManagerCell>,
+    batch: Batcher,
+}
+
 /// A standalone server's connection manager. The manager reconnects by itself when the
 /// connection drops, but keeps a connection whose stream can no longer be trusted: one that
 /// sent a reply that did not parse (it stays stuck on it), or one with a reply still owed after
 /// a timeout (a late answer to the last call would answer the next). Such a manager is
 /// replaced by a fresh one (see [`RedisConn::discard`]).
-pub struct SingleConn {
+pub(crate) struct ManagerCell {
     client: redis::Client,
     cfg: ConnectionManagerConfig,
     manager: std::sync::Mutex<ConnectionManager>,
 }
 
-impl SingleConn {
+impl ManagerCell {
     fn current(&self) -> ConnectionManager {
         self.manager
             .lock()
@@ -50,12 +59,17 @@ impl SingleConn {
         }
     }
 
-    async fn run(&self, key: Option<&str>) -> redis::RedisResult<i64> {
-        let mut c = self.current();
-        // a connection the server (or a load balancer) closed is found broken only when
-        // used: the manager reconnects, and the call is tried once more on the new one
-        let res = match op(&mut c, key).await {
-            Err(e) if e.is_connection_dropped() => op(&mut c, key).await,
+    /// Runs `call` on the current manager: a connection the server (or a load balancer)
+    /// closed is found broken only when used, so the manager reconnects and the call is tried
+    /// once more on the new one; a connection that failed otherwise is replaced.
+    async fn with_retry<T, F, Fut>(&self, call: F) -> redis::RedisResult<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let c = self.current();
+        let res = match call(c.clone()).await {
+            Err(e) if e.is_connection_dropped() => call(c).await,
             r => r,
         };
         if let Err(e) = &res
@@ -65,6 +79,73 @@ impl SingleConn {
             self.replace();
         }
         res
+    }
+
+    /// The counts of `keys` in one pipeline, each key its own result (the script is loaded
+    /// once more when the server lost it).
+    pub(crate) async fn counts(&self, keys: &[&str]) -> Vec<redis::RedisResult<i64>> {
+        let script = redis::Script::new(COUNT_SCRIPT);
+        let send = |mut c: ConnectionManager| {
+            let mut p = redis::pipe();
+            p.ignore_errors();
+            for k in keys {
+                p.cmd("EVALSHA").arg(script.get_hash()).arg(1).arg(*k);
+            }
+            async move { p.query_async::<Vec<redis::RedisResult<i64>>>(&mut c).await }
+        };
+        let no_script = |r: &redis::RedisResult<i64>| {
+            r.as_ref().is_err_and(|e| {
+                e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+            })
+        };
+        let mut res = self.with_retry(send).await;
+        if res.as_ref().is_ok_and(|v| v.iter().any(no_script)) {
+            let load = self
+                .with_retry(|mut c| {
+                    async move {
+                        redis::cmd("SCRIPT")
+                            .arg("LOAD")
+                            .arg(COUNT_SCRIPT)
+                            .query_async::<String>(&mut c)
+                            .await
+                    }
+                })
+                .await;
+            res = match load {
+                Ok(_) => self.with_retry(send).await,
+                Err(e) => Err(e),
+            };
+        }
+        match res {
+            Ok(v) if v.len() == keys.len() => v,
+            Ok(v) => {
+                let e = redis::RedisError::from((
+                    redis::ErrorKind::Parse,
+                    "the pipeline's reply count does not match",
+                    format!("{} replies for {} counts", v.len(), keys.len()),
+                ));
+                self.replace();
+                keys.iter().map(|_| Err(e.clone())).collect()
+            }
+            Err(e) => keys.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+}
+
+impl SingleConn {
+    fn replace(&self) {
+        self.cell.replace();
+    }
+
+    async fn run(&self, key: Option<&str>) -> redis::RedisResult<i64> {
+        match key {
+            None => {
+                self.cell
+                    .with_retry(|mut c| async move { op(&mut c, None).await })
+                    .await
+            }
+            Some(k) => self.batch.count(k).await,
+        }
     }
 }
 
@@ -213,10 +294,14 @@ pub async fn connect(m: &RedisMetadata, timeout: Duration) -> Result<RedisConn> 
             let manager = ConnectionManager::new_with_config(client.clone(), cfg.clone())
                 .await
                 .map_err(err)?;
-            Ok(RedisConn::Single(Box::new(SingleConn {
+            let cell = Arc::new(ManagerCell {
                 client,
                 cfg,
                 manager: std::sync::Mutex::new(manager),
+            });
+            Ok(RedisConn::Single(Box::new(SingleConn {
+                batch: Batcher::start(cell.clone()),
+                cell,
             })))
         }
         Mode::Cluster => {
@@ -324,6 +409,15 @@ impl RedisConn {
     /// The number of members of `key`.
     pub async fn count(&self, key: &str) -> redis::RedisResult<i64> {
         self.run(Some(key)).await
+    }
+
+    /// How many pipelines of counts were sent to a standalone server (`None` for cluster and
+    /// sentinel connections, which send one call per count).
+    pub fn pipelines(&self) -> Option<u64> {
+        match self {
+            RedisConn::Single(s) => Some(s.batch.pipelines()),
+            _ => None,
+        }
     }
 
     /// Drops a connection whose call timed out: a late reply must not answer the next call.

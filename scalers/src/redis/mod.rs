@@ -2,6 +2,7 @@
 //! as the metric (spec §5.2). Value and activity come from one server-side script; the metric
 //! is `s<i>-redis-<listName>` with target `listLength`.
 
+mod batch;
 pub mod config;
 pub mod connection;
 
