@@ -32,7 +32,8 @@ use tokio::sync::Semaphore;
 /// interval, well above the spread of timers that fire together).
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(1);
 
-/// Most calls in flight per backend at once.
+/// Most calls in flight per backend at once (Prometheus, MySQL; a Redis server gets one
+/// pipeline at a time instead, see `redis::batch`).
 pub const MAX_IN_FLIGHT: usize = 16;
 
 /// A unique identity for one live scaler, so it never consumes the same result twice.
@@ -141,15 +142,18 @@ impl<T: Clone + Send + 'static> Coalescer<T> {
     }
 }
 
-/// The coalescer of the backend `backend_key` (a source's pool key) from the shared pools.
+/// The coalescer of the backend `backend_key` (a source's pool key) from the shared pools,
+/// letting `max_in_flight` calls run at once ([`MAX_IN_FLIGHT`] unless the source bounds its
+/// calls itself, as Redis pipelining does).
 pub async fn for_backend<T: Clone + Send + Sync + 'static>(
     pools: &crate::Pools,
     backend_key: &str,
+    max_in_flight: usize,
 ) -> Arc<Coalescer<T>> {
     let window = pools.coalesce_window();
     pools
         .get_or_create::<Coalescer<T>, _, _>(&format!("coalesce|{backend_key}"), || async move {
-            Ok(Coalescer::new(window, MAX_IN_FLIGHT))
+            Ok(Coalescer::new(window, max_in_flight))
         })
         .await
         .unwrap_or_else(|_| unreachable!("creating a coalescer cannot fail"))

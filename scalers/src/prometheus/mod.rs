@@ -254,7 +254,7 @@ impl TriggerDefinition for PrometheusDefinition {
             http,
             clock: ctx.clock.clone(),
             timeout,
-            calls: crate::coalesce::for_backend(&ctx.pools, &backend).await,
+            calls: crate::coalesce::for_backend(&ctx.pools, &backend, crate::coalesce::MAX_IN_FLIGHT).await,
             query_key,
             consumer: crate::coalesce::consumer_id(),
         }))

@@ -4,7 +4,8 @@
 //! each.
 //!
 //! A single task per server owns the sending. It waits for a first request, lets the tasks
-//! woken with it queue theirs (one scheduler yield, no timer: a lone request is not delayed),
+//! woken with it queue theirs (scheduler yields while requests keep coming, at most
+//! [`MAX_YIELDS`]; no timer: a lone request is delayed by one yield),
 //! and sends everything queued, up to [`MAX_BATCH`], as one pipeline of `EVALSHA`s of the count
 //! script. Requests that arrive while a pipeline is in flight form the next one. Each caller
 //! gets its own reply: a wrong key type fails that key only. The task ends when the connection
@@ -17,6 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most counts in one pipeline.
 pub const MAX_BATCH: usize = 1024;
+
+/// Most scheduler yields spent gathering one pipeline.
+const MAX_YIELDS: usize = 8;
 
 type Request = (String, oneshot::Sender<redis::RedisResult<i64>>);
 
@@ -60,12 +64,20 @@ async fn run(
     pipelines: Arc<AtomicU64>,
 ) {
     while let Some(first) = rx.recv().await {
-        tokio::task::yield_now().await;
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
+        // let the callers woken with the first queue theirs: yield while more keep coming
+        // (a lone request costs one yield)
+        for _ in 0..MAX_YIELDS {
+            tokio::task::yield_now().await;
+            let before = batch.len();
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            if batch.len() == before || batch.len() == MAX_BATCH {
+                break;
             }
         }
         // callers that gave up (their timeout) need no reply

@@ -81,42 +81,77 @@ impl ManagerCell {
         res
     }
 
-    /// The counts of `keys` in one pipeline, each key its own result (the script is loaded
-    /// once more when the server lost it).
+    /// The counts of `keys` in one pipeline, each key its own result: `LLEN` first (a list or
+    /// a missing key, the usual case, costs a bare `LLEN`), then the count script, in a second
+    /// pipeline, for the keys of another type (their `LLEN` answered WRONGTYPE).
     pub(crate) async fn counts(&self, keys: &[&str]) -> Vec<redis::RedisResult<i64>> {
-        let script = redis::Script::new(COUNT_SCRIPT);
-        let send = |mut c: ConnectionManager| {
-            let mut p = redis::pipe();
-            p.ignore_errors();
-            for k in keys {
-                p.cmd("EVALSHA").arg(script.get_hash()).arg(1).arg(*k);
+        let mut out = self
+            .pipeline(keys, |p, k| {
+                p.cmd("LLEN").arg(k);
+            })
+            .await;
+        let other: Vec<usize> = (0..keys.len())
+            .filter(|&i| {
+                out[i]
+                    .as_ref()
+                    .is_err_and(|e| e.code() == Some("WRONGTYPE"))
+            })
+            .collect();
+        if !other.is_empty() {
+            let other_keys: Vec<&str> = other.iter().map(|&i| keys[i]).collect();
+            for (i, r) in other.into_iter().zip(self.scripted(&other_keys).await) {
+                out[i] = r;
             }
-            async move { p.query_async::<Vec<redis::RedisResult<i64>>>(&mut c).await }
+        }
+        out
+    }
+
+    /// The count script for `keys` in one pipeline (loaded once more when the server lost it).
+    async fn scripted(&self, keys: &[&str]) -> Vec<redis::RedisResult<i64>> {
+        let script = redis::Script::new(COUNT_SCRIPT);
+        let hash = script.get_hash().to_string();
+        let evalsha = |p: &mut redis::Pipeline, k: &str| {
+            p.cmd("EVALSHA").arg(&hash).arg(1).arg(k);
         };
+        let out = self.pipeline(keys, evalsha).await;
         let no_script = |r: &redis::RedisResult<i64>| {
             r.as_ref().is_err_and(|e| {
                 e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
             })
         };
-        let mut res = self.with_retry(send).await;
-        if res.as_ref().is_ok_and(|v| v.iter().any(no_script)) {
-            let load = self
-                .with_retry(|mut c| {
-                    async move {
-                        redis::cmd("SCRIPT")
-                            .arg("LOAD")
-                            .arg(COUNT_SCRIPT)
-                            .query_async::<String>(&mut c)
-                            .await
-                    }
-                })
-                .await;
-            res = match load {
-                Ok(_) => self.with_retry(send).await,
-                Err(e) => Err(e),
-            };
+        if !out.iter().any(no_script) {
+            return out;
         }
-        match res {
+        let load = self
+            .with_retry(|mut c| async move {
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(COUNT_SCRIPT)
+                    .query_async::<String>(&mut c)
+                    .await
+            })
+            .await;
+        match load {
+            Ok(_) => self.pipeline(keys, evalsha).await,
+            Err(e) => keys.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
+    /// One command per key built by `add`, sent as one pipeline; each key its own reply.
+    async fn pipeline(
+        &self,
+        keys: &[&str],
+        add: impl Fn(&mut redis::Pipeline, &str),
+    ) -> Vec<redis::RedisResult<i64>> {
+        let send = |mut c: ConnectionManager| {
+            let mut p = redis::pipe();
+            p.ignore_errors();
+            for k in keys {
+                add(&mut p, k);
+            }
+            async move { p.query_async::<Vec<redis::RedisResult<i64>>>(&mut c).await }
+        };
+        match self.with_retry(send).await {
             Ok(v) if v.len() == keys.len() => v,
             Ok(v) => {
                 let e = redis::RedisError::from((

@@ -96,7 +96,7 @@ impl TriggerDefinition for RedisDefinition {
             meta: self.meta.clone(),
             conn,
             timeout,
-            calls: crate::coalesce::for_backend(&ctx.pools, &backend).await,
+            calls: crate::coalesce::for_backend(&ctx.pools, &backend, batch::MAX_BATCH).await,
             poll_key: crate::coalesce::digest(&("redis", backend)),
             consumer: crate::coalesce::consumer_id(),
         }))
