@@ -124,8 +124,9 @@ impl<T: Clone + Send + 'static> Coalescer<T> {
             let window = self.window;
             slots.retain(|_, s| {
                 Arc::strong_count(s) > 1
-                    || s.try_lock()
-                        .map_or(true, |d| d.as_ref().is_some_and(|d| d.at.elapsed() <= window))
+                    || s.try_lock().map_or(true, |d| {
+                        d.as_ref().is_some_and(|d| d.at.elapsed() <= window)
+                    })
             });
             *prune_at = (slots.len() * 2).max(64);
         }
@@ -194,7 +195,10 @@ mod tests {
         for (i, t) in tasks.into_iter().enumerate() {
             got.push((i, t.await.unwrap().unwrap()));
         }
-        assert!(got.iter().all(|(i, v)| *v == if *i < 10 { 1.0 } else { 2.0 }));
+        assert!(
+            got.iter()
+                .all(|(i, v)| *v == if *i < 10 { 1.0 } else { 2.0 })
+        );
         assert_eq!(ran.load(Ordering::SeqCst), 2);
         assert_eq!(c.calls(), 2);
     }
@@ -220,7 +224,9 @@ mod tests {
     #[tokio::test]
     async fn results_expire_after_the_window() {
         let c = Coalescer::<f64>::new(Duration::from_millis(20), 4);
-        c.call("k", consumer_id(), || async { Ok(1.0) }).await.unwrap();
+        c.call("k", consumer_id(), || async { Ok(1.0) })
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
         let v = c.call("k", consumer_id(), || async { Ok(2.0) }).await;
         assert_eq!(v, Ok(2.0));

@@ -92,7 +92,10 @@ impl Pools {
     /// How many pools of type `V` exist (sources also keep their call coalescers here).
     pub fn count<V: Any>(&self) -> usize {
         let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots.keys().filter(|(t, _)| *t == TypeId::of::<V>()).count()
+        slots
+            .keys()
+            .filter(|(t, _)| *t == TypeId::of::<V>())
+            .count()
     }
 
     /// How many pools exist.

@@ -21,11 +21,7 @@ fn ctx() -> Context {
 }
 
 async fn scaler(ctx: &Context, input: TriggerInput) -> Arc<dyn Scaler> {
-    registry::parse(&input)
-        .unwrap()
-        .connect(ctx)
-        .await
-        .unwrap()
+    registry::parse(&input).unwrap().connect(ctx).await.unwrap()
 }
 
 /// One polling cycle: every scaler samples at the same moment (their tasks wait for one
@@ -269,7 +265,13 @@ async fn mysql_one_execute_per_distinct_query_per_cycle() {
     };
     let mut scalers = Vec::new();
     for i in 0..30 {
-        scalers.push(scaler(&ctx, trigger("SELECT COUNT(*) FROM jobs", &(i % 6).to_string())).await);
+        scalers.push(
+            scaler(
+                &ctx,
+                trigger("SELECT COUNT(*) FROM jobs", &(i % 6).to_string()),
+            )
+            .await,
+        );
     }
     for _ in 0..10 {
         scalers.push(scaler(&ctx, trigger("SELECT MAX(id) * 10 FROM jobs", "0")).await);

@@ -94,7 +94,10 @@ mod tests {
         let key = phase_key("ns", "a", [Some(7)].into_iter());
         let phase = phase_of(key, i);
         // two loops started 13.5 s and 1,000,007 s after the epoch tick at the same phase
-        for started in [Duration::from_millis(13_500), Duration::from_secs(1_000_007)] {
+        for started in [
+            Duration::from_millis(13_500),
+            Duration::from_secs(1_000_007),
+        ] {
             let first = started + first_tick_delay(key, i, started);
             assert!(first - started < i);
             assert_eq!(first.as_nanos() % i.as_nanos(), phase.as_nanos());

@@ -175,7 +175,12 @@ impl TriggerDefinition for MySqlDefinition {
             pool,
             query_key: format!("{:x}", crate::coalesce::digest(&(&self.query, timeout))),
             poll_key: crate::coalesce::digest(&("mysql", &backend, &self.query)),
-            calls: crate::coalesce::for_backend(&ctx.pools, &backend, crate::coalesce::MAX_IN_FLIGHT).await,
+            calls: crate::coalesce::for_backend(
+                &ctx.pools,
+                &backend,
+                crate::coalesce::MAX_IN_FLIGHT,
+            )
+            .await,
             consumer: crate::coalesce::consumer_id(),
             query: self.query.clone(),
             activation: self.activation_query_value,

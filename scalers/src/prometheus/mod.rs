@@ -254,7 +254,12 @@ impl TriggerDefinition for PrometheusDefinition {
             http,
             clock: ctx.clock.clone(),
             timeout,
-            calls: crate::coalesce::for_backend(&ctx.pools, &backend, crate::coalesce::MAX_IN_FLIGHT).await,
+            calls: crate::coalesce::for_backend(
+                &ctx.pools,
+                &backend,
+                crate::coalesce::MAX_IN_FLIGHT,
+            )
+            .await,
             query_key,
             consumer: crate::coalesce::consumer_id(),
         }))
@@ -309,7 +314,11 @@ pub(crate) async fn range_history(
 /// triggers with equal keys share one call per cycle ([`crate::coalesce`]). The query key is a
 /// digest, as it covers credentials.
 fn call_keys(m: &PrometheusMetadata, timeout: Duration) -> (String, String) {
-    let backend = format!("{}|{}", client_key(m), m.server_address.trim_end_matches('/'));
+    let backend = format!(
+        "{}|{}",
+        client_key(m),
+        m.server_address.trim_end_matches('/')
+    );
     let key = crate::coalesce::digest(&(
         &m.query,
         &m.namespace,

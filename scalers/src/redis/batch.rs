@@ -42,12 +42,8 @@ impl Batcher {
     /// The number of members of `key`, sent in the next pipeline.
     pub(crate) async fn count(&self, key: &str) -> redis::RedisResult<i64> {
         let (tx, rx) = oneshot::channel();
-        let gone = || {
-            redis::RedisError::from((
-                redis::ErrorKind::Io,
-                "the redis pipelining task stopped",
-            ))
-        };
+        let gone =
+            || redis::RedisError::from((redis::ErrorKind::Io, "the redis pipelining task stopped"));
         self.tx.send((key.to_string(), tx)).map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }

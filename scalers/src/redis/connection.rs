@@ -2,6 +2,7 @@
 //! TLS): standalone through a reconnecting ConnectionManager, cluster through the async cluster
 //! client (all addresses are seeds), sentinel by asking the sentinels for the master.
 
+use super::batch::Batcher;
 use super::config::{Mode, RedisMetadata, split_address};
 use crate::error::{Error, Result};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -11,7 +12,6 @@ use redis::{
     ClientTlsConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo,
     TlsCertificates, TlsMode,
 };
-use super::batch::Batcher;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
