@@ -8,7 +8,9 @@
 //!   callers that come a moment late (polls of identical queries tick together, see the
 //!   poller's jitter, but timers fire a few milliseconds apart). A caller never gets the same
 //!   result twice: a scaler that already consumed a result gets a new call, so one object
-//!   polling again (or a test sampling in a loop) always sees a new answer.
+//!   polling again (or a test sampling in a loop) always sees a new answer; and a scaler's
+//!   first sample takes no result that was finished before it asked (a new or rebuilt
+//!   object reads the backend as it is now; it still joins a call in flight).
 //! - **Bounded concurrency per backend.** At most [`MAX_IN_FLIGHT`] calls per backend run at
 //!   once; the others queue behind them, and only behind them: a slow backend fills its own
 //!   slots, never another backend's.
@@ -80,16 +82,18 @@ impl<T: Clone + Send + 'static> Coalescer<T> {
     }
 
     /// The result of `call` for `key`: shared with the other callers of `key` that come while
-    /// it runs or within the window after it, else run now (within the backend's limit).
-    pub async fn call<F, Fut>(&self, key: &str, consumer: u64, call: F) -> Result<T>
+    /// it runs or (when `late_ok`, which a scaler sets from its second sample on) within the
+    /// window after it, else run now (within the backend's limit).
+    pub async fn call<F, Fut>(&self, key: &str, consumer: u64, late_ok: bool, call: F) -> Result<T>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
         let slot = self.slot(key);
+        let arrived = Instant::now();
         let mut state = slot.lock().await;
         if let Some(done) = state.as_mut()
-            && done.at.elapsed() <= self.window
+            && (done.at >= arrived || (late_ok && done.at.elapsed() <= self.window))
             && !done.seen.contains(&consumer)
         {
             done.seen.push(consumer);
@@ -183,7 +187,7 @@ mod tests {
             let (c, ran) = (c.clone(), ran.clone());
             tasks.push(tokio::spawn(async move {
                 let key = if i < 10 { "q1" } else { "q2" };
-                c.call(key, consumer_id(), || async {
+                c.call(key, consumer_id(), true, || async {
                     ran.fetch_add(1, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     Ok(if key == "q1" { 1.0 } else { 2.0 })
@@ -209,26 +213,32 @@ mod tests {
         let (a, b) = (consumer_id(), consumer_id());
         let fail = || async { Err(Error::Query("bad query".into())) };
         assert_eq!(
-            c.call("k", a, fail).await,
+            c.call("k", a, true, fail).await,
             Err(Error::Query("bad query".into()))
         );
         // another consumer within the window: the same error, no call
-        let r = c.call("k", b, || async { Ok(5.0) }).await;
+        let r = c.call("k", b, true, || async { Ok(5.0) }).await;
         assert_eq!(r, Err(Error::Query("bad query".into())));
         assert_eq!(c.calls(), 1);
         // the first consumer again: a new call
-        assert_eq!(c.call("k", a, || async { Ok(5.0) }).await, Ok(5.0));
+        assert_eq!(c.call("k", a, true, || async { Ok(5.0) }).await, Ok(5.0));
         assert_eq!(c.calls(), 2);
+        // a first sample takes no finished result
+        let first = c
+            .call("k", consumer_id(), false, || async { Ok(6.0) })
+            .await;
+        assert_eq!(first, Ok(6.0));
+        assert_eq!(c.calls(), 3);
     }
 
     #[tokio::test]
     async fn results_expire_after_the_window() {
         let c = Coalescer::<f64>::new(Duration::from_millis(20), 4);
-        c.call("k", consumer_id(), || async { Ok(1.0) })
+        c.call("k", consumer_id(), true, || async { Ok(1.0) })
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
-        let v = c.call("k", consumer_id(), || async { Ok(2.0) }).await;
+        let v = c.call("k", consumer_id(), true, || async { Ok(2.0) }).await;
         assert_eq!(v, Ok(2.0));
         assert_eq!(c.calls(), 2);
     }
@@ -239,7 +249,7 @@ mod tests {
         let slow = {
             let c = c.clone();
             tokio::spawn(async move {
-                c.call("k", consumer_id(), || async {
+                c.call("k", consumer_id(), true, || async {
                     tokio::time::sleep(Duration::from_secs(60)).await;
                     Ok(1.0)
                 })
@@ -250,7 +260,7 @@ mod tests {
         slow.abort();
         let v = tokio::time::timeout(
             Duration::from_secs(5),
-            c.call("k", consumer_id(), || async { Ok(2.0) }),
+            c.call("k", consumer_id(), true, || async { Ok(2.0) }),
         )
         .await
         .unwrap();
@@ -265,7 +275,7 @@ mod tests {
         for i in 0..12 {
             let (c, now, peak) = (c.clone(), now.clone(), peak.clone());
             tasks.push(tokio::spawn(async move {
-                c.call(&format!("q{i}"), consumer_id(), || async {
+                c.call(&format!("q{i}"), consumer_id(), true, || async {
                     let n = now.fetch_add(1, Ordering::SeqCst) + 1;
                     peak.fetch_max(n, Ordering::SeqCst);
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -286,7 +296,7 @@ mod tests {
     async fn idle_keys_past_the_window_are_pruned() {
         let c = Coalescer::<f64>::new(Duration::from_millis(1), 4);
         for i in 0..200 {
-            c.call(&format!("q{i}"), consumer_id(), || async { Ok(1.0) })
+            c.call(&format!("q{i}"), consumer_id(), true, || async { Ok(1.0) })
                 .await
                 .unwrap();
             tokio::time::sleep(Duration::from_micros(50)).await;

@@ -89,6 +89,9 @@ async fn prometheus_one_query_per_distinct_query_per_cycle() {
             scalers.push(scaler(&ctx, TriggerInput::new("prometheus", 0, &meta)).await);
         }
     }
+    // a first cycle (every scaler's first sample reads the backend as it is now, joining only
+    // calls in flight: not counted), then steady cycles
+    cycle(&scalers).await;
     for round in 0..2 {
         let before = prometheus_queries(&p);
         let got = cycle(&scalers).await;
@@ -197,6 +200,9 @@ async fn redis_one_count_per_key_per_cycle_in_one_pipeline() {
     for _ in 0..5 {
         scalers.push(scaler(&ctx, trigger("text", "0")).await);
     }
+    // a first cycle (every scaler's first sample reads the backend as it is now, joining only
+    // calls in flight: not counted), then steady cycles
+    cycle(&scalers).await;
     for round in 0..2 {
         let calls = (redis_calls(&r, "llen"), redis_calls(&r, "evalsha"));
         let batches = reads.load(Ordering::SeqCst);
@@ -279,6 +285,9 @@ async fn mysql_one_execute_per_distinct_query_per_cycle() {
     for _ in 0..5 {
         scalers.push(scaler(&ctx, trigger("SELECT COUNT(*) FROM missing", "0")).await);
     }
+    // a first cycle (every scaler's first sample reads the backend as it is now, joining only
+    // calls in flight: not counted), then steady cycles
+    cycle(&scalers).await;
     for round in 0..2 {
         let before = mysql_status(&db, "Com_stmt_execute").await;
         let got = cycle(&scalers).await;

@@ -182,6 +182,7 @@ impl TriggerDefinition for MySqlDefinition {
             )
             .await,
             consumer: crate::coalesce::consumer_id(),
+            sampled: Default::default(),
             query: self.query.clone(),
             activation: self.activation_query_value,
             timeout,
@@ -212,6 +213,8 @@ pub struct MySqlScaler {
     query_key: String,
     poll_key: u64,
     consumer: u64,
+    /// Whether this scaler sampled before (its first sample takes no finished result).
+    sampled: std::sync::atomic::AtomicBool,
 }
 
 /// The first column of a row as a number (integers, decimals, floats, numeric strings).
@@ -245,8 +248,13 @@ impl Scaler for MySqlScaler {
         let value = Error::within(
             "MySQL query",
             self.timeout,
-            self.calls
-                .call(&self.query_key, self.consumer, || self.query_now()),
+            self.calls.call(
+                &self.query_key,
+                self.consumer,
+                self.sampled
+                    .swap(true, std::sync::atomic::Ordering::Relaxed),
+                || self.query_now(),
+            ),
         )
         .await?;
         Ok(Sample {

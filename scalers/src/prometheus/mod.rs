@@ -262,6 +262,7 @@ impl TriggerDefinition for PrometheusDefinition {
             .await,
             query_key,
             consumer: crate::coalesce::consumer_id(),
+            sampled: Default::default(),
         }))
     }
 
@@ -343,6 +344,8 @@ pub struct PrometheusScaler {
     calls: Arc<crate::coalesce::Coalescer<f64>>,
     query_key: String,
     consumer: u64,
+    /// Whether this scaler sampled before (its first sample takes no finished result).
+    sampled: std::sync::atomic::AtomicBool,
 }
 
 impl PrometheusScaler {
@@ -373,8 +376,13 @@ impl Scaler for PrometheusScaler {
         let value = Error::within(
             "prometheus query",
             self.timeout,
-            self.calls
-                .call(&self.query_key, self.consumer, || self.query()),
+            self.calls.call(
+                &self.query_key,
+                self.consumer,
+                self.sampled
+                    .swap(true, std::sync::atomic::Ordering::Relaxed),
+                || self.query(),
+            ),
         )
         .await?;
         Ok(Sample {

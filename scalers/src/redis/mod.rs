@@ -99,6 +99,7 @@ impl TriggerDefinition for RedisDefinition {
             calls: crate::coalesce::for_backend(&ctx.pools, &backend, batch::MAX_BATCH).await,
             poll_key: crate::coalesce::digest(&("redis", backend)),
             consumer: crate::coalesce::consumer_id(),
+            sampled: Default::default(),
         }))
     }
 
@@ -119,6 +120,8 @@ pub struct RedisScaler {
     /// instants, so their counts go out in one pipeline.
     poll_key: u64,
     consumer: u64,
+    /// Whether this scaler sampled before (its first sample takes no finished result).
+    sampled: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
@@ -133,8 +136,13 @@ impl Scaler for RedisScaler {
         let n = Error::within(
             format!("redis length of {:?}", self.meta.list_name),
             self.timeout,
-            self.calls
-                .call(&self.meta.list_name, self.consumer, || self.count_now()),
+            self.calls.call(
+                &self.meta.list_name,
+                self.consumer,
+                self.sampled
+                    .swap(true, std::sync::atomic::Ordering::Relaxed),
+                || self.count_now(),
+            ),
         )
         .await?;
         Ok(Sample {
