@@ -9,124 +9,13 @@
 //! Run: `cargo bench -p prescale-benches --bench adapter_load` (`-- --rate R --seconds S` to
 //! size it; `benches/tests/smoke.rs` runs 200 requests/s for one second as a smoke test).
 
-use arc_swap::ArcSwap;
-use async_trait::async_trait;
-use prescale_metrics_adapter::auth::{Auth, RequestHeaderConfig};
-use prescale_metrics_adapter::authz::AllowAll;
-use prescale_metrics_adapter::limits::Limits;
-use prescale_metrics_adapter::tls::{CertSource, TlsState};
-use prescale_metrics_adapter::{
-    ExternalMetricValue, MetricProvider, ProviderError, Selector, app_with, server,
-};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use prescale_benches::adapter::{READ, certs, client, serve, tempfile_dir};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Workers sending at once; above the server's in-flight limit on purpose.
 const WORKERS: usize = 96;
 const MAX_IN_FLIGHT: usize = 64;
-const READ: &str = "/apis/external.metrics.k8s.io/v1beta1/namespaces/bench";
-
-/// One metric served at once, one after 50 ms, the rest unknown.
-struct Provider;
-
-#[async_trait]
-impl MetricProvider for Provider {
-    async fn get_external_metric(
-        &self,
-        _: &str,
-        metric: &str,
-        _: &Selector,
-    ) -> Result<Vec<ExternalMetricValue>, ProviderError> {
-        match metric {
-            "queue" => {}
-            "slow" => tokio::time::sleep(Duration::from_millis(50)).await,
-            _ => return Err(ProviderError::NotFound(format!("no metric {metric}"))),
-        }
-        Ok(vec![ExternalMetricValue {
-            metric_name: metric.into(),
-            labels: Default::default(),
-            timestamp: chrono::Utc::now(),
-            value: 7.0,
-        }])
-    }
-    async fn list_external_metrics(&self) -> Vec<String> {
-        vec!["queue".into(), "slow".into()]
-    }
-}
-
-struct Certs {
-    serving_ca: String,
-    serving: (String, String),
-    front_proxy_ca: String,
-    /// The front-proxy client certificate and key, PEM.
-    client: String,
-}
-
-fn certs() -> Certs {
-    let ca = |cn: &str| {
-        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate().unwrap();
-        let pem = p.self_signed(&key).unwrap().pem();
-        (p, key, pem)
-    };
-    let leaf = |names: Vec<String>, cn: &str, ca: &(CertificateParams, KeyPair, String)| {
-        let mut p = CertificateParams::new(names).unwrap();
-        p.distinguished_name.push(DnType::CommonName, cn);
-        let key = KeyPair::generate().unwrap();
-        let cert = p
-            .signed_by(&key, &Issuer::from_params(&ca.0, &ca.1))
-            .unwrap();
-        (cert.pem(), key.serialize_pem())
-    };
-    let (serving_ca, front_proxy_ca) = (ca("serving-ca"), ca("front-proxy-ca"));
-    let serving = leaf(vec!["localhost".into()], "prescale", &serving_ca);
-    let (cert, key) = leaf(Vec::new(), "front-proxy-client", &front_proxy_ca);
-    Certs {
-        serving_ca: serving_ca.2,
-        serving,
-        front_proxy_ca: front_proxy_ca.2,
-        client: format!("{cert}{key}"),
-    }
-}
-
-/// Serves the adapter on 127.0.0.1; its port.
-async fn serve(c: &Certs, dir: &std::path::Path) -> u16 {
-    std::fs::write(dir.join("tls.crt"), &c.serving.0).unwrap();
-    std::fs::write(dir.join("tls.key"), &c.serving.1).unwrap();
-    let source = CertSource::Files {
-        cert: dir.join("tls.crt"),
-        key: dir.join("tls.key"),
-    };
-    let tls = TlsState::new(source, Some(c.front_proxy_ca.clone().into_bytes())).unwrap();
-    let auth = Arc::new(Auth {
-        request_header: ArcSwap::from_pointee(RequestHeaderConfig::default()),
-        authorizer: Arc::new(AllowAll),
-    });
-    let limits = Limits {
-        max_in_flight: MAX_IN_FLIGHT,
-        ..Limits::default()
-    };
-    let app = app_with(Arc::new(Provider), auth, None, &limits);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(server::serve(listener, tls, app, std::future::pending()));
-    port
-}
-
-fn client(c: &Certs, identity: bool) -> reqwest::Client {
-    let mut b = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(c.serving_ca.as_bytes()).unwrap())
-        .timeout(Duration::from_secs(10));
-    if identity {
-        b = b.identity(reqwest::Identity::from_pem(c.client.as_bytes()).unwrap());
-    }
-    b.build().unwrap()
-}
 
 /// The n-th request of the mix: which client, path and extra header.
 fn nth(n: usize) -> (bool, &'static str, Option<String>) {
@@ -215,7 +104,7 @@ pub fn run(rate: u64, seconds: u64) -> Report {
     let c = certs();
     let started = Instant::now();
     let tallies = rt.block_on(async {
-        let port = serve(&c, &dir).await;
+        let port = serve(&c, &dir, MAX_IN_FLIGHT).await;
         let base = format!("https://localhost:{port}{READ}");
         let every = Duration::from_secs_f64(WORKERS as f64 / rate.max(1) as f64);
         let until = Instant::now() + Duration::from_secs(seconds);
@@ -259,12 +148,6 @@ fn summarize(rate: u64, seconds: f64, tallies: Vec<Tally>, rss_before_kib: u64) 
         rss_before_kib,
         rss_after_kib: prescale_benches::peak_rss_kib(),
     }
-}
-
-fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("prescale-adapter-load-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn main() {

@@ -1,6 +1,9 @@
 //! Prescale's benchmarks live in this package's bench targets (`cargo bench -p
 //! prescale-benches`); see README.md for the figures and the commands that produced them.
 
+pub mod adapter;
+pub mod proc;
+
 /// The value after `--name` on a bench's command line (`cargo bench … -- --name VALUE`), or
 /// `default` when it is absent or does not parse.
 pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {

@@ -1,6 +1,14 @@
 //! Per-call latency of each source's `sample()` against the raw backend, measured in the same
-//! run on the same server: a direct client call, and the backend's own load tool where Debian
-//! ships one (`redis-benchmark`, `mariadb-slap`). Prints a Markdown table with the ratios.
+//! run on the same server, alternating (20 rounds of ours then raw, so drift of the machine
+//! hits both alike): a direct client call, and the backend's own load tool where Debian ships
+//! one (`redis-benchmark`, `mariadb-slap`). Prints a Markdown table with the ratios. Each
+//! `sample()` is a real upstream call: a scaler never gets a shared result twice
+//! (`prescale_scalers::coalesce`).
+//!
+//! Then the cycle figures: many Redis triggers on one server sampled together (pipelined)
+//! against the raw client sending the same counts one by one and as one pipeline, and
+//! `redis-benchmark -P`; and 1,000 Prometheus triggers over 100 distinct queries sampled
+//! together, with the queries Prometheus itself counted.
 //!
 //! Run: `cargo bench -p prescale-benches --bench sources` (servers from `scripts/setup.sh`).
 
@@ -13,6 +21,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "sources_cycles.rs"]
+mod cycles;
+
 const N: usize = 2000;
 
 struct Stats {
@@ -21,21 +32,39 @@ struct Stats {
     p99: Duration,
 }
 
-async fn measure<F, Fut>(n: usize, mut f: F) -> Stats
+const ROUNDS: usize = 20;
+
+/// `n` calls of `ours` and of `raw`, alternating in rounds, after a warm-up of both.
+async fn alternate<F, Fut, G, Gut>(n: usize, mut ours: F, mut raw: G) -> (Stats, Stats)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
+    G: FnMut() -> Gut,
+    Gut: std::future::Future<Output = ()>,
 {
     for _ in 0..n / 10 {
-        f().await; // warm-up
+        ours().await;
+        raw().await;
     }
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        f().await;
-        samples.push(t.elapsed());
+    let (mut a, mut b) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..ROUNDS {
+        for _ in 0..n / ROUNDS {
+            let t = Instant::now();
+            ours().await;
+            a.push(t.elapsed());
+        }
+        for _ in 0..n / ROUNDS {
+            let t = Instant::now();
+            raw().await;
+            b.push(t.elapsed());
+        }
     }
+    (stats(a), stats(b))
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
     samples.sort();
+    let n = samples.len();
     let total: Duration = samples.iter().sum();
     Stats {
         mean: total / n as u32,
@@ -150,26 +179,27 @@ async fn main() {
         ),
     )
     .await;
-    let ours = measure(N, || async {
-        s.sample().await.expect("sample");
-    })
-    .await;
     let client = redis::Client::open(format!("redis://{}", r.address())).expect("client");
-    let mut conn = redis::aio::ConnectionManager::new(client)
+    let conn = redis::aio::ConnectionManager::new(client)
         .await
         .expect("conn");
-    let raw = measure(N, || {
-        let mut c = conn.clone();
-        async move {
-            let _: i64 = redis::cmd("LLEN")
-                .arg("jobs")
-                .query_async(&mut c)
-                .await
-                .expect("llen");
-        }
-    })
+    let (ours, raw) = alternate(
+        N,
+        || async {
+            s.sample().await.expect("sample");
+        },
+        || {
+            let mut c = conn.clone();
+            async move {
+                let _: i64 = redis::cmd("LLEN")
+                    .arg("jobs")
+                    .query_async(&mut c)
+                    .await
+                    .expect("llen");
+            }
+        },
+    )
     .await;
-    let _ = &mut conn;
     row("redis", &ours, "redis crate LLEN", raw.mean);
     row(
         "redis",
@@ -202,17 +232,19 @@ async fn main() {
             .with_auth(&[("connectionString", &db.go_dsn(""))]),
     )
     .await;
-    let ours = measure(N, || async {
-        s.sample().await.expect("sample");
-    })
-    .await;
-    let raw = measure(N, || {
-        let pool = pool.clone();
-        async move {
-            let mut c = pool.get_conn().await.expect("conn");
-            let _: Option<f64> = c.query_first(q).await.expect("query");
-        }
-    })
+    let (ours, raw) = alternate(
+        N,
+        || async {
+            s.sample().await.expect("sample");
+        },
+        || {
+            let pool = pool.clone();
+            async move {
+                let mut c = pool.get_conn().await.expect("conn");
+                let _: Option<f64> = c.query_first(q).await.expect("query");
+            }
+        },
+    )
     .await;
     row("mysql", &ours, "mysql_async query_first", raw.mean);
     row("mysql", &ours, "mariadb-slap -c 1", mariadb_slap(&db, q, N));
@@ -235,30 +267,35 @@ async fn main() {
         ),
     )
     .await;
-    let ours = measure(N, || async {
-        s.sample().await.expect("sample");
-    })
-    .await;
     let http = reqwest::Client::new();
     let url = format!(
         "{}/api/v1/query?query={}",
         p.address(),
         "sum%28queue_depth%29"
     );
-    let raw = measure(N, || {
-        let (http, url) = (http.clone(), url.clone());
-        async move {
-            let _ = http
-                .get(url)
-                .send()
-                .await
-                .expect("get")
-                .bytes()
-                .await
-                .expect("body");
-        }
-    })
+    let (ours, raw) = alternate(
+        N,
+        || async {
+            s.sample().await.expect("sample");
+        },
+        || {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let _ = http
+                    .get(url)
+                    .send()
+                    .await
+                    .expect("get")
+                    .bytes()
+                    .await
+                    .expect("body");
+            }
+        },
+    )
     .await;
     row("prometheus", &ours, "reqwest GET same query", raw.mean);
     pool.disconnect().await.expect("disconnect");
+
+    cycles::redis_pipelined(&ctx, &r, prescale_benches::arg("--keys", 200)).await;
+    cycles::prometheus_coalesced(&ctx, &p, prescale_benches::arg("--objects", 1000)).await;
 }

@@ -6,6 +6,10 @@
 mod adapter_load;
 
 #[allow(dead_code)]
+#[path = "../adapter_latency.rs"]
+mod adapter_latency;
+
+#[allow(dead_code)]
 #[path = "../simulate.rs"]
 mod simulate;
 
@@ -127,4 +131,15 @@ async fn operator_steady_bench_measures_memory_and_cpu_from_proc() {
     );
     assert!(r.mcpu > 0.0, "CPU read from /proc: {}", r.mcpu);
     assert!(r.setup < Duration::from_secs(60), "{:?}", r.setup);
+}
+
+#[test]
+fn adapter_latency_bench_measures_a_fixed_rate_and_saturation() {
+    let r = adapter_latency::run(200, 1);
+    assert_eq!(r.fixed.requests, 200);
+    assert_eq!(r.fixed.errors, 0);
+    assert!(r.fixed.p50_us > 0 && r.fixed.p50_us <= r.fixed.p99_us);
+    assert!(r.fixed.p99_us <= r.fixed.p999_us && r.fixed.p999_us <= r.fixed.max_us);
+    assert!(r.saturation.requests > 0 && r.saturation.errors == 0);
+    assert!(r.rss_kib > 0);
 }

@@ -8,6 +8,7 @@
 //! live [`Scaler`] that reads values from the backend through the shared [`Context`].
 
 pub mod clock;
+pub mod coalesce;
 pub mod cron;
 pub mod error;
 pub mod forecast;
@@ -108,6 +109,14 @@ pub trait Scaler: Send + Sync {
     /// Reads the current raw value and decides activity (`value > activation threshold`,
     /// on the raw value). Every call is bounded by a timeout.
     async fn sample(&self) -> Result<Sample>;
+
+    /// The identity of the upstream call this scaler makes, for the poller's phase: scalers
+    /// with equal keys poll at the same instants, so their identical queries share one call
+    /// ([`coalesce`]) or one pipeline (Redis). `None` (the default): no upstream call worth
+    /// aligning, the object's own identity places its polls.
+    fn poll_key(&self) -> Option<u64> {
+        None
+    }
 
     /// For pre-scaling sources ([`prescale`]): the rule's `leadTime`; `None` for ordinary
     /// sources, whose other pre-scaling methods are then never called.

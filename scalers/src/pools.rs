@@ -13,9 +13,15 @@ use tokio::sync::OnceCell;
 type Slot = Arc<OnceCell<Arc<dyn Any + Send + Sync>>>;
 
 /// A process-wide map from (pool type, backend key) to a shared pool.
-#[derive(Default)]
 pub struct Pools {
     slots: Mutex<HashMap<(TypeId, String), Slot>>,
+    coalesce_window: std::time::Duration,
+}
+
+impl Default for Pools {
+    fn default() -> Self {
+        Self::with_coalesce_window(crate::coalesce::DEFAULT_WINDOW)
+    }
 }
 
 impl std::fmt::Debug for Pools {
@@ -28,6 +34,20 @@ impl std::fmt::Debug for Pools {
 impl Pools {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Pools whose identical queries share results for `window` after they arrive (see
+    /// [`crate::coalesce`]; `Duration::ZERO` shares only calls in flight).
+    pub fn with_coalesce_window(window: std::time::Duration) -> Self {
+        Self {
+            slots: Mutex::default(),
+            coalesce_window: window,
+        }
+    }
+
+    /// How long a result of an upstream call serves identical queries.
+    pub fn coalesce_window(&self) -> std::time::Duration {
+        self.coalesce_window
     }
 
     /// The pool for `key`, created by `make` on first use. Concurrent first users wait for the
@@ -67,6 +87,15 @@ impl Pools {
             None => Arc::strong_count(slot) > 1,
         });
         before - slots.len()
+    }
+
+    /// How many pools of type `V` exist (sources also keep their call coalescers here).
+    pub fn count<V: Any>(&self) -> usize {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .keys()
+            .filter(|(t, _)| *t == TypeId::of::<V>())
+            .count()
     }
 
     /// How many pools exist.

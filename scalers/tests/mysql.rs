@@ -205,7 +205,11 @@ async fn shared_pool_and_no_connection_leak_on_errors() {
     let bad = scaler(&ctx, with_dsn(&dsn, "SELECT * FROM no_such_table", &[]))
         .await
         .unwrap();
-    assert_eq!(ctx.pools.len(), 1, "two triggers, one DSN, one pool");
+    assert_eq!(
+        ctx.pools.count::<prescale_scalers::mysql::MySqlPool>(),
+        1,
+        "two triggers, one DSN, one pool"
+    );
     for _ in 0..50 {
         assert!(bad.sample().await.is_err());
         a.sample().await.unwrap();

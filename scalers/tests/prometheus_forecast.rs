@@ -290,7 +290,11 @@ async fn shares_the_prometheus_client() {
         .connect(&ctx)
         .await
         .unwrap();
-    assert_eq!(ctx.pools.len(), 1, "one client for both triggers");
+    assert_eq!(
+        ctx.pools.count::<reqwest::Client>(),
+        1,
+        "one client for both triggers"
+    );
     let _c = registry::parse(&trigger(
         "http://127.0.0.1:1",
         "up",
@@ -300,5 +304,5 @@ async fn shares_the_prometheus_client() {
     .connect(&ctx)
     .await
     .unwrap();
-    assert_eq!(ctx.pools.len(), 2);
+    assert_eq!(ctx.pools.count::<reqwest::Client>(), 2);
 }

@@ -331,14 +331,22 @@ async fn triggers_on_one_backend_share_one_pool() {
     )
     .await
     .unwrap();
-    assert_eq!(ctx.pools.len(), 1);
+    assert_eq!(
+        ctx.pools
+            .count::<prescale_scalers::redis::connection::RedisConn>(),
+        1
+    );
     let _c = scaler(
         &ctx,
         trigger("redis", &[("address", &other.address()), ("listName", "a")]),
     )
     .await
     .unwrap();
-    assert_eq!(ctx.pools.len(), 2);
+    assert_eq!(
+        ctx.pools
+            .count::<prescale_scalers::redis::connection::RedisConn>(),
+        2
+    );
     let clients = r.cli(&["CLIENT", "LIST"]).lines().count();
     assert!(
         clients <= 2,

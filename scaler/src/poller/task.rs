@@ -6,7 +6,7 @@
 use super::env::Env;
 use super::evaluate::{TargetState, combine, sample};
 use super::execute::execute;
-use super::jitter::first_tick_offset;
+use super::jitter::{first_tick_delay_now, phase_key};
 use super::plan::PollPlan;
 use super::step::{StepInput, decide};
 use crate::api::conditions::READY;
@@ -26,7 +26,8 @@ pub async fn run(plan: PollPlan, env: Env, poke: Arc<tokio::sync::Notify>) {
     let offset = if crate::prescaling::any(&plan.triggers) {
         Duration::ZERO
     } else {
-        first_tick_offset(&spec.namespace, &spec.name, spec.interval)
+        let keys = plan.triggers.iter().map(|t| t.scaler.poll_key());
+        first_tick_delay_now(phase_key(&spec.namespace, &spec.name, keys), spec.interval)
     };
     let mut next = tokio::time::Instant::now() + offset;
     let mut change: Option<tokio::time::Instant> = None;

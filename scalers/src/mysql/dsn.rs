@@ -184,8 +184,11 @@ impl Dsn {
             .db_name((!self.db_name.is_empty()).then(|| self.db_name.clone()))
             .prefer_socket(false)
             .pool_opts(
+                // no reset on return: it would cost a round trip per sample and drop the
+                // prepared statements (see `read_only`: every statement sets what it needs)
                 mysql_async::PoolOpts::default()
-                    .with_constraints(mysql_async::PoolConstraints::new(1, 8).unwrap_or_default()),
+                    .with_constraints(mysql_async::PoolConstraints::new(1, 8).unwrap_or_default())
+                    .with_reset_connection(false),
             );
         if self.net == "unix" {
             b = b.socket(Some(self.addr.clone()));

@@ -166,9 +166,23 @@ impl TriggerDefinition for MySqlDefinition {
 
     async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>> {
         let (pool, timeout) = open_pool(&self.dsn, ctx).await?;
+        let backend = match &self.dsn {
+            Ok(dsn) => pool_key(dsn),
+            Err(_) => unreachable!("open_pool refuses a DSN that did not parse"),
+        };
         Ok(Arc::new(MySqlScaler {
             spec: self.spec.clone(),
             pool,
+            query_key: format!("{:x}", crate::coalesce::digest(&(&self.query, timeout))),
+            poll_key: crate::coalesce::digest(&("mysql", &backend, &self.query)),
+            calls: crate::coalesce::for_backend(
+                &ctx.pools,
+                &backend,
+                crate::coalesce::MAX_IN_FLIGHT,
+            )
+            .await,
+            consumer: crate::coalesce::consumer_id(),
+            sampled: Default::default(),
             query: self.query.clone(),
             activation: self.activation_query_value,
             timeout,
@@ -195,6 +209,12 @@ pub struct MySqlScaler {
     query: String,
     activation: f64,
     timeout: Duration,
+    calls: Arc<crate::coalesce::Coalescer<f64>>,
+    query_key: String,
+    poll_key: u64,
+    consumer: u64,
+    /// Whether this scaler sampled before (its first sample takes no finished result).
+    sampled: std::sync::atomic::AtomicBool,
 }
 
 /// The first column of a row as a number (integers, decimals, floats, numeric strings).
@@ -222,7 +242,35 @@ impl Scaler for MySqlScaler {
         &self.spec
     }
 
+    /// The query's value, shared with the triggers that run the same query on the same
+    /// database at the same moment.
     async fn sample(&self) -> Result<Sample> {
+        let value = Error::within(
+            "MySQL query",
+            self.timeout,
+            self.calls.call(
+                &self.query_key,
+                self.consumer,
+                self.sampled
+                    .swap(true, std::sync::atomic::Ordering::Relaxed),
+                || self.query_now(),
+            ),
+        )
+        .await?;
+        Ok(Sample {
+            value,
+            active: value > self.activation,
+        })
+    }
+
+    fn poll_key(&self) -> Option<u64> {
+        Some(self.poll_key)
+    }
+}
+
+impl MySqlScaler {
+    /// The query, run now.
+    async fn query_now(&self) -> Result<f64> {
         let run = async {
             let conn = self.pool.0.get_conn().await?;
             let read = read_only::read_rows(
@@ -253,11 +301,6 @@ impl Scaler for MySqlScaler {
         let first = row.as_ref().and_then(|r| r.as_ref(0)).ok_or_else(|| {
             Error::Value("error inspecting MySQL: the query returned no rows".into())
         })?;
-        let value =
-            to_f64(first).map_err(|e| Error::Value(format!("error inspecting MySQL: {e}")))?;
-        Ok(Sample {
-            value,
-            active: value > self.activation,
-        })
+        to_f64(first).map_err(|e| Error::Value(format!("error inspecting MySQL: {e}")))
     }
 }

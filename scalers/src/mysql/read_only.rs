@@ -2,13 +2,18 @@
 //!
 //! - as one prepared statement, so it is one statement (the text protocol of mysql_async
 //!   always allows several, `SELECT 1; DELETE …`, as the Go driver does not);
-//! - inside `START TRANSACTION READ ONLY`, so it cannot write, not even through a stored
-//!   function (the server answers "Cannot execute statement in a READ ONLY transaction");
-//!   the transaction is rolled back after the read;
-//! - under `SET STATEMENT max_statement_time=<timeout> FOR …`, so the server stops it at the
-//!   trigger's timeout (dropping the client's future alone would leave it running). MariaDB
-//!   10.11 prepares `SET STATEMENT … FOR`; it applies to that statement only, whatever the
-//!   session holds;
+//! - under `SET STATEMENT tx_read_only=1, max_statement_time=<timeout> FOR …`: the statement
+//!   runs as a read-only transaction, so it cannot write, not even through a stored function
+//!   (the server answers "Cannot execute statement in a READ ONLY transaction"), whatever the
+//!   session holds (a stored function that sets the session read-write does not free the
+//!   statement it runs in); and the server stops it at the trigger's timeout (dropping the
+//!   client's future alone would leave it running). MariaDB 10.11 prepares `SET STATEMENT …
+//!   FOR`; both settings apply to that statement only. Being part of the statement text, they
+//!   cost no round trip: the statement is prepared once per pooled connection (the pool keeps
+//!   its connections' prepared statements: it does not reset connections when they return,
+//!   see `Dsn::opts`) and each sample is one execute. (A `START TRANSACTION READ
+//!   ONLY` … `ROLLBACK` around each query and a reset on every return to the pool cost four
+//!   more round trips per sample, see benches/README.md.)
 //! - reading at most `max_rows` rows: with more, the connection is closed instead of reading
 //!   the rest (see [`read_rows`]).
 
@@ -22,11 +27,11 @@ pub(crate) struct Rows {
     pub more: bool,
 }
 
-/// `query` as `SET STATEMENT max_statement_time=<limit> FOR <query>` (seconds, at least 1 ms:
-/// 0 would mean no limit).
-pub(crate) fn with_statement_time(query: &str, limit: Duration) -> String {
+/// `query` as `SET STATEMENT tx_read_only=1, max_statement_time=<limit> FOR <query>`
+/// (seconds, at least 1 ms: 0 would mean no limit).
+pub(crate) fn guarded(query: &str, limit: Duration) -> String {
     let secs = limit.as_secs_f64().max(0.001);
-    format!("SET STATEMENT max_statement_time={secs:.3} FOR {query}")
+    format!("SET STATEMENT tx_read_only=1, max_statement_time={secs:.3} FOR {query}")
 }
 
 /// Runs `query` with `params` read-only on `conn`, cut by the server at `limit`, keeping at
@@ -40,8 +45,7 @@ pub(crate) async fn read_rows(
     limit: Duration,
     max_rows: usize,
 ) -> Result<Rows, mysql_async::Error> {
-    conn.query_drop("START TRANSACTION READ ONLY").await?;
-    let guarded = with_statement_time(query, limit);
+    let guarded = guarded(query, limit);
     let read = async {
         let mut result = conn.exec_iter(guarded.as_str(), params).await?;
         let mut rows = Vec::new();
@@ -62,11 +66,7 @@ pub(crate) async fn read_rows(
             }));
             Ok(rows)
         }
-        Ok(rows) => {
-            conn.query_drop("ROLLBACK").await?;
-            Ok(rows)
-        }
-        // the pool rolls back a connection returned in a transaction
+        Ok(rows) => Ok(rows),
         Err(e) => Err(e),
     }
 }

@@ -246,12 +246,23 @@ impl TriggerDefinition for PrometheusDefinition {
     /// that is down shows up at the first poll, not as a broken ScaledObject.
     async fn connect(&self, ctx: &Context) -> Result<Arc<dyn Scaler>> {
         let http = shared_client(ctx, &self.meta).await?;
+        let timeout = self.meta.timeout.unwrap_or(ctx.default_timeout);
+        let (backend, query_key) = call_keys(&self.meta, timeout);
         Ok(Arc::new(PrometheusScaler {
             spec: self.spec.clone(),
             meta: self.meta.clone(),
             http,
             clock: ctx.clock.clone(),
-            timeout: self.meta.timeout.unwrap_or(ctx.default_timeout),
+            timeout,
+            calls: crate::coalesce::for_backend(
+                &ctx.pools,
+                &backend,
+                crate::coalesce::MAX_IN_FLIGHT,
+            )
+            .await,
+            query_key,
+            consumer: crate::coalesce::consumer_id(),
+            sampled: Default::default(),
         }))
     }
 
@@ -299,6 +310,30 @@ pub(crate) async fn range_history(
     ))
 }
 
+/// The backend (TLS client and server) and the query key (everything that makes the answer:
+/// query, namespace, parameters, headers, auth, null handling, timeout) of a trigger's calls:
+/// triggers with equal keys share one call per cycle ([`crate::coalesce`]). The query key is a
+/// digest, as it covers credentials.
+fn call_keys(m: &PrometheusMetadata, timeout: Duration) -> (String, String) {
+    let backend = format!(
+        "{}|{}",
+        client_key(m),
+        m.server_address.trim_end_matches('/')
+    );
+    let key = crate::coalesce::digest(&(
+        &m.query,
+        &m.namespace,
+        &m.query_parameters,
+        &m.custom_headers,
+        &m.auth.bearer_token,
+        &m.auth.basic,
+        &m.auth.custom,
+        m.ignore_null_values,
+        timeout,
+    ));
+    (backend, format!("{key:x}"))
+}
+
 /// A live `prometheus` trigger.
 pub struct PrometheusScaler {
     spec: MetricSpec,
@@ -306,15 +341,16 @@ pub struct PrometheusScaler {
     http: Arc<reqwest::Client>,
     clock: Arc<dyn Clock>,
     timeout: Duration,
+    calls: Arc<crate::coalesce::Coalescer<f64>>,
+    query_key: String,
+    consumer: u64,
+    /// Whether this scaler sampled before (its first sample takes no finished result).
+    sampled: std::sync::atomic::AtomicBool,
 }
 
-#[async_trait]
-impl Scaler for PrometheusScaler {
-    fn metric_spec(&self) -> &MetricSpec {
-        &self.spec
-    }
-
-    async fn sample(&self) -> Result<Sample> {
+impl PrometheusScaler {
+    /// One instant query, sent now.
+    async fn query(&self) -> Result<f64> {
         let m = &self.meta;
         let url = query_url(m, self.clock.now());
         let (status, body) = get_capped(
@@ -324,10 +360,43 @@ impl Scaler for PrometheusScaler {
             "prometheus query",
         )
         .await?;
-        let value = query::value_of(status, &body, &m.query, m.ignore_null_values)?;
+        query::value_of(status, &body, &m.query, m.ignore_null_values)
+    }
+}
+
+#[async_trait]
+impl Scaler for PrometheusScaler {
+    fn metric_spec(&self) -> &MetricSpec {
+        &self.spec
+    }
+
+    /// The query's answer, shared with the identical queries of other triggers that poll at
+    /// the same moment.
+    async fn sample(&self) -> Result<Sample> {
+        let value = Error::within(
+            "prometheus query",
+            self.timeout,
+            self.calls.call(
+                &self.query_key,
+                self.consumer,
+                self.sampled
+                    .swap(true, std::sync::atomic::Ordering::Relaxed),
+                || self.query(),
+            ),
+        )
+        .await?;
         Ok(Sample {
             value,
-            active: value > m.activation_threshold,
+            active: value > self.meta.activation_threshold,
         })
+    }
+
+    fn poll_key(&self) -> Option<u64> {
+        Some(crate::coalesce::digest(&(
+            "prometheus",
+            client_key(&self.meta),
+            &self.meta.server_address,
+            &self.query_key,
+        )))
     }
 }

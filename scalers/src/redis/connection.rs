@@ -2,6 +2,7 @@
 //! TLS): standalone through a reconnecting ConnectionManager, cluster through the async cluster
 //! client (all addresses are seeds), sentinel by asking the sentinels for the master.
 
+use super::batch::Batcher;
 use super::config::{Mode, RedisMetadata, split_address};
 use crate::error::{Error, Result};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -11,6 +12,7 @@ use redis::{
     ClientTlsConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo,
     TlsCertificates, TlsMode,
 };
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
@@ -21,18 +23,25 @@ pub enum RedisConn {
     Sentinel(Box<SentinelConn>),
 }
 
+/// A standalone server: its connection manager, and the task that pipelines the counts of
+/// concurrent callers ([`super::batch`]).
+pub struct SingleConn {
+    cell: Arc<ManagerCell>,
+    batch: Batcher,
+}
+
 /// A standalone server's connection manager. The manager reconnects by itself when the
 /// connection drops, but keeps a connection whose stream can no longer be trusted: one that
 /// sent a reply that did not parse (it stays stuck on it), or one with a reply still owed after
 /// a timeout (a late answer to the last call would answer the next). Such a manager is
 /// replaced by a fresh one (see [`RedisConn::discard`]).
-pub struct SingleConn {
+pub(crate) struct ManagerCell {
     client: redis::Client,
     cfg: ConnectionManagerConfig,
     manager: std::sync::Mutex<ConnectionManager>,
 }
 
-impl SingleConn {
+impl ManagerCell {
     fn current(&self) -> ConnectionManager {
         self.manager
             .lock()
@@ -50,12 +59,17 @@ impl SingleConn {
         }
     }
 
-    async fn run(&self, key: Option<&str>) -> redis::RedisResult<i64> {
-        let mut c = self.current();
-        // a connection the server (or a load balancer) closed is found broken only when
-        // used: the manager reconnects, and the call is tried once more on the new one
-        let res = match op(&mut c, key).await {
-            Err(e) if e.is_connection_dropped() => op(&mut c, key).await,
+    /// Runs `call` on the current manager: a connection the server (or a load balancer)
+    /// closed is found broken only when used, so the manager reconnects and the call is tried
+    /// once more on the new one; a connection that failed otherwise is replaced.
+    async fn with_retry<T, F, Fut>(&self, call: F) -> redis::RedisResult<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let c = self.current();
+        let res = match call(c.clone()).await {
+            Err(e) if e.is_connection_dropped() => call(c).await,
             r => r,
         };
         if let Err(e) = &res
@@ -65,6 +79,108 @@ impl SingleConn {
             self.replace();
         }
         res
+    }
+
+    /// The counts of `keys` in one pipeline, each key its own result: `LLEN` first (a list or
+    /// a missing key, the usual case, costs a bare `LLEN`), then the count script, in a second
+    /// pipeline, for the keys of another type (their `LLEN` answered WRONGTYPE).
+    pub(crate) async fn counts(&self, keys: &[&str]) -> Vec<redis::RedisResult<i64>> {
+        let mut out = self
+            .pipeline(keys, |p, k| {
+                p.cmd("LLEN").arg(k);
+            })
+            .await;
+        let other: Vec<usize> = (0..keys.len())
+            .filter(|&i| {
+                out[i]
+                    .as_ref()
+                    .is_err_and(|e| e.code() == Some("WRONGTYPE"))
+            })
+            .collect();
+        if !other.is_empty() {
+            let other_keys: Vec<&str> = other.iter().map(|&i| keys[i]).collect();
+            for (i, r) in other.into_iter().zip(self.scripted(&other_keys).await) {
+                out[i] = r;
+            }
+        }
+        out
+    }
+
+    /// The count script for `keys` in one pipeline (loaded once more when the server lost it).
+    async fn scripted(&self, keys: &[&str]) -> Vec<redis::RedisResult<i64>> {
+        let script = redis::Script::new(COUNT_SCRIPT);
+        let hash = script.get_hash().to_string();
+        let evalsha = |p: &mut redis::Pipeline, k: &str| {
+            p.cmd("EVALSHA").arg(&hash).arg(1).arg(k);
+        };
+        let out = self.pipeline(keys, evalsha).await;
+        let no_script = |r: &redis::RedisResult<i64>| {
+            r.as_ref().is_err_and(|e| {
+                e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+            })
+        };
+        if !out.iter().any(no_script) {
+            return out;
+        }
+        let load = self
+            .with_retry(|mut c| async move {
+                redis::cmd("SCRIPT")
+                    .arg("LOAD")
+                    .arg(COUNT_SCRIPT)
+                    .query_async::<String>(&mut c)
+                    .await
+            })
+            .await;
+        match load {
+            Ok(_) => self.pipeline(keys, evalsha).await,
+            Err(e) => keys.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
+    /// One command per key built by `add`, sent as one pipeline; each key its own reply.
+    async fn pipeline(
+        &self,
+        keys: &[&str],
+        add: impl Fn(&mut redis::Pipeline, &str),
+    ) -> Vec<redis::RedisResult<i64>> {
+        let send = |mut c: ConnectionManager| {
+            let mut p = redis::pipe();
+            p.ignore_errors();
+            for k in keys {
+                add(&mut p, k);
+            }
+            async move { p.query_async::<Vec<redis::RedisResult<i64>>>(&mut c).await }
+        };
+        match self.with_retry(send).await {
+            Ok(v) if v.len() == keys.len() => v,
+            Ok(v) => {
+                let e = redis::RedisError::from((
+                    redis::ErrorKind::Parse,
+                    "the pipeline's reply count does not match",
+                    format!("{} replies for {} counts", v.len(), keys.len()),
+                ));
+                self.replace();
+                keys.iter().map(|_| Err(e.clone())).collect()
+            }
+            Err(e) => keys.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+}
+
+impl SingleConn {
+    fn replace(&self) {
+        self.cell.replace();
+    }
+
+    async fn run(&self, key: Option<&str>) -> redis::RedisResult<i64> {
+        match key {
+            None => {
+                self.cell
+                    .with_retry(|mut c| async move { op(&mut c, None).await })
+                    .await
+            }
+            Some(k) => self.batch.count(k).await,
+        }
     }
 }
 
@@ -237,10 +353,14 @@ pub async fn connect(m: &RedisMetadata, timeout: Duration) -> Result<RedisConn> 
             let manager = ConnectionManager::new_with_config(client.clone(), cfg.clone())
                 .await
                 .map_err(err)?;
-            Ok(RedisConn::Single(Box::new(SingleConn {
+            let cell = Arc::new(ManagerCell {
                 client,
                 cfg,
                 manager: std::sync::Mutex::new(manager),
+            });
+            Ok(RedisConn::Single(Box::new(SingleConn {
+                batch: Batcher::start(cell.clone()),
+                cell,
             })))
         }
         Mode::Cluster => {
@@ -348,6 +468,15 @@ impl RedisConn {
     /// The number of members of `key`.
     pub async fn count(&self, key: &str) -> redis::RedisResult<i64> {
         self.run(Some(key)).await
+    }
+
+    /// How many pipelines of counts were sent to a standalone server (`None` for cluster and
+    /// sentinel connections, which send one call per count).
+    pub fn pipelines(&self) -> Option<u64> {
+        match self {
+            RedisConn::Single(s) => Some(s.batch.pipelines()),
+            _ => None,
+        }
     }
 
     /// Drops a connection whose call timed out: a late reply must not answer the next call.

@@ -2,6 +2,7 @@
 //! as the metric (spec §5.2). Value and activity come from one server-side script; the metric
 //! is `s<i>-redis-<listName>` with target `listLength`.
 
+mod batch;
 pub mod config;
 pub mod connection;
 
@@ -91,11 +92,16 @@ impl TriggerDefinition for RedisDefinition {
                 });
             }
         }
+        let backend = connection::pool_key(&self.meta);
         Ok(Arc::new(RedisScaler {
             spec: self.spec.clone(),
             meta: self.meta.clone(),
             conn,
             timeout,
+            calls: crate::coalesce::for_backend(&ctx.pools, &backend, batch::MAX_BATCH).await,
+            poll_key: crate::coalesce::digest(&("redis", backend)),
+            consumer: crate::coalesce::consumer_id(),
+            sampled: Default::default(),
         }))
     }
 
@@ -111,6 +117,13 @@ pub struct RedisScaler {
     meta: RedisMetadata,
     conn: Arc<RedisConn>,
     timeout: Duration,
+    calls: Arc<crate::coalesce::Coalescer<i64>>,
+    /// The server's pool key as a digest: every trigger on one server polls at the same
+    /// instants, so their counts go out in one pipeline.
+    poll_key: u64,
+    consumer: u64,
+    /// Whether this scaler sampled before (its first sample takes no finished result).
+    sampled: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
@@ -119,7 +132,35 @@ impl Scaler for RedisScaler {
         &self.spec
     }
 
+    /// The key's length, shared with the triggers on the same key of the same server that poll
+    /// at the same moment.
     async fn sample(&self) -> Result<Sample> {
+        let n = Error::within(
+            format!("redis length of {:?}", self.meta.list_name),
+            self.timeout,
+            self.calls.call(
+                &self.meta.list_name,
+                self.consumer,
+                self.sampled
+                    .swap(true, std::sync::atomic::Ordering::Relaxed),
+                || self.count_now(),
+            ),
+        )
+        .await?;
+        Ok(Sample {
+            value: n as f64,
+            active: n > self.meta.activation_list_length,
+        })
+    }
+
+    fn poll_key(&self) -> Option<u64> {
+        Some(self.poll_key)
+    }
+}
+
+impl RedisScaler {
+    /// One count, sent now.
+    async fn count_now(&self) -> Result<i64> {
         let what = || format!("redis length of {:?}", self.meta.list_name);
         let timed_out = || Error::Timeout {
             what: what(),
@@ -146,9 +187,6 @@ impl Scaler for RedisScaler {
                 return Err(timed_out());
             }
         };
-        Ok(Sample {
-            value: n as f64,
-            active: n > self.meta.activation_list_length,
-        })
+        Ok(n)
     }
 }
