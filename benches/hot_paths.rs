@@ -124,6 +124,7 @@ fn decision(c: &mut Criterion) {
                 prescale: None,
                 held_bounds: (1, 20),
                 status: &status,
+                last_active_seen: Some(now),
             }))
         })
     });
