@@ -86,6 +86,15 @@ impl Running {
     }
 }
 
+/// Its poll loop has polled once: `Active` is known (the first tick is placed somewhere in the
+/// polling interval, so this can come up to `pollingInterval` after Ready).
+fn polled(so: &Value) -> bool {
+    so["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Active" && (c["status"] == "True" || c["status"] == "False"))
+    })
+}
+
 fn ready(so: &Value) -> bool {
     so["status"]["conditions"].as_array().is_some_and(|c| {
         c.iter()
@@ -170,6 +179,18 @@ pub async fn run(n: usize, settle: Duration, qps: f64, burst: u32) -> Report {
     let new = writes(&api, &zero);
     let new_reads = reads(&api) - reads0;
     tokio::time::sleep(settle).await;
+    // a restart is measured with every object in its steady state: polled at least once
+    while !api
+        .list("keda.sh/v1alpha1", "ScaledObject")
+        .iter()
+        .all(polled)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "not every object was polled"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let settled = writes(&api, &zero);
     let settled_reads = reads(&api) - reads0;
     op.stop().await;
