@@ -123,7 +123,11 @@ pub fn client(c: &Certs, identity: bool) -> reqwest::Client {
 
 /// A fresh directory for the serving certificate files.
 pub fn tempfile_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("prescale-adapter-load-{}", std::process::id()));
+    // one per call: two benches in one process (the smoke tests) must not share key files
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("prescale-adapter-load-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -86,12 +86,12 @@ async fn fallback_lands_on_the_fallback_count_and_never_scales_to_zero() {
     })
     .await;
     assert_eq!(so["status"]["health"]["s0-redis-q"]["status"], "Happy");
-    let (record, _) = op
-        .handles
-        .metric_store
-        .get("shop", "web", "s0-redis-q")
-        .unwrap();
-    assert_eq!((record.value, record.fallback), (Some(1.0), false));
+    // a poll between the restart and the RPUSH may read 0 first: the next one reads 1
+    eventually(5, "the list's value, not the fallback, is stored", || {
+        let (record, _) = op.handles.metric_store.get("shop", "web", "s0-redis-q")?;
+        ((record.value, record.fallback) == (Some(1.0), false)).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,7 +57,7 @@ pub async fn execute(
         }
     }
     // a failed write is logged; the next poll writes the status again
-    let _ = env.writer.status(so, status).await;
+    let _ = env.writer.poll_status(so, status).await;
 }
 
 impl Run<'_> {

@@ -82,7 +82,7 @@ pub async fn poll_once(plan: &PollPlan, env: &Env) -> Option<DateTime<Utc>> {
                 kube_error_text(&e)
             );
             status.set_condition(READY, "False", "ErrorGettingCurrentReplicas", &msg);
-            let _ = env.writer.status(&so, status).await;
+            let _ = env.writer.poll_status(&so, status).await;
             return None;
         }
     };

@@ -10,8 +10,22 @@ impl Writer {
     /// Patches the status subresource when it changed (leader only); a failure is logged and
     /// returned (the reconcile retries it; a poll loop writes again on its next poll).
     pub async fn status(&self, so: &ScaledObject, status: ScaledObjectStatus) -> Result<(), Error> {
-        // a read older than our last write: its newer version is reconciled (polled) next
-        if so.status.as_ref() == Some(&status) || !self.leads() || self.stale(so) {
+        // a read older than our last write: its newer version is reconciled next
+        if self.stale(so) {
+            return Ok(());
+        }
+        self.poll_status(so, status).await
+    }
+
+    /// The poll loop's status write: made even when its cached ScaledObject is older than this
+    /// writer's last write (the status is computed from this poll's values; waiting for the
+    /// cache could hold a failing trigger's `Ready=False` back for many polls).
+    pub async fn poll_status(
+        &self,
+        so: &ScaledObject,
+        status: ScaledObjectStatus,
+    ) -> Result<(), Error> {
+        if so.status.as_ref() == Some(&status) || !self.leads() {
             return Ok(());
         }
         let api: Api<ScaledObject> = Api::namespaced(
