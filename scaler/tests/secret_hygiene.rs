@@ -200,7 +200,7 @@ async fn no_marker_secret_appears_anywhere() {
     })
     .await;
     for name in ["wrong", "prom", "db", "addr", "api"] {
-        eventually(30, &format!("{name} reports its failure"), || {
+        eventually(60, &format!("{name} reports its failure"), || {
             let so = scaled_object(&api, "shop", name)?;
             let c = condition(&so, "Ready")?;
             (c.0 == "False" || c.0 == "Unknown").then_some(())
@@ -213,7 +213,7 @@ async fn no_marker_secret_appears_anywhere() {
     })
     .await;
     for name in ["job-wrong", "job-addr"] {
-        eventually(30, &format!("{name} reports its failure"), || {
+        eventually(60, &format!("{name} reports its failure"), || {
             let sj = api.get("keda.sh/v1alpha1", "ScaledJob", "shop", name)?;
             let c = condition(&sj, "Ready")?;
             (c.0 == "False" || c.0 == "Unknown").then_some(())
