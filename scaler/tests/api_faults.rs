@@ -16,7 +16,7 @@ use support::*;
 fn cron_so(name: &str, max: i64) -> Value {
     json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
         "metadata": {"name": name, "namespace": "shop"},
-        "spec": {"scaleTargetRef": {"name": name}, "minReplicaCount": 1, "maxReplicaCount": max,
+        "spec": {"scaleTargetRef": {"name": name}, "minReplicaCount": 1, "maxReplicaCount": max, "pollingInterval": 2,
             "triggers": [{"type": "cron", "metadata": {"timezone": "Etc/UTC", "start": "0 8 * * *", "end": "0 18 * * *", "desiredReplicas": "3"}}]}})
 }
 
@@ -53,6 +53,15 @@ async fn watches_ended_and_compacted_relist_and_miss_nothing() {
     eventually(20, "5 HPAs", || {
         (0..5)
             .all(|i| hpa(&api, "shop", &format!("keda-hpa-w{i}")).is_some())
+            .then_some(())
+    })
+    .await;
+    // every object polled once (the first tick is placed somewhere in the polling interval):
+    // no first-poll status write can land between the unrelated write and the compaction below
+    eventually(20, "every object polled once", || {
+        api.list("keda.sh/v1alpha1", "ScaledObject")
+            .iter()
+            .all(|so| condition(so, "Active").is_some_and(|c| c.0 == "True" || c.0 == "False"))
             .then_some(())
     })
     .await;
