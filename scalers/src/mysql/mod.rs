@@ -285,6 +285,14 @@ impl MySqlScaler {
         };
         let row = match tokio::time::timeout(self.timeout, run).await {
             Ok(Ok(row)) => row,
+            // the server's own statement timer (max_statement_time, ERROR 1969) can fire just
+            // before ours: the same timeout
+            Ok(Err(mysql_async::Error::Server(e))) if e.code == 1969 => {
+                return Err(Error::Timeout {
+                    what: "MySQL query".into(),
+                    after: self.timeout,
+                });
+            }
             Ok(Err(e)) => {
                 return Err(Error::Query(format!(
                     "error inspecting MySQL: {}",
