@@ -118,22 +118,29 @@ fn text(loaded: &Loaded, reports: &[Report]) -> String {
     out
 }
 
-fn report_text(out: &mut String, r: &Report) {
-    let obj = format!("ScaledObject {}/{}", r.namespace, r.name);
-    for p in &r.problems {
+/// One line per problem (`FILE: OBJ: trigger I: FIELD: MESSAGE`) and per warning of an object.
+fn problem_lines(
+    out: &mut String,
+    file: &str,
+    obj: &str,
+    problems: &[crate::validate::Problem],
+    warnings: &[String],
+) {
+    for p in problems {
         let trigger = p
             .trigger
             .map(|i| format!(" trigger {i}:"))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "{}: {obj}:{trigger} {}: {}",
-            r.file, p.field, p.message
-        );
+        let _ = writeln!(out, "{file}: {obj}:{trigger} {}: {}", p.field, p.message);
     }
-    for w in &r.warnings {
-        let _ = writeln!(out, "{}: {obj}: warning: {w}", r.file);
+    for w in warnings {
+        let _ = writeln!(out, "{file}: {obj}: warning: {w}");
     }
+}
+
+fn report_text(out: &mut String, r: &Report) {
+    let obj = format!("ScaledObject {}/{}", r.namespace, r.name);
+    problem_lines(out, &r.file, &obj, &r.problems, &r.warnings);
     if !r.valid {
         return;
     }
@@ -209,20 +216,7 @@ fn jobs_text(reports: &[JobReport]) -> String {
     let mut out = String::new();
     for r in reports {
         let obj = format!("ScaledJob {}/{}", r.namespace, r.name);
-        for p in &r.problems {
-            let trigger = p
-                .trigger
-                .map(|i| format!(" trigger {i}:"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{}: {obj}:{trigger} {}: {}",
-                r.file, p.field, p.message
-            );
-        }
-        for w in &r.warnings {
-            let _ = writeln!(out, "{}: {obj}: warning: {w}", r.file);
-        }
+        problem_lines(&mut out, &r.file, &obj, &r.problems, &r.warnings);
         if r.valid {
             let _ = writeln!(
                 out,
