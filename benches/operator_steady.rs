@@ -1,36 +1,30 @@
-//! The operator at steady state with N ScaledObjects: `prescale run`'s wiring (production
-//! client rate limit) in front of the in-process API stand-in, triggers against real
-//! Prometheus, Redis and MariaDB servers started here (a quarter each, plus cron; `--mix cron`
-//! for cron only), idle targets (every source answers 0), `pollingInterval: 30`.
+//! The operator at steady state with N ScaledObjects: the real `prescale run` binary, as a
+//! process of its own (production defaults: client rate limit, leader election, the metrics
+//! API served), in front of the API stand-in served over HTTP by this process; triggers against
+//! real Prometheus, Redis and MariaDB servers started here (a quarter each, plus cron; `--mix
+//! cron` for cron only), idle targets (every source answers 0), `pollingInterval: 30`.
 //!
 //! Reports the time until every HPA exists and every object is Ready, then over a window of
-//! `--window` seconds (after one polling interval of warm-up): the operator's RSS, its average
-//! CPU, the API writes, and the p99 of `prescale_poll_loop_lateness_seconds`.
+//! `--window` seconds (after `--warmup` seconds): the operator process's RSS (now and peak), its
+//! average CPU, the API writes, and the p99 of `prescale_poll_loop_lateness_seconds` read from
+//! its admin `/metrics`. The stand-in and the backends are other processes' (or this one's)
+//! memory and CPU: what is read from `/proc/<pid>` is the operator's alone.
 //!
-//! The stand-in runs in this process, so its memory is measured first (objects loaded,
-//! operator not started) and subtracted: the operator's share also carries what its HPAs and
-//! status writes added to the stand-in, so it is an upper bound. CPU is the process's over the
-//! window: the stand-in does close to nothing then (watches idle, no writes).
-//!
-//! Run: `cargo bench -p prescale-benches --bench operator_steady -- --objects 10000 --window 60`
+//! Run: `cargo build --release -p prescale && cargo bench -p prescale-benches --bench
+//! operator_steady -- --objects 10000 --window 60` (`--prescale PATH` for another binary).
 
-use prescale::kube_client::RateLimitLayer;
-use prescale::leader::Leadership;
-use prescale::metric_store::MetricStore;
-use prescale::operator::{self, Handles, OperatorOptions};
-use prescale::telemetry::admin::Readiness;
-use prescale::telemetry::metrics::operator_registry;
-use prescale_benches::{arg, cpu_seconds, rss_kib};
+use prescale_benches::arg;
+use prescale_benches::proc::{cpu_of, rss_of};
 use prescale_kube_standin::ApiServer;
 use prescale_testkit::mariadb::MariaDb;
 use prescale_testkit::prometheus::PrometheusServer;
 use prescale_testkit::redis::RedisServer;
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The backends of a mixed run.
-struct Backends {
+pub struct Backends {
     prometheus: PrometheusServer,
     redis: RedisServer,
     mariadb: MariaDb,
@@ -59,8 +53,9 @@ fn trigger(i: usize, b: Option<&Backends>) -> (Value, Value) {
     }
 }
 
-fn objects(api: &ApiServer, n: usize, b: Option<&Backends>) {
-    for i in 0..n {
+/// Objects `app-<i>` (a Deployment and its ScaledObject) for every `i` of `range`.
+pub fn objects(api: &ApiServer, range: std::ops::Range<usize>, b: Option<&Backends>) {
+    for i in range {
         let name = format!("app-{i}");
         let (trigger, env) = trigger(i, b);
         api.put(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "bench"},
@@ -71,7 +66,7 @@ fn objects(api: &ApiServer, n: usize, b: Option<&Backends>) {
     }
 }
 
-fn writes(api: &ApiServer) -> u64 {
+pub fn writes(api: &ApiServer) -> u64 {
     [
         "scaledobjects",
         "horizontalpodautoscalers",
@@ -83,7 +78,7 @@ fn writes(api: &ApiServer) -> u64 {
     .sum()
 }
 
-fn ready(so: &Value) -> bool {
+pub fn ready(so: &Value) -> bool {
     so["status"]["conditions"].as_array().is_some_and(|c| {
         c.iter()
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
@@ -129,94 +124,191 @@ fn quantile(before: &[(f64, u64)], after: &[(f64, u64)], q: f64) -> Option<(f64,
 pub struct Report {
     pub objects: usize,
     pub setup: Duration,
-    pub baseline_mib: f64,
     pub operator_mib: f64,
+    pub operator_peak_mib: f64,
     pub mcpu: f64,
     pub writes: u64,
     pub lateness_p99: Option<f64>,
     pub polls: u64,
+    /// The operator's CPU time from its start to the end of the window.
+    pub cpu_total: Duration,
+    /// `prescale_*` samples on its admin `/metrics` at the end.
+    pub metric_samples: usize,
+}
+
+/// The `prescale` binary of the same profile as this bench, in the workspace's target dir.
+fn default_binary() -> String {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| format!("{}/../target", env!("CARGO_MANIFEST_DIR")));
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    format!("{target}/{profile}/prescale")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// `prescale run` as a child process; killed when dropped.
+struct Operator {
+    child: Child,
+    admin: u16,
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Operator {
+    fn start(binary: &str, server: &str, dir: &std::path::Path, qps: f64) -> Self {
+        let kubeconfig = dir.join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
+                 users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    \
+                 cluster: c\n    user: u\ncurrent-context: x\n"
+            ),
+        )
+        .expect("kubeconfig written");
+        let admin = free_port();
+        let log = std::fs::File::create(dir.join("operator.log")).expect("log file");
+        let child = Command::new(binary)
+            .args(["run", "--identity", "bench-0"])
+            .args(["--admin-addr", &format!("127.0.0.1:{admin}")])
+            .args(["--metrics-api-addr", &format!("127.0.0.1:{}", free_port())])
+            .args(["--kube-api-qps", &qps.to_string()])
+            .args(["--kube-api-burst", &((qps * 2.0) as u32).to_string()])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HOME", dir)
+            .env("NO_COLOR", "1")
+            .env("PRESCALE_LOG_LEVEL", "warn")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{binary}: {e} (build it: cargo build [--release] -p prescale)"));
+        Self { child, admin }
+    }
+
+    async fn metrics(&self) -> String {
+        let url = format!("http://127.0.0.1:{}/metrics", self.admin);
+        match reqwest::get(&url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// The backends, the stand-in with N objects, and `prescale run` in front of it, set up.
+pub struct Running {
+    pub api: ApiServer,
+    op: Operator,
+    pub pid: u32,
+    pub setup: Duration,
+    backends: Option<Backends>,
+    dir: tempfile::TempDir,
+}
+
+impl Running {
+    /// Starts the backends (`mixed`), the stand-in with `n` objects and the operator, and
+    /// waits until every object has its HPA and is Ready.
+    pub async fn start(n: usize, mixed: bool, qps: f64) -> Self {
+        let binary = arg("--prescale", default_binary());
+        let backends = mixed.then(|| Backends {
+            prometheus: PrometheusServer::start(),
+            redis: RedisServer::start(),
+            mariadb: MariaDb::start(),
+        });
+        let api = ApiServer::new();
+        objects(&api, 0..n, backends.as_ref());
+        let addr = api.listen().await.expect("stand-in listening");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let started = Instant::now();
+        let op = Operator::start(&binary, &format!("http://{addr}"), dir.path(), qps);
+        let pid = op.child.id();
+        let mut running = Self {
+            api,
+            op,
+            pid,
+            setup: Duration::ZERO,
+            backends,
+            dir,
+        };
+        running.settle(n, Duration::from_secs(3600)).await;
+        running.setup = started.elapsed();
+        running
+    }
+
+    /// Waits until `n` HPAs exist and every ScaledObject is Ready (panics with the operator's
+    /// log if it exits or `limit` passes).
+    pub async fn settle(&mut self, n: usize, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            if self.api.list("autoscaling/v2", "HorizontalPodAutoscaler").len() == n
+                && self
+                    .api
+                    .list("keda.sh/v1alpha1", "ScaledObject")
+                    .iter()
+                    .all(ready)
+            {
+                return;
+            }
+            let exited = self.op.child.try_wait().ok().flatten();
+            if exited.is_some() || started.elapsed() > limit {
+                let log = std::fs::read_to_string(self.dir.path().join("operator.log"))
+                    .unwrap_or_default();
+                panic!("not settled ({exited:?}); operator log:\n{log}");
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
+    pub fn backends(&self) -> Option<&Backends> {
+        self.backends.as_ref()
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.op.metrics().await
+    }
 }
 
 pub async fn run(n: usize, mixed: bool, window: Duration, warmup: Duration, qps: f64) -> Report {
-    let backends = mixed.then(|| Backends {
-        prometheus: PrometheusServer::start(),
-        redis: RedisServer::start(),
-        mariadb: MariaDb::start(),
-    });
-    let api = ApiServer::new();
-    objects(&api, n, backends.as_ref());
-    let baseline = rss_kib();
-    let client = kube::client::ClientBuilder::new(api.service(), "default")
-        .with_layer(&RateLimitLayer::new(qps, (qps * 2.0) as u32))
-        .build();
-    let events_client = kube::client::ClientBuilder::new(api.service(), "default")
-        .with_layer(&RateLimitLayer::new(qps, (qps * 2.0) as u32))
-        .build();
-    let (registry, metrics) = operator_registry();
-    let handles = Handles {
-        metric_store: Arc::new(MetricStore::new()),
-        readiness: Readiness::default(),
-        leadership: Leadership::always(),
-    };
-    let (trigger, sd) = prescale::shutdown::channel();
-    let opts = OperatorOptions {
-        config: Default::default(),
-        watch_namespace: None,
-        lease: None,
-        max_concurrent_reconciles: 20,
-        default_timeout: Duration::from_secs(3),
-        instance: None,
-        // Events with a client of their own, as `prescale run` does
-        events_client: Some(events_client),
-        metrics_api: None,
-        clock: Arc::new(prescale_scalers::SystemClock),
-    };
-    let started = Instant::now();
-    let task = tokio::spawn(operator::run(client, opts, metrics, handles, sd));
-    loop {
-        if api.list("autoscaling/v2", "HorizontalPodAutoscaler").len() >= n
-            && api
-                .list("keda.sh/v1alpha1", "ScaledObject")
-                .iter()
-                .all(ready)
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(3600),
-            "did not finish"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    let setup = started.elapsed();
+    let running = Running::start(n, mixed, qps).await;
+    let (api, op, pid, setup) = (&running.api, &running.op, running.pid, running.setup);
     tokio::time::sleep(warmup).await;
-    let text = |r: &prometheus_client::registry::Registry| {
-        let mut s = String::new();
-        prometheus_client::encoding::text::encode(&mut s, r).expect("encode");
-        s
-    };
     let name = "prescale_poll_loop_lateness_seconds";
-    let before = buckets(&text(&registry), name);
-    let (cpu0, w0) = (cpu_seconds(), writes(&api));
+    let before = buckets(&op.metrics().await, name);
+    let (cpu0, w0) = (cpu_of(pid), writes(&api));
     let t0 = Instant::now();
     tokio::time::sleep(window).await;
-    let (cpu1, w1) = (cpu_seconds(), writes(&api));
+    let (cpu1, w1) = (cpu_of(pid), writes(&api));
     let elapsed = t0.elapsed().as_secs_f64();
-    let after = buckets(&text(&registry), name);
-    let rss = rss_kib();
-    trigger.fire();
-    let _ = task.await;
+    let text = op.metrics().await;
+    let after = buckets(&text, name);
+    let (rss, peak) = rss_of(pid);
+    drop(running);
     let q = quantile(&before, &after, 0.99);
-    drop(backends);
     Report {
         objects: n,
         setup,
-        baseline_mib: baseline as f64 / 1024.0,
-        operator_mib: rss.saturating_sub(baseline) as f64 / 1024.0,
-        mcpu: (cpu1 - cpu0) / elapsed * 1000.0,
+        operator_mib: rss as f64 / 1024.0,
+        operator_peak_mib: peak as f64 / 1024.0,
+        mcpu: (cpu1 - cpu0).as_secs_f64() / elapsed * 1000.0,
         writes: w1 - w0,
         lateness_p99: q.map(|(le, _)| le),
         polls: q.map_or(0, |(_, n)| n),
+        cpu_total: cpu1,
+        metric_samples: text.lines().filter(|l| l.starts_with("prescale_")).count(),
     }
 }
 
@@ -237,15 +329,15 @@ async fn main() {
     )
     .await;
     println!(
-        "| objects | mix | setup (every HPA + Ready) | stand-in + objects RSS | operator RSS | average CPU | writes in window | polls in window | poll lateness p99 |"
+        "| objects | mix | setup (every HPA + Ready) | operator RSS | operator peak RSS | average CPU | writes in window | polls in window | poll lateness p99 |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {} | {mix} | {:.1} s | {:.1} MiB | {:.1} MiB | {:.1} mCPU | {} | {} | ≤ {} |",
         r.objects,
         r.setup.as_secs_f64(),
-        r.baseline_mib,
         r.operator_mib,
+        r.operator_peak_mib,
         r.mcpu,
         r.writes,
         r.polls,

@@ -32,6 +32,25 @@ fn cpu_of_stat(stat: &str) -> u64 {
     n(11) + n(12)
 }
 
+/// Resident set size of process `pid` now, and its peak so far, in KiB (`VmRSS`, `VmHWM`).
+pub fn rss_of(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// CPU time (user + system) process `pid` has used.
+pub fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    Duration::from_millis(cpu_of_stat(&stat) * 1000 / TICKS_PER_SEC)
+}
+
 /// CPU time (user + system) this process has used.
 pub fn process_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

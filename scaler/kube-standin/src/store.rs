@@ -134,10 +134,18 @@ impl State {
             .ok_or_else(|| not_found(r, name))
     }
 
+    /// The objects of one resource (in one namespace): a range of the ordered map, as the
+    /// apiserver's watch cache answers a LIST without scanning other resources.
     pub fn list(&self, r: &Resource, ns: Option<&str>) -> Vec<Value> {
+        let from = (
+            r.group.clone(),
+            r.plural.clone(),
+            ns.unwrap_or_default().to_string(),
+            String::new(),
+        );
         self.objects
-            .iter()
-            .filter(|((g, p, n, _), _)| {
+            .range(from..)
+            .take_while(|((g, p, n, _), _)| {
                 *g == r.group && *p == r.plural && ns.is_none_or(|ns| ns == n)
             })
             .map(|(_, v)| v.clone())
