@@ -9,7 +9,7 @@ use prescale::webhook::FailurePolicy;
 use prescale_kube_standin::ApiServer;
 use serde_json::json;
 use support::deployment;
-use support::webhook::{cluster, redis, so, start};
+use support::webhook::{cluster, redis, sj, so, start};
 
 /// The API error of a write the apiserver refused.
 fn refused<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status {
@@ -22,7 +22,7 @@ fn refused<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_apiserver_calls_the_webhook_of_installs_configuration_on_writes() {
     use kube::api::{Api, Patch, PatchParams, PostParams};
-    use prescale::api::{ScaledObject, TriggerAuthentication};
+    use prescale::api::{ScaledJob, ScaledObject, TriggerAuthentication};
     let api = ApiServer::new();
     cluster(&api);
     let hook = start(&api, FailurePolicy::Fail).await;
@@ -81,6 +81,39 @@ async fn the_apiserver_calls_the_webhook_of_installs_configuration_on_writes() {
         "{}",
         e.message
     );
+
+    // ScaledJobs: install's configuration sends them to the webhook too
+    let sjs: Api<ScaledJob> = Api::namespaced(api.client(), "shop");
+    let work: ScaledJob = serde_json::from_value(sj("work", redis())).unwrap();
+    sjs.create(&pp, &work).await.unwrap();
+    let empty: ScaledJob = serde_json::from_value(sj("empty", json!([]))).unwrap();
+    let e = refused(sjs.create(&pp, &empty).await);
+    assert_eq!(e.code, 403);
+    assert_eq!(
+        e.message,
+        "admission webhook \"vscaledjob.prescale.keda.sh\" denied the request: spec.triggers: no triggers defined in the ScaledObject/ScaledJob"
+    );
+    assert!(
+        api.get("keda.sh/v1alpha1", "ScaledJob", "shop", "empty")
+            .is_none(),
+        "not stored"
+    );
+    let cached = json!({"spec": {"triggers": [{"type": "cron", "useCachedMetrics": true,
+        "metadata": {"timezone": "UTC", "start": "0 6 * * *", "end": "0 20 * * *", "desiredReplicas": "3"}}]}});
+    let e = refused(
+        sjs.patch("work", &PatchParams::default(), &Patch::Merge(&cached))
+            .await,
+    );
+    assert_eq!(
+        e.message,
+        "admission webhook \"vscaledjob.prescale.keda.sh\" denied the request: spec.triggers[0].useCachedMetrics: property \"useCachedMetrics\" is not supported for \"cron\" scaler"
+    );
+    let fine = json!({"spec": {"maxReplicaCount": 20}});
+    let patched = sjs
+        .patch("work", &PatchParams::default(), &Patch::Merge(&fine))
+        .await
+        .unwrap();
+    assert_eq!(patched.spec.max_replica_count, Some(20));
 
     // the webhook unreachable: failurePolicy Fail refuses the write, saying why
     let closed = std::net::TcpListener::bind("127.0.0.1:0")

@@ -156,6 +156,15 @@ pub fn so(name: &str, target: &str, triggers: Value) -> Value {
         "spec": {"scaleTargetRef": {"name": target}, "minReplicaCount": 1, "triggers": triggers}})
 }
 
+/// A ScaledJob in namespace `shop` whose Job template has one container `worker`.
+pub fn sj(name: &str, triggers: Value) -> Value {
+    json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"jobTargetRef": {"template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "worker", "image": "registry.local/worker:1"}]}}},
+            "maxReplicaCount": 10, "triggers": triggers}})
+}
+
 pub fn redis() -> Value {
     json!([{"type": "redis", "metadata": {"address": "redis.shop:6379", "listName": "jobs", "listLength": "5"}}])
 }
