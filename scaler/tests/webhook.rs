@@ -349,7 +349,6 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
     let (ok, out, err) = install(&[
         "--namespace",
         "ops",
-        "--webhook",
         "--webhook-failure-policy",
         "Fail",
         "--webhook-namespace-selector",
@@ -440,7 +439,7 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
         "the operator keeps the configuration's caBundle in step: {role}"
     );
     // with cert-manager, its cainjector fills the caBundle
-    let (ok, out, err) = install(&["--webhook", "--cert-mode", "cert-manager"]);
+    let (ok, out, err) = install(&["--cert-mode", "cert-manager"]);
     assert!(ok, "{err}");
     let all = docs(&out);
     let raw = all
@@ -452,12 +451,38 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
         "prescale/prescale-metrics-apiserver"
     );
 
-    // without `--webhook` (the default): no configuration, no port
-    let (ok, out, err) = install(&[]);
+    // by default: in, with `failurePolicy: Ignore` (KEDA's chart default) and every namespace
+    let (ok, default, err) = install(&[]);
     assert!(ok, "{err}");
-    assert!(!out.contains("ValidatingWebhookConfiguration") && !out.contains("9443"));
+    let all = docs(&default);
+    let raw = all
+        .iter()
+        .find(|d| d["kind"] == "ValidatingWebhookConfiguration")
+        .expect("the webhook is in by default");
+    for w in raw["webhooks"].as_array().unwrap() {
+        assert_eq!(w["failurePolicy"], "Ignore", "{w}");
+    }
+    assert_eq!(raw["webhooks"][0]["namespaceSelector"], json!({}));
+    // `--webhook` is still accepted and changes nothing
+    let (ok, out, err) = install(&["--webhook"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, default);
+    // `--no-webhook`: no configuration, no port, no RBAC for it
+    let (ok, out, err) = install(&["--no-webhook"]);
+    assert!(ok, "{err}");
+    assert!(
+        !out.contains("ValidatingWebhookConfiguration")
+            && !out.contains("9443")
+            && !out.contains("PRESCALE_WEBHOOK")
+            && !out.contains("limitranges")
+            && !out.contains("validatingwebhookconfigurations"),
+        "{out}"
+    );
+    let (ok, out, err) = install(&["--no-webhook", "--webhook"]);
+    assert!(!ok && out.is_empty(), "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
     // a selector that is none is refused before anything is printed
-    let (ok, out, err) = install(&["--webhook", "--webhook-namespace-selector", "team in a"]);
+    let (ok, out, err) = install(&["--webhook-namespace-selector", "team in a"]);
     assert!(!ok && out.is_empty());
     assert!(err.contains("is not a label selector requirement"), "{err}");
 }

@@ -1,8 +1,8 @@
 //! The admission webhook under test: served over real HTTPS with a serving certificate made as
-//! the operator makes it (`serving_cert::apply`) for install's Service, `prescale install
-//! --webhook`'s configuration with that CA as its `caBundle` (what the operator's writer puts
-//! there), a client trusting only that bundle under the Service's DNS name, and the cluster
-//! objects the tests review against.
+//! the operator makes it (`serving_cert::apply`) for install's Service, `prescale install`'s
+//! ValidatingWebhookConfiguration (in by default) with that CA as its `caBundle` (what the
+//! operator's writer puts there), a client trusting only that bundle under the Service's DNS
+//! name, and the cluster objects the tests review against.
 
 use base64::Engine;
 use prescale::cli::install::{Options, documents};
@@ -32,7 +32,6 @@ pub struct Webhook {
 pub async fn start(api: &ApiServer, policy: FailurePolicy) -> Webhook {
     let mut options = Options::new("prescale");
     options.webhook = WebhookArgs {
-        webhook: true,
         webhook_failure_policy: policy,
         ..WebhookArgs::default()
     };
