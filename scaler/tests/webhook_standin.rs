@@ -1,6 +1,7 @@
 //! The admission webhook through the API stand-in, as a cluster runs it: install's
 //! ValidatingWebhookConfiguration stored in the stand-in, which calls the webhook over HTTPS on
-//! writes made with the real kube client; an unreachable webhook under `failurePolicy: Fail`;
+//! writes made with the real kube client (ScaledObjects, ScaledJobs, TriggerAuthentications);
+//! install's namespace selector; an unreachable webhook under `failurePolicy: Fail`;
 //! `prescale uninstall` removing the configuration so finalizers still come off.
 
 mod support;
@@ -9,7 +10,7 @@ use prescale::webhook::FailurePolicy;
 use prescale_kube_standin::ApiServer;
 use serde_json::json;
 use support::deployment;
-use support::webhook::{cluster, redis, sj, so, start};
+use support::webhook::{cluster, redis, sj, so, start, start_with};
 
 /// The API error of a write the apiserver refused.
 fn refused<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status {
@@ -154,4 +155,46 @@ async fn the_apiserver_calls_the_webhook_of_installs_configuration_on_writes() {
         .is_empty()
     );
     sos.create(&pp, &other).await.unwrap();
+}
+
+/// install's `--webhook-namespace-selector` (the chart's `webhook.namespaceSelector`) as the
+/// apiserver applies it: objects in a namespace it excludes are not sent to the webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_namespace_selector_decides_which_namespaces_are_reviewed() {
+    use kube::api::{Api, PostParams};
+    use prescale::api::ScaledJob;
+    use prescale::cli::install_webhook::WebhookArgs;
+    let api = ApiServer::new();
+    api.put(json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "shop", "labels": {"team": "shop"}}}));
+    api.put(json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "lab", "labels": {"team": "lab", "skip-prescale": "true"}}}));
+    let hook = start_with(
+        &api,
+        WebhookArgs {
+            webhook_failure_policy: FailurePolicy::Fail,
+            webhook_namespace_selector: "!skip-prescale".into(),
+            ..WebhookArgs::default()
+        },
+    )
+    .await;
+    api.put(hook.config.clone());
+    api.register_endpoint("prescale", "prescale-metrics-apiserver", 9443, hook.addr);
+    let pp = PostParams::default();
+    let empty = |ns: &str| -> ScaledJob {
+        let mut v = sj("empty", json!([]));
+        v["metadata"]["namespace"] = json!(ns);
+        serde_json::from_value(v).unwrap()
+    };
+    let shop: Api<ScaledJob> = Api::namespaced(api.client(), "shop");
+    let e = refused(shop.create(&pp, &empty("shop")).await);
+    assert!(
+        e.message
+            .ends_with("spec.triggers: no triggers defined in the ScaledObject/ScaledJob"),
+        "{}",
+        e.message
+    );
+    // the excluded namespace is not reviewed: the operator reports the ScaledJob instead
+    let lab: Api<ScaledJob> = Api::namespaced(api.client(), "lab");
+    lab.create(&pp, &empty("lab")).await.unwrap();
 }

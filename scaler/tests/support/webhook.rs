@@ -30,11 +30,18 @@ pub struct Webhook {
 }
 
 pub async fn start(api: &ApiServer, policy: FailurePolicy) -> Webhook {
-    let mut options = Options::new("prescale");
-    options.webhook = WebhookArgs {
+    let args = WebhookArgs {
         webhook_failure_policy: policy,
         ..WebhookArgs::default()
     };
+    start_with(api, args).await
+}
+
+/// [`start`] with install's webhook flags `args`.
+pub async fn start_with(api: &ApiServer, args: WebhookArgs) -> Webhook {
+    let policy = args.webhook_failure_policy;
+    let mut options = Options::new("prescale");
+    options.webhook = args;
     let docs = documents(&options);
     let mut config = docs
         .iter()
