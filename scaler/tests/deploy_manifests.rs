@@ -79,6 +79,7 @@ fn kustomization_lists_exactly_the_generated_files_and_objects() {
         "ClusterRole",
         "Role",
         "CustomResourceDefinition",
+        "ValidatingWebhookConfiguration",
     ] {
         assert!(kinds.contains(kind), "{kind} missing from deploy/");
     }

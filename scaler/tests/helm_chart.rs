@@ -104,6 +104,8 @@ fn lint_is_clean() {
         &json!({"certificates": {"mode": "cert-manager"}, "serviceMonitor": {"enabled": true}}),
     );
     assert!(ok, "helm lint: {out}{err}");
+    let (ok, out, err) = helm(&["lint"], &json!({"webhook": {"enabled": false}}));
+    assert!(ok, "helm lint: {out}{err}");
 }
 
 #[test]
@@ -115,6 +117,81 @@ fn cert_manager_mode_and_scale_targets_match_install() {
         ..Options::new("ops")
     };
     assert_eq!(render("ops", values), installed(&o));
+}
+
+#[test]
+fn webhook_values_match_installs_flags() {
+    use prescale::cli::install_webhook::WebhookArgs;
+    use prescale::webhook::FailurePolicy;
+    // in by default, as install's default (see default_rendering_is_installs_output_and_deploy)
+    let default = render("prescale", json!({}));
+    let config = find(&default, "ValidatingWebhookConfiguration");
+    let resources: Vec<&Value> = config["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| &w["rules"][0]["resources"][0])
+        .collect();
+    assert_eq!(
+        resources,
+        [
+            "scaledobjects",
+            "scaledjobs",
+            "triggerauthentications",
+            "clustertriggerauthentications"
+        ]
+    );
+    // webhook.enabled=false is `--no-webhook`: no configuration, port, env or RBAC for it
+    let off = render("prescale", json!({"webhook": {"enabled": false}}));
+    let mut o = Options::new("prescale");
+    o.webhook = WebhookArgs {
+        no_webhook: true,
+        ..WebhookArgs::default()
+    };
+    assert_eq!(off, installed(&o));
+    let text = serde_json::to_string(&off).unwrap();
+    assert!(
+        !text.contains("ValidatingWebhookConfiguration")
+            && !text.contains("9443")
+            && !text.contains("limitranges"),
+        "{text}"
+    );
+    // failurePolicy and namespaceSelector are install's --webhook-failure-policy and
+    // --webhook-namespace-selector (kubectl syntax there, a LabelSelector here)
+    let values = json!({"webhook": {"failurePolicy": "Fail", "namespaceSelector": {
+        "matchLabels": {"env": "prod"},
+        "matchExpressions": [{"key": "team", "operator": "In", "values": ["a", "b"]},
+                             {"key": "skip-prescale", "operator": "DoesNotExist"}]}}});
+    let mut o = Options::new("ops");
+    o.webhook = WebhookArgs {
+        webhook_failure_policy: FailurePolicy::Fail,
+        webhook_namespace_selector: "env=prod,team in (a,b),!skip-prescale".into(),
+        ..WebhookArgs::default()
+    };
+    let chart = render("ops", values.clone());
+    assert_eq!(chart, installed(&o));
+    let config = find(&chart, "ValidatingWebhookConfiguration");
+    assert_eq!(config["webhooks"][1]["failurePolicy"], "Fail");
+    assert_eq!(
+        config["webhooks"][1]["namespaceSelector"],
+        values["webhook"]["namespaceSelector"]
+    );
+    // with cert-manager, the configuration carries the cainjector's annotation and the
+    // operator gets no write on it
+    let mut cm = values;
+    cm["certificates"] = json!({"mode": "cert-manager"});
+    o.cert_mode = CertMode::CertManager;
+    let chart = render("ops", cm);
+    assert_eq!(chart, installed(&o));
+    assert_eq!(
+        find(&chart, "ValidatingWebhookConfiguration")["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        "ops/prescale-metrics-apiserver"
+    );
+    assert!(
+        !serde_json::to_string(&chart)
+            .unwrap()
+            .contains("\"validatingwebhookconfigurations\"")
+    );
 }
 
 #[test]
@@ -164,7 +241,8 @@ fn values_reach_the_deployment() {
     }
     assert_eq!(
         c["ports"],
-        json!([{"name": "https", "containerPort": 7443}, {"name": "admin", "containerPort": 9090}])
+        json!([{"name": "https", "containerPort": 7443}, {"name": "admin", "containerPort": 9090},
+               {"name": "webhook", "containerPort": 9443}])
     );
     assert_eq!(pod["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
     assert_eq!(pod["tolerations"][0]["key"], "k");
@@ -189,6 +267,10 @@ fn the_schema_refuses_bad_values() {
         json!({"certificates": {"mode": "manual"}}),
         json!({"image": {"repository": ""}}),
         json!({"replicaCount": 2}),
+        json!({"webhook": {"failurePolicy": "Maybe"}}),
+        json!({"webhook": {"enabled": "yes"}}),
+        json!({"webhook": {"namespaceSelector": {"matchExpressions": [{"key": "a", "operator": "Like"}]}}}),
+        json!({"webhook": {"namespaceSelector": "team=a"}}),
     ] {
         let (ok, _, err) = helm(&["template", "--namespace", "prescale"], &bad);
         assert!(!ok, "{bad} was accepted");

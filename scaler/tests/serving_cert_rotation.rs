@@ -108,13 +108,12 @@ async fn leader_rotates_certificate_and_ca_while_both_replicas_keep_serving() {
     let api = ApiServer::new();
     let identity = aggregation::front_proxy(&api);
     // the APIService as install makes it: no caBundle until the operator fills it
-    let mut options = Options::new("prescale");
-    options.webhook.webhook = true;
-    let objects = documents(&options);
+    let objects = documents(&Options::new("prescale"));
     let svc = objects.iter().find(|o| o["kind"] == "APIService").unwrap();
     assert!(svc["spec"]["caBundle"].is_null());
     api.put(svc.clone());
-    // and the admission webhook's configuration, whose caBundle follows the same CA
+    // and the admission webhook's configuration (in by default), whose caBundle follows the
+    // same CA
     let vwc = objects
         .iter()
         .find(|o| o["kind"] == "ValidatingWebhookConfiguration")

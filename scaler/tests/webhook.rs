@@ -9,7 +9,7 @@ mod support;
 use prescale::webhook::FailurePolicy;
 use prescale_kube_standin::ApiServer;
 use serde_json::{Value, json};
-use support::webhook::{cluster, denied, redis, so, start};
+use support::webhook::{cluster, denied, redis, sj, so, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scaled_objects_accepted_and_denied_with_kedas_messages() {
@@ -118,6 +118,132 @@ async fn scaled_objects_accepted_and_denied_with_kedas_messages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaled_jobs_accepted_and_denied_with_kedas_messages() {
+    let api = ApiServer::new();
+    cluster(&api);
+    let hook = start(&api, FailurePolicy::Ignore).await;
+
+    let ok = hook.review(&sj("work", redis()), None).await;
+    assert_eq!(ok["allowed"], true, "{ok}");
+    assert!(ok["warnings"].is_null(), "{ok}");
+
+    // KEDA's ScaledJob webhook checks (its ValidateTriggers), with its messages
+    let msg = denied(&hook.review(&sj("work", json!([])), None).await);
+    assert_eq!(
+        msg,
+        "spec.triggers: no triggers defined in the ScaledObject/ScaledJob"
+    );
+    let q = |name: &str| json!({"type": "redis", "name": name, "metadata": {"address": "redis.shop:6379", "listName": "jobs", "listLength": "5"}});
+    let msg = denied(
+        &hook
+            .review(&sj("work", json!([q("a"), q("a")])), None)
+            .await,
+    );
+    assert_eq!(
+        msg,
+        "spec.triggers[1].name: triggerName \"a\" is defined multiple times in the ScaledObject/ScaledJob, but it must be unique"
+    );
+    let cron = json!([{"type": "cron", "useCachedMetrics": true, "metadata": {"timezone": "UTC",
+        "start": "0 6 * * *", "end": "0 20 * * *", "desiredReplicas": "3"}}]);
+    let msg = denied(&hook.review(&sj("work", cron), None).await);
+    assert_eq!(
+        msg,
+        "spec.triggers[0].useCachedMetrics: property \"useCachedMetrics\" is not supported for \"cron\" scaler"
+    );
+    // and the controller's, which `prescale validate` shares: every problem, joined
+    let mut bad = sj(
+        "work",
+        json!([{"type": "redis", "metricType": "Value", "metadata": {"address": "redis.shop:6379", "listName": "jobs"}}]),
+    );
+    bad["spec"]["minReplicaCount"] = json!(5);
+    bad["spec"]["maxReplicaCount"] = json!(2);
+    let msg = denied(&hook.review(&bad, None).await);
+    assert_eq!(
+        msg,
+        "spec.minReplicaCount: MinReplicaCount=5 must be less than MaxReplicaCount=2; spec.triggers[0].metricType: Cannot set metricType in ScaledJob triggers"
+    );
+    let mut no_containers = sj("work", redis());
+    no_containers["spec"]["jobTargetRef"]["template"]["spec"]["containers"] = json!([]);
+    let msg = denied(&hook.review(&no_containers, None).await);
+    assert_eq!(
+        msg,
+        "spec.jobTargetRef.template.spec.containers: ScaledJob.spec.jobTargetRef.template has no containers"
+    );
+    // trigger metadata as the scaler reads it
+    let bad_redis = sj(
+        "work",
+        json!([{"type": "redis", "metadata": {"address": "redis.shop:6379", "listLength": "5"}}]),
+    );
+    let msg = denied(&hook.review(&bad_redis, None).await);
+    assert!(msg.starts_with("spec.triggers[0].metadata: "), "{msg}");
+    assert!(msg.contains("listName"), "{msg}");
+    // settings KEDA ignores are warnings, not denials
+    let mut ignored = sj("work", redis());
+    ignored["spec"]["scalingStrategy"] = json!({"strategy": "sideways"});
+    let r = hook.review(&ignored, None).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    assert_eq!(
+        r["warnings"],
+        json!([
+            "spec.scalingStrategy.strategy \"sideways\" is not default, custom, accurate or eager: KEDA uses default"
+        ])
+    );
+
+    // a TriggerAuthentication applied after the ScaledJob is a warning naming it, then, once
+    // it exists, the same problem refuses the ScaledJob
+    let db = sj(
+        "work",
+        json!([{"type": "prometheus", "metadata": {"serverAddress": "http://prometheus:9090",
+        "query": "sum(jobs)", "threshold": "5", "authModes": "bearer"}, "authenticationRef": {"name": "jobs-db"}}]),
+    );
+    let r = hook.review(&db, None).await;
+    assert_eq!(r["allowed"], true, "{r}");
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains("TriggerAuthentication shop/jobs-db not found, it may be created later"),
+        "{warnings}"
+    );
+    api.put(
+        json!({"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication",
+        "metadata": {"name": "jobs-db", "namespace": "shop"}, "spec": {"env": []}}),
+    );
+    let msg = denied(&hook.review(&db, None).await);
+    assert!(msg.starts_with("spec.triggers[0].metadata: "), "{msg}");
+
+    // an update that only drops the finalizer passes, even of a ScaledJob that fails
+    let mut old = sj("work", json!([]));
+    old["metadata"]["finalizers"] = json!(["finalizer.keda.sh"]);
+    let new = sj("work", json!([]));
+    assert_eq!(hook.review(&new, Some(&old)).await["allowed"], true);
+    let mut changed = new.clone();
+    changed["spec"]["maxReplicaCount"] = json!(7);
+    denied(&hook.review(&changed, Some(&old)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_scaled_job_lookup_follows_the_failure_policy() {
+    let api = ApiServer::new();
+    let object = sj(
+        "work",
+        json!([{"type": "redis", "metadata": {"address": "redis.shop:6379", "listName": "jobs"},
+            "authenticationRef": {"name": "redis-auth"}}]),
+    );
+    for (policy, allowed) in [(FailurePolicy::Ignore, true), (FailurePolicy::Fail, false)] {
+        let hook = start(&api, policy).await;
+        api.fail_next("triggerauthentications", 1);
+        let r = hook.review(&object, None).await;
+        assert_eq!(r["allowed"], allowed, "{policy:?}: {r}");
+        let said = if allowed {
+            r["warnings"].to_string()
+        } else {
+            r["status"]["message"].to_string()
+        };
+        assert!(said.contains("not checked (failurePolicy"), "{said}");
+        assert!(said.contains("redis-auth"), "{said}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trigger_authentications_accepted_and_denied_with_kedas_messages() {
     let api = ApiServer::new();
     let hook = start(&api, FailurePolicy::Ignore).await;
@@ -223,7 +349,6 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
     let (ok, out, err) = install(&[
         "--namespace",
         "ops",
-        "--webhook",
         "--webhook-failure-policy",
         "Fail",
         "--webhook-namespace-selector",
@@ -248,6 +373,7 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
         resources,
         [
             "scaledobjects",
+            "scaledjobs",
             "triggerauthentications",
             "clustertriggerauthentications"
         ]
@@ -277,7 +403,11 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
             {"key": "team", "operator": "In", "values": ["a", "b"]},
             {"key": "skip-prescale", "operator": "DoesNotExist"}]})
     );
-    assert!(webhooks[2].namespace_selector.is_none(), "cluster-scoped");
+    assert_eq!(
+        serde_json::to_value(webhooks[1].namespace_selector.as_ref().unwrap()).unwrap(),
+        selector
+    );
+    assert!(webhooks[3].namespace_selector.is_none(), "cluster-scoped");
     // the operator serves it, with the same policy, behind the Service
     let dep = all.iter().find(|d| d["kind"] == "Deployment").unwrap();
     let env = dep["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
@@ -309,7 +439,7 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
         "the operator keeps the configuration's caBundle in step: {role}"
     );
     // with cert-manager, its cainjector fills the caBundle
-    let (ok, out, err) = install(&["--webhook", "--cert-mode", "cert-manager"]);
+    let (ok, out, err) = install(&["--cert-mode", "cert-manager"]);
     assert!(ok, "{err}");
     let all = docs(&out);
     let raw = all
@@ -321,12 +451,38 @@ fn install_outputs_a_valid_configuration_with_the_chosen_policy_and_selector() {
         "prescale/prescale-metrics-apiserver"
     );
 
-    // without `--webhook` (the default): no configuration, no port
-    let (ok, out, err) = install(&[]);
+    // by default: in, with `failurePolicy: Ignore` (KEDA's chart default) and every namespace
+    let (ok, default, err) = install(&[]);
     assert!(ok, "{err}");
-    assert!(!out.contains("ValidatingWebhookConfiguration") && !out.contains("9443"));
+    let all = docs(&default);
+    let raw = all
+        .iter()
+        .find(|d| d["kind"] == "ValidatingWebhookConfiguration")
+        .expect("the webhook is in by default");
+    for w in raw["webhooks"].as_array().unwrap() {
+        assert_eq!(w["failurePolicy"], "Ignore", "{w}");
+    }
+    assert_eq!(raw["webhooks"][0]["namespaceSelector"], json!({}));
+    // `--webhook` is still accepted and changes nothing
+    let (ok, out, err) = install(&["--webhook"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, default);
+    // `--no-webhook`: no configuration, no port, no RBAC for it
+    let (ok, out, err) = install(&["--no-webhook"]);
+    assert!(ok, "{err}");
+    assert!(
+        !out.contains("ValidatingWebhookConfiguration")
+            && !out.contains("9443")
+            && !out.contains("PRESCALE_WEBHOOK")
+            && !out.contains("limitranges")
+            && !out.contains("validatingwebhookconfigurations"),
+        "{out}"
+    );
+    let (ok, out, err) = install(&["--no-webhook", "--webhook"]);
+    assert!(!ok && out.is_empty(), "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
     // a selector that is none is refused before anything is printed
-    let (ok, out, err) = install(&["--webhook", "--webhook-namespace-selector", "team in a"]);
+    let (ok, out, err) = install(&["--webhook-namespace-selector", "team in a"]);
     assert!(!ok && out.is_empty());
     assert!(err.contains("is not a label selector requirement"), "{err}");
 }

@@ -1,6 +1,7 @@
 //! The admission webhook through the API stand-in, as a cluster runs it: install's
 //! ValidatingWebhookConfiguration stored in the stand-in, which calls the webhook over HTTPS on
-//! writes made with the real kube client; an unreachable webhook under `failurePolicy: Fail`;
+//! writes made with the real kube client (ScaledObjects, ScaledJobs, TriggerAuthentications);
+//! install's namespace selector; an unreachable webhook under `failurePolicy: Fail`;
 //! `prescale uninstall` removing the configuration so finalizers still come off.
 
 mod support;
@@ -9,7 +10,7 @@ use prescale::webhook::FailurePolicy;
 use prescale_kube_standin::ApiServer;
 use serde_json::json;
 use support::deployment;
-use support::webhook::{cluster, redis, so, start};
+use support::webhook::{cluster, redis, sj, so, start, start_with};
 
 /// The API error of a write the apiserver refused.
 fn refused<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status {
@@ -22,7 +23,7 @@ fn refused<T: std::fmt::Debug>(r: Result<T, kube::Error>) -> kube::core::Status 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_apiserver_calls_the_webhook_of_installs_configuration_on_writes() {
     use kube::api::{Api, Patch, PatchParams, PostParams};
-    use prescale::api::{ScaledObject, TriggerAuthentication};
+    use prescale::api::{ScaledJob, ScaledObject, TriggerAuthentication};
     let api = ApiServer::new();
     cluster(&api);
     let hook = start(&api, FailurePolicy::Fail).await;
@@ -82,6 +83,39 @@ async fn the_apiserver_calls_the_webhook_of_installs_configuration_on_writes() {
         e.message
     );
 
+    // ScaledJobs: install's configuration sends them to the webhook too
+    let sjs: Api<ScaledJob> = Api::namespaced(api.client(), "shop");
+    let work: ScaledJob = serde_json::from_value(sj("work", redis())).unwrap();
+    sjs.create(&pp, &work).await.unwrap();
+    let empty: ScaledJob = serde_json::from_value(sj("empty", json!([]))).unwrap();
+    let e = refused(sjs.create(&pp, &empty).await);
+    assert_eq!(e.code, 403);
+    assert_eq!(
+        e.message,
+        "admission webhook \"vscaledjob.prescale.keda.sh\" denied the request: spec.triggers: no triggers defined in the ScaledObject/ScaledJob"
+    );
+    assert!(
+        api.get("keda.sh/v1alpha1", "ScaledJob", "shop", "empty")
+            .is_none(),
+        "not stored"
+    );
+    let cached = json!({"spec": {"triggers": [{"type": "cron", "useCachedMetrics": true,
+        "metadata": {"timezone": "UTC", "start": "0 6 * * *", "end": "0 20 * * *", "desiredReplicas": "3"}}]}});
+    let e = refused(
+        sjs.patch("work", &PatchParams::default(), &Patch::Merge(&cached))
+            .await,
+    );
+    assert_eq!(
+        e.message,
+        "admission webhook \"vscaledjob.prescale.keda.sh\" denied the request: spec.triggers[0].useCachedMetrics: property \"useCachedMetrics\" is not supported for \"cron\" scaler"
+    );
+    let fine = json!({"spec": {"maxReplicaCount": 20}});
+    let patched = sjs
+        .patch("work", &PatchParams::default(), &Patch::Merge(&fine))
+        .await
+        .unwrap();
+    assert_eq!(patched.spec.max_replica_count, Some(20));
+
     // the webhook unreachable: failurePolicy Fail refuses the write, saying why
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -121,4 +155,46 @@ async fn the_apiserver_calls_the_webhook_of_installs_configuration_on_writes() {
         .is_empty()
     );
     sos.create(&pp, &other).await.unwrap();
+}
+
+/// install's `--webhook-namespace-selector` (the chart's `webhook.namespaceSelector`) as the
+/// apiserver applies it: objects in a namespace it excludes are not sent to the webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_namespace_selector_decides_which_namespaces_are_reviewed() {
+    use kube::api::{Api, PostParams};
+    use prescale::api::ScaledJob;
+    use prescale::cli::install_webhook::WebhookArgs;
+    let api = ApiServer::new();
+    api.put(json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "shop", "labels": {"team": "shop"}}}));
+    api.put(json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "lab", "labels": {"team": "lab", "skip-prescale": "true"}}}));
+    let hook = start_with(
+        &api,
+        WebhookArgs {
+            webhook_failure_policy: FailurePolicy::Fail,
+            webhook_namespace_selector: "!skip-prescale".into(),
+            ..WebhookArgs::default()
+        },
+    )
+    .await;
+    api.put(hook.config.clone());
+    api.register_endpoint("prescale", "prescale-metrics-apiserver", 9443, hook.addr);
+    let pp = PostParams::default();
+    let empty = |ns: &str| -> ScaledJob {
+        let mut v = sj("empty", json!([]));
+        v["metadata"]["namespace"] = json!(ns);
+        serde_json::from_value(v).unwrap()
+    };
+    let shop: Api<ScaledJob> = Api::namespaced(api.client(), "shop");
+    let e = refused(shop.create(&pp, &empty("shop")).await);
+    assert!(
+        e.message
+            .ends_with("spec.triggers: no triggers defined in the ScaledObject/ScaledJob"),
+        "{}",
+        e.message
+    );
+    // the excluded namespace is not reviewed: the operator reports the ScaledJob instead
+    let lab: Api<ScaledJob> = Api::namespaced(api.client(), "lab");
+    lab.create(&pp, &empty("lab")).await.unwrap();
 }

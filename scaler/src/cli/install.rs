@@ -1,8 +1,9 @@
 //! `prescale install`: everything a cluster needs, as YAML for `kubectl apply -f -` (or, with
 //! `--output-dir`, a directory for `kubectl apply -k`): the CRDs, the namespace, service
 //! account and least-privilege RBAC, the operator Deployment (which also serves the metrics
-//! API), its Services, a PodDisruptionBudget, and the APIService
-//! `v1beta1.external.metrics.k8s.io`. This is the one source of the objects: `deploy/` is its
+//! API and the admission webhook), its Services, a PodDisruptionBudget, the APIService
+//! `v1beta1.external.metrics.k8s.io` and the ValidatingWebhookConfiguration
+//! `prescale-validating-webhook` (unless `--no-webhook`). This is the one source of the objects: `deploy/` is its
 //! output and the Helm chart renders the same objects (both drift-tested).
 //!
 //! The serving certificate is never inline: with `--cert-mode operator` (default) the leader
@@ -71,7 +72,7 @@ pub struct Options {
     pub cert_mode: CertMode,
     /// `(group, resource)` of extra scale targets.
     pub scale_targets: Vec<(String, String)>,
-    /// The admission webhook (off unless `--webhook`).
+    /// The admission webhook (included unless `--no-webhook`).
     pub webhook: super::install_webhook::WebhookArgs,
 }
 

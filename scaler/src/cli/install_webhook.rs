@@ -14,14 +14,20 @@ pub const CONFIGURATION: &str = "prescale-validating-webhook";
 /// The webhook settings `install` takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WebhookArgs {
-    /// Include the admission webhook (a ValidatingWebhookConfiguration; the operator serves
-    /// it on port 9443 and keeps its `caBundle` in step with the serving certificate, or
-    /// cert-manager injects it). Off by default: the chart and `deploy/` do not carry it yet.
-    #[arg(long)]
+    /// Leave the admission webhook out. By default install includes it, as KEDA's chart does:
+    /// a ValidatingWebhookConfiguration for ScaledObjects, ScaledJobs and
+    /// (Cluster)TriggerAuthentications, served by the operator on port 9443, its `caBundle`
+    /// kept in step with the serving certificate by the operator (or injected by cert-manager).
+    #[arg(long, conflicts_with = "webhook")]
+    pub no_webhook: bool,
+
+    /// Accepted for compatibility and does nothing: the webhook is included by default.
+    #[arg(long, hide = true)]
     pub webhook: bool,
 
     /// `failurePolicy` of the webhooks, also what the webhook does when one of its own cluster
-    /// lookups fails: `Ignore` (KEDA's default) admits, `Fail` denies.
+    /// lookups fails: `Ignore` (default, KEDA's chart default: the cluster never waits on the
+    /// webhook) admits, `Fail` denies.
     #[arg(long, value_enum, default_value_t = FailurePolicy::Ignore)]
     pub webhook_failure_policy: FailurePolicy,
 
@@ -31,9 +37,17 @@ pub struct WebhookArgs {
     pub webhook_namespace_selector: String,
 }
 
+impl WebhookArgs {
+    /// Whether install includes the webhook (unless `--no-webhook`).
+    pub fn enabled(&self) -> bool {
+        !self.no_webhook
+    }
+}
+
 impl Default for WebhookArgs {
     fn default() -> Self {
         Self {
+            no_webhook: false,
             webhook: false,
             webhook_failure_policy: FailurePolicy::Ignore,
             webhook_namespace_selector: String::new(),
@@ -178,7 +192,7 @@ pub fn configuration(
 /// Adds the webhook to the install documents: the configuration, the webhook's port and
 /// settings on the operator container, its Service port, and the LimitRange reads of its
 /// cpu/memory check (and, when the operator makes the certificate, the configuration's
-/// `caBundle` writes) in the ClusterRole. Nothing changes without `--webhook`.
+/// `caBundle` writes) in the ClusterRole. Nothing changes with `--no-webhook`.
 pub fn add(
     docs: &mut Vec<Value>,
     namespace: &str,
@@ -186,7 +200,7 @@ pub fn add(
     cert_manager: bool,
     args: &WebhookArgs,
 ) -> Result<(), String> {
-    if !args.webhook {
+    if !args.enabled() {
         return Ok(());
     }
     for doc in docs.iter_mut() {

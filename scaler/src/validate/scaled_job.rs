@@ -61,6 +61,19 @@ pub fn check_spec(sj: &ScaledJob) -> Vec<Problem> {
             }
             names.push(n);
         }
+        // KEDA's ValidateTriggers, shared by its ScaledJob controller and webhook
+        if t.use_cached_metrics == Some(true)
+            && ["cpu", "memory", "cron"].contains(&t.type_.as_str())
+        {
+            out.push(Problem::trigger(
+                i,
+                "useCachedMetrics",
+                format!(
+                    "property \"useCachedMetrics\" is not supported for {:?} scaler",
+                    t.type_
+                ),
+            ));
+        }
         if t.metric_type.as_deref().is_some_and(|m| !m.is_empty()) {
             out.push(Problem::trigger(
                 i,
@@ -274,5 +287,25 @@ mod tests {
         ] {
             assert!(w.contains(part), "{part} missing in {w}");
         }
+    }
+
+    #[test]
+    fn cached_metrics_are_refused_where_keda_refuses_them() {
+        let s = sj(&format!(
+            "{BASE}spec:\n  jobTargetRef: {{template: {{spec: {{containers: [{{name: c, image: i}}]}}}}}}\n  triggers:\n  - {{type: redis, useCachedMetrics: true, metadata: {{listName: q}}}}\n  - {{type: cron, useCachedMetrics: true, metadata: {{}}}}\n"
+        ));
+        let p: Vec<(String, String)> = check_spec(&s)
+            .into_iter()
+            .map(|p| (p.field, p.message))
+            .collect();
+        assert_eq!(
+            p,
+            [(
+                "spec.triggers[1].useCachedMetrics".to_string(),
+                "property \"useCachedMetrics\" is not supported for \"cron\" scaler".to_string()
+            )]
+        );
+        // a scaler that may cache is only warned about (a ScaledJob never caches)
+        assert!(warnings(&s).iter().any(|w| w.contains("useCachedMetrics")));
     }
 }

@@ -2,8 +2,10 @@
 //! serves over HTTPS with `--webhook-addr`: for a ScaledObject, everything `prescale validate`
 //! checks of it (the same functions of [`crate::validate`]) plus KEDA's cluster checks (another
 //! ScaledObject or an HPA it does not own already scales the workload; cpu/memory triggers on
-//! containers without requests), read through the kube client; for a (Cluster)
-//! TriggerAuthentication, KEDA's `podIdentity` and `oauth2` checks.
+//! containers without requests), read through the kube client; for a ScaledJob, everything
+//! `prescale validate` checks of it (which holds KEDA's ScaledJob webhook checks), its
+//! triggers resolved through the kube client; for a (Cluster) TriggerAuthentication, KEDA's
+//! `podIdentity` and `oauth2` checks.
 //!
 //! The decision is pure ([`decide`]): problems deny with KEDA's messages; a cluster lookup that
 //! failed (the apiserver did not answer, RBAC refused) never denies silently: with
@@ -11,8 +13,7 @@
 //! `Ignore` it is allowed with a warning saying the same, so both policies behave as if the
 //! webhook itself had been unreachable for that one check, but say so.
 //!
-//! A kind is one entry of [`KINDS`] and one arm of [`review::check_object`]: a ScaledJob check
-//! plugs in there.
+//! A kind is one entry of [`KINDS`] and one arm of [`review::Reviewer::check_object`].
 
 pub mod cluster;
 pub mod lookups;
@@ -71,6 +72,11 @@ pub const KINDS: &[Kind] = &[
     Kind {
         kind: "ScaledObject",
         plural: "scaledobjects",
+        namespaced: true,
+    },
+    Kind {
+        kind: "ScaledJob",
+        plural: "scaledjobs",
         namespaced: true,
     },
     Kind {
@@ -212,8 +218,9 @@ mod tests {
     #[test]
     fn kinds_have_keda_paths() {
         assert_eq!(KINDS[0].path(), "/validate-keda-sh-v1alpha1-scaledobject");
+        assert_eq!(KINDS[1].path(), "/validate-keda-sh-v1alpha1-scaledjob");
         assert_eq!(
-            KINDS[2].webhook_name(),
+            KINDS[3].webhook_name(),
             "vclustertriggerauthentication.prescale.keda.sh"
         );
     }

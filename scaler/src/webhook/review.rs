@@ -3,7 +3,9 @@
 use super::cluster::{other_scaled_objects, unmanaged_hpa};
 use super::lookups::Lookups;
 use super::{FailurePolicy, Verdict, decide};
-use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
+use crate::api::{
+    ClusterTriggerAuthentication, ScaleTrigger, ScaledJob, ScaledObject, TriggerAuthentication,
+};
 use crate::validate::{self, Problem};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use kube::api::DynamicObject;
@@ -66,6 +68,10 @@ impl Reviewer {
                 Ok(ta) => problems(validate::auth::check(&ta.spec)),
                 Err(v) => v,
             },
+            "ScaledJob" => match decode::<ScaledJob>(object) {
+                Ok(sj) => self.scaled_job(&sj).await,
+                Err(v) => v,
+            },
             "ClusterTriggerAuthentication" => {
                 match decode::<ClusterTriggerAuthentication>(object) {
                     Ok(cta) => problems(validate::auth::check(&cta.spec.spec)),
@@ -112,53 +118,116 @@ impl Reviewer {
 }
 
 impl Reviewer {
-    /// The triggers as `validate` checks them, resolved against the cluster. A reference to
-    /// an object that does not exist yet (a TriggerAuthentication, Secret or ConfigMap applied
-    /// later in the same `kubectl apply`) does not refuse the object: the problems it causes
-    /// (the resolution's, and the metadata problems of triggers with an `authenticationRef`)
-    /// become warnings that name the missing object; the operator reports them if it is
-    /// still missing at reconcile.
+    /// The triggers of `so` as `validate` checks them, resolved against the cluster (see
+    /// [`sort_triggers`]).
     async fn triggers(&self, so: &ScaledObject, lookups: &Lookups, v: &mut Verdict) {
         let resolved = crate::resolve::resolve(lookups, so, &self.cluster_object_namespace).await;
-        let missing = lookups.missing();
-        let later = |p: &Problem| {
-            format!(
-                "{}: {} (not refused: {} not found, it may be created later)",
-                p.field,
-                p.message,
-                missing.join(", ")
-            )
+        let owner = format!(
+            "ScaledObject {}",
+            so.metadata.name.as_deref().unwrap_or_default()
+        );
+        let at = ("spec.scaleTargetRef", owner.as_str());
+        sort_triggers(resolved, &so.spec.triggers, at, lookups, v);
+    }
+
+    /// `prescale validate`'s ScaledJob checks (which hold KEDA's ScaledJob webhook checks:
+    /// its `ValidateTriggers`), the triggers resolved against the cluster (the Job template's
+    /// env, TriggerAuthentications, Secrets, ConfigMaps). KEDA makes no cluster check of a
+    /// ScaledJob (it owns no HPA), nor does this.
+    async fn scaled_job(&self, sj: &ScaledJob) -> Verdict {
+        let lookups = Lookups::new(self.client.clone());
+        let mut v = Verdict {
+            problems: validate::scaled_job::check_spec(sj),
+            warnings: validate::scaled_job::warnings(sj),
+            unchecked: Vec::new(),
         };
-        match resolved {
-            Ok(resolved) => {
-                v.warnings.extend(resolved.warnings);
-                let checked = validate::check_triggers(so, &resolved.inputs);
-                for p in checked.problems {
-                    let with_ref = p
-                        .trigger
-                        .and_then(|i| so.spec.triggers.get(i))
-                        .is_some_and(|t| t.authentication_ref.is_some());
-                    if with_ref && !missing.is_empty() {
-                        v.warnings.push(later(&p));
-                    } else {
-                        v.problems.push(p);
-                    }
+        let ns = sj.metadata.namespace.clone().unwrap_or_default();
+        let containers = sj
+            .spec
+            .job_target_ref
+            .template
+            .spec
+            .as_ref()
+            .map(|p| p.containers.clone())
+            .unwrap_or_default();
+        let env = Some(sj.spec.env_source_container_name.as_str()).filter(|s| !s.is_empty());
+        let resolved = crate::resolve::resolve_triggers(
+            &lookups,
+            &ns,
+            Vec::new(),
+            &containers,
+            env,
+            &sj.spec.triggers,
+            &self.cluster_object_namespace,
+        )
+        .await;
+        let owner = format!(
+            "ScaledJob {}",
+            sj.metadata.name.as_deref().unwrap_or_default()
+        );
+        sort_triggers(
+            resolved,
+            &sj.spec.triggers,
+            ("spec.triggers", &owner),
+            &lookups,
+            &mut v,
+        );
+        v.unchecked = lookups.failed();
+        v.unchecked.dedup();
+        v
+    }
+}
+
+/// Sorts what resolving and parsing the triggers found into `v`. A reference to an object
+/// that does not exist yet (a TriggerAuthentication, Secret or ConfigMap applied later in the
+/// same `kubectl apply`) does not refuse the object: the problems it causes (the
+/// resolution's, and the metadata problems of triggers with an `authenticationRef`) become
+/// warnings that name the missing object; the operator reports them if it is still missing
+/// at reconcile. `(field, owner)`: where a resolution error is reported, and the object named
+/// in trigger messages (`ScaledObject web`).
+fn sort_triggers(
+    resolved: Result<crate::resolve::Resolved, String>,
+    triggers: &[ScaleTrigger],
+    (field, owner): (&str, &str),
+    lookups: &Lookups,
+    v: &mut Verdict,
+) {
+    let missing = lookups.missing();
+    let later = |p: &Problem| {
+        format!(
+            "{}: {} (not refused: {} not found, it may be created later)",
+            p.field,
+            p.message,
+            missing.join(", ")
+        )
+    };
+    match resolved {
+        Ok(resolved) => {
+            v.warnings.extend(resolved.warnings);
+            let checked = validate::check_trigger_inputs(owner, &resolved.inputs);
+            for p in checked.problems {
+                let with_ref = p
+                    .trigger
+                    .and_then(|i| triggers.get(i))
+                    .is_some_and(|t| t.authentication_ref.is_some());
+                if with_ref && !missing.is_empty() {
+                    v.warnings.push(later(&p));
+                } else {
+                    v.problems.push(p);
                 }
-                v.warnings.extend(checked.warnings);
-                v.warnings.extend(
-                    checked
-                        .unknown_keys
-                        .iter()
-                        .map(|p| format!("{}: {}", p.field, p.message)),
-                );
             }
-            // a reference the lookups could not answer is not the object's fault
-            Err(_) if !lookups.failed().is_empty() => {}
-            Err(e) if !missing.is_empty() => {
-                v.warnings.push(later(&problem("spec.scaleTargetRef", e)))
-            }
-            Err(e) => v.problems.push(problem("spec.scaleTargetRef", e)),
+            v.warnings.extend(checked.warnings);
+            v.warnings.extend(
+                checked
+                    .unknown_keys
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.message)),
+            );
         }
+        // a reference the lookups could not answer is not the object's fault
+        Err(_) if !lookups.failed().is_empty() => {}
+        Err(e) if !missing.is_empty() => v.warnings.push(later(&problem(field, e))),
+        Err(e) => v.problems.push(problem(field, e)),
     }
 }
 

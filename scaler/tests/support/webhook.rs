@@ -1,8 +1,8 @@
 //! The admission webhook under test: served over real HTTPS with a serving certificate made as
-//! the operator makes it (`serving_cert::apply`) for install's Service, `prescale install
-//! --webhook`'s configuration with that CA as its `caBundle` (what the operator's writer puts
-//! there), a client trusting only that bundle under the Service's DNS name, and the cluster
-//! objects the tests review against.
+//! the operator makes it (`serving_cert::apply`) for install's Service, `prescale install`'s
+//! ValidatingWebhookConfiguration (in by default) with that CA as its `caBundle` (what the
+//! operator's writer puts there), a client trusting only that bundle under the Service's DNS
+//! name, and the cluster objects the tests review against.
 
 use base64::Engine;
 use prescale::cli::install::{Options, documents};
@@ -30,12 +30,18 @@ pub struct Webhook {
 }
 
 pub async fn start(api: &ApiServer, policy: FailurePolicy) -> Webhook {
-    let mut options = Options::new("prescale");
-    options.webhook = WebhookArgs {
-        webhook: true,
+    let args = WebhookArgs {
         webhook_failure_policy: policy,
         ..WebhookArgs::default()
     };
+    start_with(api, args).await
+}
+
+/// [`start`] with install's webhook flags `args`.
+pub async fn start_with(api: &ApiServer, args: WebhookArgs) -> Webhook {
+    let policy = args.webhook_failure_policy;
+    let mut options = Options::new("prescale");
+    options.webhook = args;
     let docs = documents(&options);
     let mut config = docs
         .iter()
@@ -154,6 +160,15 @@ pub fn so(name: &str, target: &str, triggers: Value) -> Value {
     json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
         "metadata": {"name": name, "namespace": "shop"},
         "spec": {"scaleTargetRef": {"name": target}, "minReplicaCount": 1, "triggers": triggers}})
+}
+
+/// A ScaledJob in namespace `shop` whose Job template has one container `worker`.
+pub fn sj(name: &str, triggers: Value) -> Value {
+    json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"jobTargetRef": {"template": {"spec": {"restartPolicy": "Never",
+            "containers": [{"name": "worker", "image": "registry.local/worker:1"}]}}},
+            "maxReplicaCount": 10, "triggers": triggers}})
 }
 
 pub fn redis() -> Value {
