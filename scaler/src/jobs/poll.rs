@@ -23,6 +23,9 @@ pub struct Deps {
     pub writer: crate::write::Writer,
     pub scalers: prescale_scalers::Context,
     pub cluster_ns: String,
+    /// The operator's informer caches (Secrets, ConfigMaps, TriggerAuthentications) the check
+    /// resolves triggers from; None reads them from the API.
+    pub caches: Option<crate::cache::Caches>,
     /// `app.kubernetes.io/version` of the Jobs.
     pub version: String,
 }
@@ -100,7 +103,7 @@ async fn check_and_roll_out(
 ) {
     let source = KubeSource {
         client: d.client.clone(),
-        caches: None,
+        caches: d.caches.clone(),
     };
     match super::check::check(&source, sj, &d.cluster_ns).await {
         Err(m) => {
