@@ -88,6 +88,9 @@ fn settings() -> Settings {
     }
 }
 
+/// A case: what, spec additions, the queue (seconds after t0, length), the polls' counts.
+type Case<'a> = (&'a str, Value, &'a [(i64, f64)], [(i64, i64, i64); 5]);
+
 /// (running, pending, created) at each poll (a poll without a row repeats the counts before).
 fn per_poll(o: &JobOutcome) -> Vec<(i64, i64, i64)> {
     let mut out = Vec::new();
@@ -110,7 +113,7 @@ fn each_strategy_creates_what_kedas_formulas_give() {
     // 23 queued, listLength 5: queueLength (scaleTo) 23, maxScale ceil(23 / 5) = 5;
     // MaxReplicaCount() = 8. Jobs made at t are Pending until t + 15 s, done at t + 35 s.
     let full = [(0, 23.0), (60, 23.0)];
-    let rows: &[(&str, Value, &[(i64, f64)], [(i64, i64, i64); 5])] = &[
+    let rows: &[Case] = &[
         // default: maxScale - running → 5, then 5 - 5 = 0 until the first five finish at 35 s
         (
             "default",
