@@ -143,3 +143,35 @@ fn a_scaledjob_trigger_without_a_series_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn the_chart_draws_the_scaledobject_then_the_scaledjob() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = both(dir.path());
+    let svg = dir.path().join("both.svg");
+    let (ok, out, err) = simulate(&args(&file, &["--plot", svg.to_str().unwrap()]));
+    assert!(ok, "{err}");
+    assert!(out.contains("chart written to"), "{out}");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the chart is well-formed XML");
+    let labels: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text().map(str::to_string))
+        .collect();
+    for want in [
+        "ScaledObject school/report-worker: replicas",
+        "ScaledJob jobs/job-importer: queue length",
+        "ScaledJob jobs/job-importer: Jobs",
+        "queue length (scaleTo)",
+        "Jobs unfinished",
+        "Jobs pending",
+        "Jobs created at the poll",
+        "maxReplicaCount",
+    ] {
+        assert!(
+            labels.iter().any(|l| l.contains(want)),
+            "no {want:?} in {labels:?}"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 //! operator's decision pipeline and the HPA model with a simulated clock, and ScaledJobs
 //! through the operator's ScaledJob planning with a model of their Jobs (see
 //! `crate::simulate`), and prints what happens: a table (or `--output json`), a summary per
-//! event window, and optionally a chart (ScaledObjects).
+//! event window, and optionally a chart.
 
 use super::Output;
 use crate::simulate::engine::Settings;
@@ -74,7 +74,7 @@ pub struct SimulateArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     output: Output,
 
-    /// Write a chart of the ScaledObjects: SVG, or PNG when the name ends in .png.
+    /// Write a chart: SVG, or PNG when the name ends in .png.
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
 
@@ -132,12 +132,7 @@ impl SimulateArgs {
             Output::Text => super::print(&output::text(&header, &report)),
         }
         if let Some(path) = &self.plot {
-            if report.scaled_objects.is_empty() {
-                return Err(anyhow!(
-                    "--plot draws ScaledObjects, and the manifests hold none (ScaledJobs are not charted)"
-                ));
-            }
-            crate::simulate::chart::plot(path, &report.scaled_objects, *self.from.offset())
+            crate::simulate::chart::plot(path, &report, *self.from.offset())
                 .map_err(|e| anyhow!(e))?;
             if self.output == Output::Text {
                 super::print(&format!("chart written to {}\n", path.display()));

@@ -152,11 +152,25 @@ pub struct JobTotals {
     pub job_hours: f64,
 }
 
+/// One poll for the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JobPoint {
+    pub t: i64,
+    /// The combined queue length.
+    pub queue_length: i64,
+    /// Unfinished Jobs after the poll (those it created included).
+    pub running: i64,
+    pub pending: i64,
+    pub created: i64,
+}
+
 /// One ScaledJob's result.
 pub struct JobOutcome {
     pub object: SimJob,
     /// The polls at which something changed (and the first).
     pub rows: Vec<JobRow>,
+    /// Every poll, for the chart (only when `Settings::keep_points`).
+    pub points: Vec<JobPoint>,
     pub totals: JobTotals,
 }
 
@@ -173,6 +187,7 @@ pub fn run(object: SimJob, settings: &Settings) -> JobOutcome {
         settings.to.timestamp_millis(),
     );
     let (mut rows, mut totals) = (Vec::<JobRow>::new(), JobTotals::default());
+    let mut points = Vec::new();
     let mut was_active: Option<bool> = None;
     let mut t = from;
     while t <= to {
@@ -203,8 +218,18 @@ pub fn run(object: SimJob, settings: &Settings) -> JobOutcome {
             spec.successful_jobs_history_limit(),
             spec.failed_jobs_history_limit(),
         );
-        totals.peak_running = totals.peak_running.max(world.running());
-        totals.peak_pending = totals.peak_pending.max(world.pending(&pending_conditions));
+        let after = (world.running(), world.pending(&pending_conditions));
+        totals.peak_running = totals.peak_running.max(after.0);
+        totals.peak_pending = totals.peak_pending.max(after.1);
+        if settings.keep_points {
+            points.push(JobPoint {
+                t,
+                queue_length: d.inputs.combined.queue_length,
+                running: after.0,
+                pending: after.1,
+                created,
+            });
+        }
         let row = JobRow {
             time: now,
             values,
@@ -226,6 +251,7 @@ pub fn run(object: SimJob, settings: &Settings) -> JobOutcome {
     JobOutcome {
         object,
         rows,
+        points,
         totals,
     }
 }

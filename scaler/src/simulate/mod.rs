@@ -12,7 +12,8 @@
 //!
 //! ScaledJobs in the same manifests are replayed too ([`job_sim`]): the same inputs, the
 //! operator's own ScaledJob check, strategies and Job counting, with a model of the Jobs
-//! ([`job_world`]); their results print after the ScaledObjects' ([`job_output`]).
+//! ([`job_world`]); their results print and are drawn after the ScaledObjects' ([`job_output`],
+//! [`job_chart`]).
 
 pub mod chart;
 pub mod effects;
@@ -20,6 +21,7 @@ pub mod engine;
 pub mod feed;
 pub mod hpa_sim;
 pub mod inputs;
+pub mod job_chart;
 pub mod job_output;
 pub mod job_sim;
 pub mod job_world;
