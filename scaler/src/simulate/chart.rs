@@ -200,7 +200,7 @@ pub(super) fn legend<
 
 /// A step line through `(t, v)` points (values hold until the next point).
 /// A named line: its colour, stroke width and points.
-type Line<'a> = (&'a str, RGBColor, u32, Vec<(f64, f64)>);
+pub(super) type Line<'a> = (&'a str, RGBColor, u32, Vec<(f64, f64)>);
 
 fn steps(points: &[Point], value: impl Fn(&Point) -> Option<i32>) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = Vec::new();

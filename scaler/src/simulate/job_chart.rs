@@ -2,7 +2,7 @@
 //! `scaleTo`), then a panel with its Jobs — unfinished, pending, created at each poll — and
 //! the most it may run (`maxReplicaCount`).
 
-use super::chart::{Area, DrawResult, clock_label, legend};
+use super::chart::{Area, DrawResult, Line, clock_label, legend};
 use super::job_sim::{JobOutcome, JobPoint};
 use chrono::FixedOffset;
 use plotters::prelude::*;
@@ -91,7 +91,7 @@ pub fn draw<DB: DrawingBackend>(
         .x_label_formatter(&|s| clock_label(*s, offset))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    let lines: [(&str, RGBColor, u32, Vec<(f64, f64)>); 4] = [
+    let lines: [Line; 4] = [
         // a maximum far above the Jobs is drawn at the top edge
         (
             MAX,
