@@ -26,18 +26,19 @@ enum Phase {
     Complete,
 }
 
-/// One Job with its Pod and its timings (ms).
-struct Entry {
-    job: Job,
-    pod: Pod,
+/// A Job's timings (ms) and where it is.
+struct Timing {
     running_from: i64,
     done_at: i64,
     phase: Phase,
 }
 
-/// The Jobs of one ScaledJob.
+/// The Jobs of one ScaledJob: the i-th Job, its Pod and its timing at index i of each list
+/// (kept apart so the operator's counting reads the Jobs and Pods without a copy).
 pub struct JobWorld {
-    entries: Vec<Entry>,
+    jobs: Vec<Job>,
+    pods: Vec<Pod>,
+    timings: Vec<Timing>,
     created: u64,
     startup: Startup,
     duration_ms: i64,
@@ -60,7 +61,9 @@ fn condition(type_: &str) -> PodCondition {
 impl JobWorld {
     pub fn new(startup: Startup, duration: Duration) -> Self {
         Self {
-            entries: Vec::new(),
+            jobs: Vec::new(),
+            pods: Vec::new(),
+            timings: Vec::new(),
             created: 0,
             startup,
             duration_ms: duration.as_millis() as i64,
@@ -93,9 +96,9 @@ impl JobWorld {
             };
             let running_from = t + self.startup.delay(self.created).as_millis() as i64;
             self.created += 1;
-            self.entries.push(Entry {
-                job,
-                pod,
+            self.jobs.push(job);
+            self.pods.push(pod);
+            self.timings.push(Timing {
                 running_from,
                 done_at: running_from + self.duration_ms,
                 phase: Phase::Pending,
@@ -105,15 +108,20 @@ impl JobWorld {
 
     /// Moves every Job to where it is at `t`.
     pub fn advance(&mut self, t: i64) {
-        for e in &mut self.entries {
+        let entries = self
+            .jobs
+            .iter_mut()
+            .zip(&mut self.pods)
+            .zip(&mut self.timings);
+        for ((job, pod), e) in entries {
             if e.phase != Phase::Complete && t >= e.done_at {
                 e.phase = Phase::Complete;
                 self.running_ms += e.done_at - e.running_from;
-                e.pod.status = Some(PodStatus {
+                pod.status = Some(PodStatus {
                     phase: Some("Succeeded".into()),
                     ..Default::default()
                 });
-                e.job.status = Some(JobStatus {
+                job.status = Some(JobStatus {
                     conditions: Some(vec![JobCondition {
                         type_: "Complete".into(),
                         status: "True".into(),
@@ -125,7 +133,7 @@ impl JobWorld {
                 });
             } else if e.phase == Phase::Pending && t >= e.running_from {
                 e.phase = Phase::Running;
-                e.pod.status = Some(PodStatus {
+                pod.status = Some(PodStatus {
                     phase: Some("Running".into()),
                     conditions: Some(vec![condition("PodScheduled"), condition("Ready")]),
                     ..Default::default()
@@ -134,27 +142,35 @@ impl JobWorld {
         }
     }
 
-    fn jobs(&self) -> Vec<Job> {
-        self.entries.iter().map(|e| e.job.clone()).collect()
-    }
-
     /// The unfinished Jobs, counted by the operator's `plan::running_count`.
     pub fn running(&self) -> i64 {
-        plan::running_count(&self.jobs())
+        plan::running_count(&self.jobs)
     }
 
     /// The pending Jobs, counted by the operator's `plan::pending_count`.
     pub fn pending(&self, pending_pod_conditions: &[String]) -> i64 {
-        let pods: Vec<Pod> = self.entries.iter().map(|e| e.pod.clone()).collect();
-        plan::pending_count(&self.jobs(), &pods, pending_pod_conditions)
+        plan::pending_count(&self.jobs, &self.pods, pending_pod_conditions)
     }
 
     /// Finished Jobs beyond the history limits go, as the operator prunes them.
     pub fn prune(&mut self, successful_limit: i32, failed_limit: i32) {
-        let doomed: BTreeSet<String> = plan::to_prune(&self.jobs(), successful_limit, failed_limit)
+        let doomed: BTreeSet<String> = plan::to_prune(&self.jobs, successful_limit, failed_limit)
             .into_iter()
             .collect();
-        self.entries.retain(|e| !doomed.contains(&e.job.name_any()));
+        if doomed.is_empty() {
+            return;
+        }
+        let keep: Vec<bool> = self
+            .jobs
+            .iter()
+            .map(|j| !doomed.contains(&j.name_any()))
+            .collect();
+        let mut k = keep.iter();
+        self.jobs.retain(|_| *k.next().unwrap_or(&true));
+        let mut k = keep.iter();
+        self.pods.retain(|_| *k.next().unwrap_or(&true));
+        let mut k = keep.iter();
+        self.timings.retain(|_| *k.next().unwrap_or(&true));
     }
 
     /// Jobs created so far.
@@ -165,7 +181,7 @@ impl JobWorld {
     /// Job-hours spent Running by the Jobs finished so far, plus those running at `t`.
     pub fn job_hours(&self, t: i64) -> f64 {
         let running: i64 = self
-            .entries
+            .timings
             .iter()
             .filter(|e| e.phase == Phase::Running)
             .map(|e| (t.min(e.done_at) - e.running_from).max(0))
@@ -207,8 +223,10 @@ mod tests {
         assert_eq!((w.running(), w.pending(&[])), (1, 1));
         assert!((w.job_hours(30_000) - 40.0 / 3600.0).abs() < 1e-9);
         w.prune(1, 1);
-        assert_eq!(w.entries.len(), 2, "one of the two finished Jobs is kept");
-        assert_eq!(w.entries[0].job.name_any(), "w-1");
+        assert_eq!(w.jobs.len(), 2, "one of the two finished Jobs is kept");
+        assert_eq!((w.pods.len(), w.timings.len()), (2, 2));
+        assert_eq!(w.jobs[0].name_any(), "w-1");
+        assert_eq!(w.pods[0].name_any(), "w-1-pod");
         assert_eq!(w.created(), 3);
     }
 }
