@@ -134,10 +134,12 @@ pub fn run(objects: usize, days: i64) -> Report {
         startup: Startup::parse("p50=2m,p90=4m").unwrap(),
         lead: Default::default(),
         keep_points: false,
+        job_duration: Duration::from_secs(300),
     };
     let started = Instant::now();
     let outcomes = prescale::simulate::simulate(&loaded, series, None, &settings, "prescale")
-        .unwrap_or_else(|e| panic!("simulate: {e}"));
+        .unwrap_or_else(|e| panic!("simulate: {e}"))
+        .scaled_objects;
     let run = started.elapsed();
     assert_eq!(outcomes.len(), objects);
     Report {

@@ -151,6 +151,20 @@ impl Caches {
         )
     }
 
+    /// Waits (at most `limit`) until the caches trigger resolution reads (Secrets, ConfigMaps,
+    /// TriggerAuthentications, ClusterTriggerAuthentications) have listed once; false on timeout.
+    pub async fn wait_resolve_synced(&self, limit: std::time::Duration) -> bool {
+        let all = async {
+            let _ = futures::join!(
+                self.secrets.wait_until_ready(),
+                self.config_maps.wait_until_ready(),
+                self.trigger_authentications.wait_until_ready(),
+                self.cluster_trigger_authentications.wait_until_ready(),
+            );
+        };
+        tokio::time::timeout(limit, all).await.is_ok()
+    }
+
     /// `spec.replicas` of an `apps/v1` Deployment or StatefulSet from the cache (what its
     /// `/scale` says: the API defaults an unset count to 1); None for other kinds or a miss.
     pub fn replicas(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<i32> {

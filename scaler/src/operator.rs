@@ -237,6 +237,7 @@ pub async fn run(
         api(&client, &opts.watch_namespace),
         ctx.writer.clone(),
         ctx.scalers.clone(),
+        ctx.caches.clone(),
         opts.config.cluster_object_namespace.clone(),
         shutdown.clone(),
     );

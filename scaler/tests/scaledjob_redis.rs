@@ -2,7 +2,8 @@
 //! 23 items with `listLength: 5` give the strategy's number of Jobs (with KEDA's labels, owner
 //! and generateName), finished Jobs are pruned to the history limits, a template change is
 //! rolled out per `rollout`, a paused ScaledJob creates nothing, and a bad ScaledJob gets a
-//! clear condition and Event while the good ones keep working.
+//! clear condition and Event while the good ones keep working. Triggers are resolved from the
+//! operator's informer caches: no Secret or TriggerAuthentication GET however many polls.
 
 mod support;
 
@@ -260,6 +261,19 @@ async fn each_strategy_makes_its_number_and_a_bad_scaledjob_is_reported() {
     let ev = events(&api, "broken", "ScaledJobCheckFailed");
     assert_eq!(ev, [message]);
     assert!(jobs_of(&api, "broken").is_empty());
+
+    // triggers are resolved from the operator's informer caches: seven ScaledJobs using the
+    // TriggerAuthentication and its Secret, the broken one re-checked at every poll, and not
+    // one GET of either since the start (only the caches' list and watch)
+    let polls_before = api.requests("list", "jobs", "");
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    assert!(
+        api.requests("list", "jobs", "") >= polls_before + 2,
+        "the ScaledJobs kept polling"
+    );
+    assert_eq!(api.requests("get", "secrets", ""), 0);
+    assert_eq!(api.requests("get", "triggerauthentications", ""), 0);
+    assert!(api.requests("list", "secrets", "") >= 1);
 
     // unpausing starts it
     let mut p = api

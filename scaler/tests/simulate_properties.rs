@@ -93,9 +93,11 @@ proptest! {
             startup: Startup::Fixed(Duration::from_secs(startup)),
             lead: Default::default(),
             keep_points: false,
+            job_duration: Duration::from_secs(300),
         };
         let outcomes = prescale::simulate::simulate(&loaded, series, None, &settings, "prescale")
-            .map_err(TestCaseError::fail)?;
+            .map_err(TestCaseError::fail)?
+            .scaled_objects;
         let rows = &outcomes[0].track.rows;
         prop_assert!(!rows.is_empty());
         let base_min = min.max(1);

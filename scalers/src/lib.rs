@@ -13,6 +13,7 @@ pub mod cron;
 pub mod error;
 pub mod forecast;
 pub mod fuzzing;
+pub mod http_auth;
 pub mod input;
 pub mod known_keys;
 pub mod metric;

@@ -1,5 +1,6 @@
 //! `prescale simulate -f MANIFESTS --from T1 --to T2`: replays ScaledObjects through the
-//! operator's decision pipeline and the HPA model with a simulated clock (see
+//! operator's decision pipeline and the HPA model with a simulated clock, and ScaledJobs
+//! through the operator's ScaledJob planning with a model of their Jobs (see
 //! `crate::simulate`), and prints what happens: a table (or `--output json`), a summary per
 //! event window, and optionally a chart.
 
@@ -20,7 +21,7 @@ use std::time::Duration;
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
     /// Manifest files or directories (as for `validate`): ScaledObjects with their targets,
-    /// TriggerAuthentications and Secrets.
+    /// ScaledJobs, TriggerAuthentications and Secrets.
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
     files: Vec<String>,
 
@@ -48,6 +49,10 @@ pub struct SimulateArgs {
     /// (p50=2m,p90=4m), sampled deterministically.
     #[arg(long, default_value = "1m")]
     startup: String,
+
+    /// How long a ScaledJob's Job runs once its Pod started (after the --startup delay).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    job_duration: Duration,
 
     /// HPA controller sync period.
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
@@ -106,12 +111,13 @@ impl SimulateArgs {
             startup,
             lead: Default::default(),
             keep_points: self.plot.is_some(),
+            job_duration: self.job_duration,
         };
         let series = self.read_series()?;
         let loaded = Loaded::read(&self.files);
         let live = self.live_history.then(|| Live { bar: progress() });
         let ns = &self.cluster_object_namespace;
-        let outcomes = crate::simulate::simulate(&loaded, series, live.as_ref(), &settings, ns)
+        let report = crate::simulate::simulate(&loaded, series, live.as_ref(), &settings, ns)
             .map_err(|e| anyhow!(e))?;
         let header = Header {
             settings: &settings,
@@ -121,12 +127,12 @@ impl SimulateArgs {
         match self.output {
             Output::Json => super::print(&format!(
                 "{}\n",
-                serde_json::to_string_pretty(&output::json(&header, &outcomes))?
+                serde_json::to_string_pretty(&output::json(&header, &report))?
             )),
-            Output::Text => super::print(&output::text(&header, &outcomes)),
+            Output::Text => super::print(&output::text(&header, &report)),
         }
         if let Some(path) = &self.plot {
-            crate::simulate::chart::plot(path, &outcomes, *self.from.offset())
+            crate::simulate::chart::plot(path, &report, *self.from.offset())
                 .map_err(|e| anyhow!(e))?;
             if self.output == Output::Text {
                 super::print(&format!("chart written to {}\n", path.display()));

@@ -12,6 +12,16 @@ use prescale_scalers::registry;
 /// The parsed triggers of a ScaledJob that checked out, in trigger order.
 pub struct Checked {
     pub definitions: Vec<Box<dyn TriggerDefinition>>,
+    /// Per definition, the trigger it was parsed from.
+    pub triggers: Vec<TriggerId>,
+}
+
+/// A trigger of `spec.triggers`: its position, `name` ("" when unset) and `type`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerId {
+    pub index: usize,
+    pub name: String,
+    pub trigger_type: String,
 }
 
 /// Checks `sj`; the error is the message for `Ready=False` / `ScaledJobCheckFailed`.
@@ -51,10 +61,22 @@ pub async fn check(
         return Err(format!("{}: {}", p.field, p.message));
     }
     let mut definitions = Vec::new();
+    let triggers = resolved
+        .inputs
+        .iter()
+        .map(|i| TriggerId {
+            index: i.index,
+            name: i.name.clone(),
+            trigger_type: i.trigger_type.clone(),
+        })
+        .collect();
     for input in &resolved.inputs {
         definitions.push(
             registry::parse(input).map_err(|e| format!("spec.triggers[{}]: {e}", input.index))?,
         );
     }
-    Ok(Checked { definitions })
+    Ok(Checked {
+        definitions,
+        triggers,
+    })
 }

@@ -16,6 +16,9 @@ use tokio::time::Instant;
 /// How often the loop looks for ScaledJobs that are due.
 const TICK: Duration = Duration::from_millis(250);
 
+/// How long the loop waits for the caches trigger resolution reads before its first poll.
+const RESOLVE_SYNC_WAIT: Duration = Duration::from_secs(30);
+
 struct Entry {
     state: State,
     next: Instant,
@@ -44,6 +47,15 @@ pub async fn run(api: Api<ScaledJob>, deps: Deps, shutdown: Shutdown) {
 /// at once: a slow source of one ScaledJob does not hold up the others.
 async fn poll_forever(store: Store<ScaledJob>, deps: &Deps) {
     let _ = store.wait_until_ready().await;
+    if let Some(c) = &deps.caches {
+        // the first check reads Secrets and TriggerAuthentications from the caches, not by GETs;
+        // a cache that cannot sync (e.g. no RBAC) only delays the start: lookups then fall back
+        if !c.wait_resolve_synced(RESOLVE_SYNC_WAIT).await {
+            tracing::warn!(
+                "ScaledJobs start before the Secret/ConfigMap/TriggerAuthentication caches synced: their triggers are resolved by GETs until then"
+            );
+        }
+    }
     let mut entries: HashMap<ObjectRef<ScaledJob>, Entry> = HashMap::new();
     loop {
         let all = store.state();
@@ -80,12 +92,14 @@ async fn poll_forever(store: Store<ScaledJob>, deps: &Deps) {
     }
 }
 
-/// Starts the ScaledJob loop for the operator (writes and Events only while `writer` leads).
+/// Starts the ScaledJob loop for the operator (writes and Events only while `writer` leads);
+/// triggers are resolved from the operator's `caches` (a miss falls back to a GET).
 pub fn start(
     client: kube::Client,
     api: Api<ScaledJob>,
     writer: crate::write::Writer,
     scalers: prescale_scalers::Context,
+    caches: crate::cache::Caches,
     cluster_ns: String,
     shutdown: Shutdown,
 ) -> tokio::task::JoinHandle<()> {
@@ -93,6 +107,7 @@ pub fn start(
         writer,
         client,
         scalers,
+        caches: Some(caches),
         cluster_ns,
         version: env!("CARGO_PKG_VERSION").into(),
     };

@@ -5,7 +5,7 @@
 //! through `crate::write::Writer`.
 
 use super::plan;
-use super::strategy::{self, Inputs, ScalerMetrics, Strategy};
+use super::strategy::{self, ScalerMetrics};
 use super::{messages as msg, reasons};
 use crate::api::conditions::{ACTIVE, PAUSED, READY};
 use crate::api::{SCALED_JOB_NAME_LABEL, ScaledJob, ScaledJobStatus};
@@ -14,7 +14,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
 use kube::{Api, Client, ResourceExt};
-use prescale_scalers::{MetricType, Scaler, TriggerDefinition};
+use prescale_scalers::{Scaler, TriggerDefinition};
 use std::sync::Arc;
 
 /// What every poll needs.
@@ -23,6 +23,9 @@ pub struct Deps {
     pub writer: crate::write::Writer,
     pub scalers: prescale_scalers::Context,
     pub cluster_ns: String,
+    /// The operator's informer caches (Secrets, ConfigMaps, TriggerAuthentications) the check
+    /// resolves triggers from; None reads them from the API.
+    pub caches: Option<crate::cache::Caches>,
     /// `app.kubernetes.io/version` of the Jobs.
     pub version: String,
 }
@@ -39,7 +42,7 @@ pub struct State {
 }
 
 /// KEDA's pause rule: `autoscaling.keda.sh/paused` pauses unless it parses as a false bool.
-fn paused(sj: &ScaledJob) -> bool {
+pub fn paused(sj: &ScaledJob) -> bool {
     sj.annotations()
         .get(crate::scaling::pause::PAUSED)
         .is_some_and(|v| prescale_scalers::params::parse_go_bool(v) != Some(false))
@@ -100,7 +103,7 @@ async fn check_and_roll_out(
 ) {
     let source = KubeSource {
         client: d.client.clone(),
-        caches: None,
+        caches: d.caches.clone(),
     };
     match super::check::check(&source, sj, &d.cluster_ns).await {
         Err(m) => {
@@ -211,11 +214,7 @@ async fn sample(d: &Deps, sj: &ScaledJob, st: &mut State) -> (Vec<ScalerMetrics>
             Err(e) => Err(e),
         };
         match reading {
-            Ok(r) => {
-                let target = (spec.target().metric_type == MetricType::AverageValue)
-                    .then_some(spec.target().number);
-                out.push(ScalerMetrics::from_reading(r.value, target, r.active, max));
-            }
+            Ok(r) => out.push(ScalerMetrics::from_sample(&spec, r.value, r.active, max)),
             Err(e) => {
                 st.scalers[i] = None; // reconnect next time
                 error = true;
@@ -231,13 +230,6 @@ async fn sample(d: &Deps, sj: &ScaledJob, st: &mut State) -> (Vec<ScalerMetrics>
 /// KEDA's `RequestJobScale`.
 async fn scale(d: &Deps, sj: &ScaledJob, st: &mut State, status: &mut ScaledJobStatus) {
     let (metrics, is_error) = sample(d, sj, st).await;
-    let s = sj.spec.scaling_strategy();
-    let combined = strategy::combine(
-        &metrics,
-        &s.multiple_scalers_calculation,
-        sj.spec.min_replica_count(),
-        sj.spec.max_replica_count(),
-    );
     let (jobs, pods) = match (list_jobs(d, sj).await, list_pods(d, sj).await) {
         (Ok(j), Ok(p)) => (j, p),
         (Err(e), _) | (_, Err(e)) => {
@@ -245,19 +237,19 @@ async fn scale(d: &Deps, sj: &ScaledJob, st: &mut State, status: &mut ScaledJobS
             return tracing::warn!(scaledjob = %sj.name_any(), error = %e, "cannot count the ScaledJob's Jobs");
         }
     };
-    let inputs = Inputs {
-        strategy: Strategy::from_spec(&s),
-        min_replicas: sj.spec.min_replica_count(),
-        max_replicas: sj.spec.max_replica_count(),
-        running: plan::running_count(&jobs),
-        pending: plan::pending_count(&jobs, &pods, &s.pending_pod_conditions),
-        combined,
-    };
-    if combined.is_active {
+    let pending_conditions = sj.spec.scaling_strategy().pending_pod_conditions;
+    let decision = strategy::decide(
+        &sj.spec,
+        &metrics,
+        plan::running_count(&jobs),
+        plan::pending_count(&jobs, &pods, &pending_conditions),
+    );
+    let active = decision.inputs.combined.is_active;
+    if active {
         status.last_active_time = Some(crate::time::time_of(d.scalers.clock.now()));
-        create_jobs(d, sj, strategy::jobs_to_create(&inputs)).await;
+        create_jobs(d, sj, decision.create).await;
     }
-    ready_and_active(d, sj, status, combined.is_active, is_error).await;
+    ready_and_active(d, sj, status, active, is_error).await;
     prune(d, sj, &jobs).await;
 }
 

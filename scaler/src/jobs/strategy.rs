@@ -4,7 +4,8 @@
 //! running and pending ones (`getScalingDecision` with the `default`, `custom`, `accurate` and
 //! `eager` strategies). The table tests carry KEDA's own test vectors.
 
-use crate::api::JobScalingStrategy;
+use crate::api::{JobScalingStrategy, ScaledJobSpec};
+use prescale_scalers::{MetricSpec, MetricType};
 
 /// One trigger's reading as KEDA's ScaledJob loop sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,6 +35,16 @@ impl ScalerMetrics {
             max_value,
             is_active: active,
         }
+    }
+}
+
+impl ScalerMetrics {
+    /// One trigger's sample as the ScaledJob loop reads it: the target counts only when it is
+    /// an `AverageValue` (e.g. `listLength`).
+    pub fn from_sample(spec: &MetricSpec, value: f64, active: bool, max_replicas: i64) -> Self {
+        let target =
+            (spec.target().metric_type == MetricType::AverageValue).then_some(spec.target().number);
+        Self::from_reading(value, target, active, max_replicas)
     }
 }
 
@@ -214,6 +225,44 @@ pub fn jobs_to_create(i: &Inputs) -> i64 {
         0
     } else {
         scale_to.min(eff).max(0)
+    }
+}
+
+/// One poll's decision for a ScaledJob.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    pub inputs: Inputs,
+    /// Jobs to create now (0 when inactive).
+    pub create: i64,
+}
+
+/// `RequestJobScale`'s numbers for one poll of a ScaledJob with `spec`: its triggers'
+/// `metrics` combined, and the Jobs to create given `running` (unfinished) and `pending` Jobs.
+/// The operator's poll and `prescale simulate` both decide with this.
+pub fn decide(
+    spec: &ScaledJobSpec,
+    metrics: &[ScalerMetrics],
+    running: i64,
+    pending: i64,
+) -> Decision {
+    let s = spec.scaling_strategy();
+    let combined = combine(
+        metrics,
+        &s.multiple_scalers_calculation,
+        spec.min_replica_count(),
+        spec.max_replica_count(),
+    );
+    let inputs = Inputs {
+        strategy: Strategy::from_spec(&s),
+        min_replicas: spec.min_replica_count(),
+        max_replicas: spec.max_replica_count(),
+        running,
+        pending,
+        combined,
+    };
+    Decision {
+        inputs,
+        create: jobs_to_create(&inputs),
     }
 }
 

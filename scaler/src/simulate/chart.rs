@@ -4,12 +4,14 @@
 //! count, the HPA minimum (floors) and maximum (caps) — with the event windows shaded and the
 //! instant each window's floor was raised marked with its lead.
 //!
+//! ScaledJobs follow, each with its queue length and its Jobs ([`super::job_chart`]).
+//!
 //! Text is laid out with `ab_glyph` from a TrueType font read at run time (DejaVu Sans from
 //! Debian's `fonts-dejavu-core`, which `scripts/setup.sh` installs, or `PRESCALE_FONT`), so
 //! nothing links a system font library at build time and no font is shipped.
 
-use super::Outcome;
 use super::record::{Point, TriggerTrack};
+use super::{Outcome, Report, job_chart};
 use chrono::{DateTime, FixedOffset};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -56,39 +58,41 @@ fn font() -> Result<(), String> {
     .clone()
 }
 
-/// Draws the chart of `outcomes` into `path` (SVG, or PNG by the extension).
-pub fn plot(path: &Path, outcomes: &[Outcome], offset: FixedOffset) -> Result<(), String> {
+/// Draws the chart of a report into `path` (SVG, or PNG by the extension).
+pub fn plot(path: &Path, report: &Report, offset: FixedOffset) -> Result<(), String> {
     font()?;
-    let height: u32 = outcomes
+    let height: u32 = report
+        .scaled_objects
         .iter()
         .map(|o| REPLICA_PANEL + TRIGGER_PANEL * o.track.triggers.len() as u32)
         .sum::<u32>()
-        .max(1);
+        + job_chart::HEIGHT * report.scaled_jobs.len() as u32;
+    let height = height.max(1);
     let png = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("png"));
     let fail = |e: String| format!("{}: {e}", path.display());
     if png {
         let root = BitMapBackend::new(path, (WIDTH, height)).into_drawing_area();
-        draw(&root, outcomes, offset).map_err(fail)?;
+        draw(&root, report, offset).map_err(fail)?;
         root.present().map_err(|e| fail(e.to_string()))
     } else {
         let root = SVGBackend::new(path, (WIDTH, height)).into_drawing_area();
-        draw(&root, outcomes, offset).map_err(fail)?;
+        draw(&root, report, offset).map_err(fail)?;
         root.present().map_err(|e| fail(e.to_string()))
     }
 }
 
-type Area<'a, DB> = DrawingArea<DB, Shift>;
+pub(super) type Area<'a, DB> = DrawingArea<DB, Shift>;
 
 fn draw<DB: DrawingBackend>(
     root: &Area<DB>,
-    outcomes: &[Outcome],
+    report: &Report,
     offset: FixedOffset,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let mut rest = root.clone();
-    for o in outcomes {
+    for o in &report.scaled_objects {
         let h = REPLICA_PANEL + TRIGGER_PANEL * o.track.triggers.len() as u32;
         let (mine, below) = rest.split_vertically(h);
         rest = below;
@@ -101,6 +105,11 @@ fn draw<DB: DrawingBackend>(
         }
         replica_panel(&replicas, o, x, offset).map_err(|e| e.to_string())?;
     }
+    for j in &report.scaled_jobs {
+        let (mine, below) = rest.split_vertically(job_chart::HEIGHT);
+        rest = below;
+        job_chart::draw(&mine, j, offset).map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 
@@ -111,13 +120,14 @@ fn x_range(o: &Outcome) -> (f64, f64) {
     (from, to.max(from + 1.0))
 }
 
-fn clock_label(secs: f64, offset: FixedOffset) -> String {
+pub(super) fn clock_label(secs: f64, offset: FixedOffset) -> String {
     DateTime::from_timestamp(secs as i64, 0)
         .map(|t| t.with_timezone(&offset).format("%H:%M").to_string())
         .unwrap_or_default()
 }
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+pub(super) type DrawResult<DB> =
+    Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 fn trigger_panel<DB: DrawingBackend>(
     area: &Area<DB>,
@@ -171,7 +181,12 @@ fn trigger_panel<DB: DrawingBackend>(
     legend(&mut chart)
 }
 
-fn legend<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>, Y: Ranged<ValueType = f64>>(
+pub(super) fn legend<
+    'a,
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
 ) -> DrawResult<DB> {
     chart
@@ -185,7 +200,7 @@ fn legend<'a, DB: DrawingBackend + 'a, X: Ranged<ValueType = f64>, Y: Ranged<Val
 
 /// A step line through `(t, v)` points (values hold until the next point).
 /// A named line: its colour, stroke width and points.
-type Line<'a> = (&'a str, RGBColor, u32, Vec<(f64, f64)>);
+pub(super) type Line<'a> = (&'a str, RGBColor, u32, Vec<(f64, f64)>);
 
 fn steps(points: &[Point], value: impl Fn(&Point) -> Option<i32>) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = Vec::new();

@@ -50,6 +50,8 @@ pub struct Settings {
     pub lead: LeadSettings,
     /// Keep every instant for the chart (not only the rows that change).
     pub keep_points: bool,
+    /// How long a ScaledJob's Job runs once its Pod started (`--job-duration`).
+    pub job_duration: Duration,
 }
 
 /// One ScaledObject's run in progress.

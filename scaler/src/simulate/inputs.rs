@@ -17,7 +17,7 @@
 use super::feed::{FeedNote, SeriesScaler};
 use super::objects::ResourceFeed;
 use super::series::{Recorded, Series};
-use crate::api::ScaledObject;
+use crate::api::{ScaledJob, ScaledObject};
 use crate::controller::plan::Definition;
 use crate::trigger::LiveTrigger;
 use chrono::{DateTime, Utc};
@@ -61,31 +61,60 @@ pub struct Fed {
     pub assumptions: Vec<String>,
 }
 
-/// The names a `--series` NAME may use for trigger `d` of `so`.
-fn names_for(so: &ScaledObject, d: &Definition) -> Vec<String> {
+/// The object whose triggers are fed (a ScaledObject or a ScaledJob): what `--series` NAMEs
+/// and live range queries need of it.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub name: String,
+    /// `spec.triggers[*].type`, in order.
+    pub trigger_types: Vec<String>,
+    pub polling_interval: i32,
+}
+
+impl Owner {
+    pub fn scaled_object(so: &ScaledObject) -> Self {
+        Self {
+            name: so.metadata.name.clone().unwrap_or_default(),
+            trigger_types: so.spec.triggers.iter().map(|t| t.type_.clone()).collect(),
+            polling_interval: so.spec.polling_interval(),
+        }
+    }
+
+    pub fn scaled_job(sj: &ScaledJob) -> Self {
+        Self {
+            name: sj.metadata.name.clone().unwrap_or_default(),
+            trigger_types: sj.spec.triggers.iter().map(|t| t.type_.clone()).collect(),
+            polling_interval: sj.spec.polling_interval(),
+        }
+    }
+}
+
+/// The names a `--series` NAME may use for trigger `d` of `owner`.
+fn names_for(owner: &Owner, d: &Definition) -> Vec<String> {
     let mut short = vec![format!("triggers[{}]", d.index)];
     if !d.name.is_empty() {
         short.push(d.name.clone());
     }
-    if so
-        .spec
-        .triggers
+    if owner
+        .trigger_types
         .iter()
-        .filter(|t| t.type_ == d.trigger_type)
+        .filter(|t| **t == d.trigger_type)
         .count()
         == 1
     {
         short.push(d.trigger_type.clone());
     }
-    let so_name = so.metadata.name.clone().unwrap_or_default();
-    let long: Vec<String> = short.iter().map(|n| format!("{so_name}/{n}")).collect();
+    let long: Vec<String> = short
+        .iter()
+        .map(|n| format!("{}/{n}", owner.name))
+        .collect();
     long.into_iter().chain(short).collect()
 }
 
 impl Binder<'_> {
     /// The recorded input for trigger `d`, the most specific NAME first.
-    fn find(&mut self, so: &ScaledObject, d: &Definition) -> Option<&mut SeriesArg> {
-        let names = names_for(so, d);
+    fn find(&mut self, owner: &Owner, d: &Definition) -> Option<&mut SeriesArg> {
+        let names = names_for(owner, d);
         let best = names
             .iter()
             .find_map(|n| self.series.iter().position(|s| s.key == *n))?;
@@ -165,10 +194,10 @@ impl Binder<'_> {
     }
 }
 
-/// Connects trigger `d` of `so` to what feeds it in the simulation.
+/// Connects trigger `d` of `owner` to what feeds it in the simulation.
 pub async fn feed(
     binder: &mut Binder<'_>,
-    so: &ScaledObject,
+    owner: &Owner,
     d: Definition,
     ctx: &Context,
     template: Option<&PodTemplateSpec>,
@@ -201,14 +230,14 @@ pub async fn feed(
     }
     let step = binder
         .step
-        .unwrap_or(Duration::from_secs(so.spec.polling_interval().max(1) as u64));
-    let recorded = match binder.find(so, &d) {
+        .unwrap_or(Duration::from_secs(owner.polling_interval.max(1) as u64));
+    let recorded = match binder.find(owner, &d) {
         Some(arg) => Ok((arg.recorded.clone(), arg.key.clone())),
         None => match binder.history(&d, ctx, step).await {
             Some(r) => r.map(|r| (r, "live history".to_string())),
             None => Err(format!(
                 "{label} has no series: give --series NAME=FILE with NAME one of {}{}",
-                names_for(so, &d).join(", "),
+                names_for(owner, &d).join(", "),
                 if binder.live.is_some() {
                     ""
                 } else {

@@ -9,6 +9,11 @@
 //! `prescale-hpa-model` ([`hpa_sim`]). What the simulation adds: inputs ([`series`],
 //! [`inputs`], [`feed`]), a pod start-up model ([`startup`]), the clock and the tick loop
 //! ([`engine`]), and the outputs ([`summary`], [`output`], [`chart`]).
+//!
+//! ScaledJobs in the same manifests are replayed too ([`job_sim`]): the same inputs, the
+//! operator's own ScaledJob check, strategies and Job counting, with a model of the Jobs
+//! ([`job_world`]); their results print and are drawn after the ScaledObjects' ([`job_output`],
+//! [`job_chart`]).
 
 pub mod chart;
 pub mod effects;
@@ -16,6 +21,10 @@ pub mod engine;
 pub mod feed;
 pub mod hpa_sim;
 pub mod inputs;
+pub mod job_chart;
+pub mod job_output;
+pub mod job_sim;
+pub mod job_world;
 pub mod objects;
 pub mod output;
 pub mod record;
@@ -39,48 +48,75 @@ pub struct Outcome {
     pub events: Vec<summary::WindowSummary>,
 }
 
-/// Builds every ScaledObject of the manifests with its inputs, each with a clock of its own.
-/// Fails on the first object that cannot be simulated (invalid, or a trigger without input),
-/// and on a `--series` NAME that matches no trigger.
+/// Everything a simulation gives: the ScaledObjects' results, then the ScaledJobs'.
+pub struct Report {
+    pub scaled_objects: Vec<Outcome>,
+    pub scaled_jobs: Vec<job_sim::JobOutcome>,
+}
+
+/// The objects of the manifests, ready to run.
+pub struct Prepared {
+    pub objects: Vec<SimObject>,
+    pub jobs: Vec<job_sim::SimJob>,
+}
+
+/// A clock of its own and a scalers' context reading it.
+fn clock_at(from: chrono::DateTime<chrono::Utc>) -> (ManualClock, Context) {
+    let clock = ManualClock::new(from);
+    let ctx = Context {
+        clock: Arc::new(clock.clone()),
+        ..Context::default()
+    };
+    (clock, ctx)
+}
+
+/// Builds every ScaledObject and ScaledJob of the manifests with its inputs, each with a clock
+/// of its own. Fails on the first object that cannot be simulated (invalid, or a trigger
+/// without input), and on a `--series` NAME that matches no trigger.
 pub async fn prepare(
     loaded: &Loaded,
     binder: &mut Binder<'_>,
     cluster_ns: &str,
-) -> Result<Vec<SimObject>, String> {
+) -> Result<Prepared, String> {
     if let Some((file, e)) = loaded.errors.first() {
         return Err(format!("{file}: {e}"));
     }
-    if loaded.scaled_objects.is_empty() {
-        return Err("no ScaledObject (keda.sh/v1alpha1) in the given manifests".into());
+    if loaded.scaled_objects.is_empty() && loaded.scaled_jobs.is_empty() {
+        return Err(
+            "no ScaledObject or ScaledJob (keda.sh/v1alpha1) in the given manifests".into(),
+        );
     }
     let mut out = Vec::new();
     for located in &loaded.scaled_objects {
         let from = binder.from;
-        let clock = ManualClock::new(from);
-        let ctx = Context {
-            clock: Arc::new(clock.clone()),
-            ..Context::default()
-        };
+        let (clock, ctx) = clock_at(from);
         out.push(objects::build(loaded, located, binder, &ctx, clock, cluster_ns, from).await?);
     }
+    let mut jobs = Vec::new();
+    for located in &loaded.scaled_jobs {
+        let (clock, ctx) = clock_at(binder.from);
+        jobs.push(job_sim::build(loaded, located, binder, &ctx, clock, cluster_ns).await?);
+    }
     if let Some(key) = binder.unused().first() {
-        let names: Vec<String> = out
-            .iter()
-            .flat_map(|o| {
-                o.feeds
-                    .iter()
-                    .map(|f| format!("{}/{}", o.spec.name, f.trigger))
-            })
-            .collect();
+        let object_names = out.iter().flat_map(|o| {
+            o.feeds
+                .iter()
+                .map(|f| format!("{}/{}", o.spec.name, f.trigger))
+        });
+        let job_names = jobs.iter().flat_map(|j| {
+            let name = j.sj.metadata.name.clone().unwrap_or_default();
+            j.feeds.iter().map(move |f| format!("{name}/{}", f.trigger))
+        });
+        let names: Vec<String> = object_names.chain(job_names).collect();
         return Err(format!(
             "--series {key}: no trigger has that name (triggers: {})",
             names.join(", ")
         ));
     }
-    Ok(out)
+    Ok(Prepared { objects: out, jobs })
 }
 
-/// Reads the inputs, builds every ScaledObject of `loaded` and runs them: what
+/// Reads the inputs, builds every ScaledObject and ScaledJob of `loaded` and runs them: what
 /// `prescale simulate` does (live history, when asked, is read on a runtime of its own).
 pub fn simulate(
     loaded: &Loaded,
@@ -88,7 +124,7 @@ pub fn simulate(
     live: Option<&inputs::Live>,
     settings: &Settings,
     cluster_ns: &str,
-) -> Result<Vec<Outcome>, String> {
+) -> Result<Report, String> {
     let mut binder = Binder {
         series,
         live,
@@ -100,11 +136,20 @@ pub fn simulate(
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    let objects = rt.block_on(prepare(loaded, &mut binder, cluster_ns))?;
+    let prepared = rt.block_on(prepare(loaded, &mut binder, cluster_ns))?;
     if let Some(l) = live {
         l.bar.finish_and_clear();
     }
-    run(objects, settings)
+    let scaled_objects = run(prepared.objects, settings)?;
+    let scaled_jobs = prepared
+        .jobs
+        .into_iter()
+        .map(|j| job_sim::run(j, settings))
+        .collect();
+    Ok(Report {
+        scaled_objects,
+        scaled_jobs,
+    })
 }
 
 /// Runs every object over the range and summarises its windows. Objects do not interact and

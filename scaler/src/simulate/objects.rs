@@ -6,7 +6,7 @@
 //! backend ([`super::inputs`]), and the poll settings are those the reconcile gives the loop.
 
 use super::feed::FeedNote;
-use super::inputs::{Binder, feed};
+use super::inputs::{Binder, Owner, feed};
 use crate::api::ScaledObject;
 use crate::controller::plan::{plan, poll_spec, precheck};
 use crate::poller::PollSpec;
@@ -130,8 +130,9 @@ pub async fn build(
         assumptions: Vec::new(),
         clock,
     };
+    let owner = Owner::scaled_object(&out.so);
     for d in desired.definitions {
-        let fed = feed(binder, &out.so, d, ctx, template.as_ref())
+        let fed = feed(binder, &owner, d, ctx, template.as_ref())
             .await
             .map_err(fail)?;
         out.feeds.push(fed.note);

@@ -1,10 +1,11 @@
 //! A simulation's results for people (a table of the instants at which something changed,
 //! then the summary per event window, times in the offset of `--from`) and for tools
-//! (`--output json`: the same rows as `timeline`, the summaries as `events`).
+//! (`--output json`: the same rows as `timeline`, the summaries as `events`). ScaledJobs
+//! follow the ScaledObjects ([`super::job_output`]).
 
-use super::Outcome;
 use super::engine::Settings;
 use super::summary::WindowSummary;
+use super::{Outcome, Report};
 use chrono::{DateTime, FixedOffset, Utc};
 use prescale_scalers::prescale::format_duration;
 use serde_json::{Value, json};
@@ -32,7 +33,13 @@ fn number(v: Option<f64>) -> String {
 }
 
 /// The text report.
-pub fn text(h: &Header, outcomes: &[Outcome]) -> String {
+pub fn text(h: &Header, report: &Report) -> String {
+    let mut out = objects_text(h, &report.scaled_objects);
+    out.push_str(&super::job_output::text(h, &report.scaled_jobs));
+    out
+}
+
+fn objects_text(h: &Header, outcomes: &[Outcome]) -> String {
     let mut out = String::new();
     let s = h.settings;
     for o in outcomes {
@@ -134,8 +141,9 @@ pub fn window_line(e: &WindowSummary, offset: FixedOffset) -> String {
 }
 
 /// The JSON report.
-pub fn json(h: &Header, outcomes: &[Outcome]) -> Value {
+pub fn json(h: &Header, report: &Report) -> Value {
     let s = h.settings;
+    let outcomes = &report.scaled_objects;
     json!({
         "from": s.from,
         "to": s.to,
@@ -144,6 +152,7 @@ pub fn json(h: &Header, outcomes: &[Outcome]) -> Value {
             "hpaSyncSeconds": s.hpa_sync.as_secs_f64(),
             "tolerance": s.tolerance,
             "startup": h.startup,
+            "jobDurationSeconds": s.job_duration.as_secs_f64(),
         },
         "scaledObjects": outcomes.iter().map(|o| json!({
             "file": o.object.file,
@@ -156,5 +165,6 @@ pub fn json(h: &Header, outcomes: &[Outcome]) -> Value {
             "events": o.events,
             "timeline": o.track.rows,
         })).collect::<Vec<_>>(),
+        "scaledJobs": super::job_output::json(s, &report.scaled_jobs),
     })
 }
