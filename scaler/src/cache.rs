@@ -64,7 +64,7 @@ where
 }
 
 /// Drops what no reader needs from a cached object.
-fn slim<K: Resource>(obj: &mut K) {
+pub fn slim<K: Resource>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
     if let Some(a) = meta.annotations.as_mut() {

@@ -21,7 +21,7 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,7 +125,16 @@ pub async fn run(
         api(&client, &opts.watch_namespace),
         watcher::Config::default(),
     );
-    let controller = Controller::new(sos, watcher::Config::default().any_semantic())
+    // the ScaledObject watch feeds a slimmed store (no managedFields), as the other caches
+    let (so_store, so_writer) = kube::runtime::reflector::store();
+    let so_stream = kube::runtime::reflector::reflector(
+        so_writer,
+        watcher::watcher(sos, watcher::Config::default().any_semantic())
+            .backoff(crate::retry::WatchBackoff::default())
+            .modify(cache::slim::<ScaledObject>),
+    )
+    .touched_objects();
+    let controller = Controller::for_stream(so_stream, so_store)
         .owns_stream(hpas)
         .with_config(ControllerConfig::default().concurrency(opts.max_concurrent_reconciles))
         .trigger_backoff(crate::retry::WatchBackoff::default());

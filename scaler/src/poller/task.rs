@@ -44,7 +44,11 @@ pub async fn run(plan: PollPlan, env: Env, poke: Arc<tokio::sync::Notify>) {
         }
         // followers poll too (their metrics API serves what they read); the executor's
         // writes are the leader's only
-        change = poll_once(&plan, &env).await.map(|at| wake_before(at, &env));
+        // boxed: the poll's state (source calls, API writes: ~12 KB) exists only while it
+        // runs, not in every idle loop's task (10,000 loops would hold ~120 MB)
+        change = Box::pin(poll_once(&plan, &env))
+            .await
+            .map(|at| wake_before(at, &env));
         if on_tick {
             next += spec.interval;
             // after a long stall, do not fire a burst of catch-up polls
