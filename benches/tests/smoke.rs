@@ -47,6 +47,10 @@ mod operator_scale;
 mod operator_steady;
 
 #[allow(dead_code)]
+#[path = "../operator_churn.rs"]
+mod operator_churn;
+
+#[allow(dead_code)]
 #[path = "../webhook.rs"]
 mod webhook;
 
@@ -138,6 +142,16 @@ async fn operator_steady_bench_measures_memory_and_cpu_from_proc() {
     );
     assert!(r.metric_samples > 0, "its admin /metrics scraped");
     assert!(r.setup < Duration::from_secs(60), "{:?}", r.setup);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_churn_bench_replaces_objects_and_settles_back() {
+    // 8 objects, 2 replaced and 2 updated a second for 6 s
+    let r = operator_churn::run(8, false, 0.1, 2, 200.0).await;
+    assert_eq!(r.objects, 8);
+    assert!(r.created >= 10 && r.created == r.deleted, "{} / {}", r.created, r.deleted);
+    assert!(r.updated >= 10, "{}", r.updated);
+    assert!(r.rss_before_mib > 1.0 && r.rss_after_mib > 1.0 && r.peak_mib >= r.rss_after_mib);
 }
 
 #[test]

@@ -48,6 +48,8 @@ pub struct Context {
     pub leader: Leadership,
     pub pollers: Pollers,
     pub scaled_objects: Store<ScaledObject>,
+    /// Which ScaledObjects claim which workload (from the ScaledObject watch).
+    pub targets: crate::cache::target_index::TargetIndex,
     /// Cache of the HPAs (so an unchanged HPA is not written again).
     pub hpas: Store<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
     /// The informer caches (targets, HPAs, Secrets, ConfigMaps, TriggerAuthentications).

@@ -16,7 +16,7 @@ use crate::shutdown::Shutdown;
 use crate::telemetry::admin::Readiness;
 use crate::telemetry::metrics::OperatorMetrics;
 use crate::write::events::Events;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -126,12 +126,16 @@ pub async fn run(
         watcher::Config::default(),
     );
     // the ScaledObject watch feeds a slimmed store (no managedFields), as the other caches
+    // and the index of which object claims which workload
     let (so_store, so_writer) = kube::runtime::reflector::store();
+    let targets = cache::target_index::TargetIndex::default();
+    let index = targets.clone();
     let so_stream = kube::runtime::reflector::reflector(
         so_writer,
         watcher::watcher(sos, watcher::Config::default().any_semantic())
             .backoff(crate::retry::WatchBackoff::default())
-            .modify(cache::slim::<ScaledObject>),
+            .modify(cache::slim::<ScaledObject>)
+            .inspect_ok(move |event| index.apply(event)),
     )
     .touched_objects();
     let controller = Controller::for_stream(so_stream, so_store)
@@ -161,6 +165,7 @@ pub async fn run(
         leader: leadership.clone(),
         pollers: Pollers::default(),
         scaled_objects: store.clone(),
+        targets,
         hpas: caches.hpas.clone(),
         caches: caches.clone(),
         dependencies: Default::default(),

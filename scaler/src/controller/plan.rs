@@ -62,37 +62,22 @@ pub fn precheck(so: &ScaledObject) -> Result<Pause, CheckFailure> {
 }
 
 /// Another live ScaledObject in the namespace that scales the same workload and came first
-/// (older, the name breaking ties): the webhook's rule, which the operator enforces too, so
-/// two HPAs never fight over one workload.
+/// (older, the name breaking ties: `earlier`, from [`TargetIndex::earlier_claim`]): the
+/// webhook's rule, which the operator enforces too, so two HPAs never fight over one workload.
+///
+/// [`TargetIndex::earlier_claim`]: crate::cache::target_index::TargetIndex::earlier_claim
 pub fn duplicate_target(
     so: &ScaledObject,
-    all: &[std::sync::Arc<ScaledObject>],
+    earlier: Option<&crate::cache::target_index::Claim>,
 ) -> Result<(), CheckFailure> {
     let t = &so.spec.scale_target_ref;
-    let order = |o: &ScaledObject| {
-        (
-            o.metadata.creation_timestamp.clone().map(|c| c.0),
-            o.metadata.name.clone(),
-        )
-    };
-    let first = all
-        .iter()
-        .filter(|o| {
-            let u = &o.spec.scale_target_ref;
-            o.metadata.namespace == so.metadata.namespace
-                && o.metadata.deletion_timestamp.is_none()
-                && (u.name.as_str(), u.kind(), u.api_version())
-                    == (t.name.as_str(), t.kind(), t.api_version())
-                && order(o) < order(so)
-        })
-        .min_by_key(|o| order(o));
-    match first {
+    match earlier {
         Some(first) => Err(CheckFailure::ScaleTarget(format!(
             "the workload '{}' of type '{}.{}' is already managed by the ScaledObject '{}'",
             t.name,
             t.api_version(),
             t.kind(),
-            first.metadata.name.as_deref().unwrap_or_default()
+            first.name
         ))),
         None => Ok(()),
     }

@@ -207,7 +207,7 @@ async fn checked(
     status: &mut ScaledObjectStatus,
 ) -> Result<Action, Checked> {
     let pause = plan::precheck(so)?;
-    plan::duplicate_target(so, &ctx.scaled_objects.state())?;
+    plan::duplicate_target(so, ctx.targets.earlier_claim(so).as_ref())?;
     if so.labels().get(crate::api::SCALED_OBJECT_NAME_LABEL) != Some(&so.name_any()) {
         written(ctx.writer.label(so).await).map_err(Checked::Api)?;
     }

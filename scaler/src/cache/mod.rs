@@ -16,6 +16,8 @@
 //! at 10,000 ScaledObjects is worse for the apiserver than the memory; `--watch-namespace`
 //! narrows every cache to one namespace.
 
+pub mod target_index;
+
 use crate::api::{ClusterTriggerAuthentication, TriggerAuthentication};
 use futures::{FutureExt, Stream};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
