@@ -50,7 +50,10 @@ fn churn_step(r: &Running, oldest: &mut usize, next: &mut usize, rate: usize, ro
     for k in 0..rate.min(live) {
         let i = *oldest + (round * rate + k * 7919) % live;
         let name = format!("app-{i}");
-        if let Some(mut so) = r.api.get("keda.sh/v1alpha1", "ScaledObject", "bench", &name) {
+        if let Some(mut so) = r
+            .api
+            .get("keda.sh/v1alpha1", "ScaledObject", "bench", &name)
+        {
             so["spec"]["maxReplicaCount"] = json!(100 + round % 50);
             // the spec only (a status in the body would be written back as well)
             so.as_object_mut().map(|o| o.remove("status"));

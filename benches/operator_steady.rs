@@ -196,7 +196,9 @@ impl Operator {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("{binary}: {e} (build it: cargo build [--release] -p prescale)"));
+            .unwrap_or_else(|e| {
+                panic!("{binary}: {e} (build it: cargo build [--release] -p prescale)")
+            });
         Self { child, admin }
     }
 
@@ -254,7 +256,11 @@ impl Running {
     pub async fn settle(&mut self, n: usize, limit: Duration) {
         let started = Instant::now();
         loop {
-            if self.api.list("autoscaling/v2", "HorizontalPodAutoscaler").len() == n
+            if self
+                .api
+                .list("autoscaling/v2", "HorizontalPodAutoscaler")
+                .len()
+                == n
                 && self
                     .api
                     .list("keda.sh/v1alpha1", "ScaledObject")
