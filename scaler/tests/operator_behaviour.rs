@@ -105,8 +105,16 @@ async fn no_fallback_means_trigger_error_and_nothing_scaled() {
         &redis.address(),
         json!({"spec": {"minReplicaCount": 0}}),
     ));
+    // active at the first poll (a new object's runs at once): with the 1 s cooldown, an error
+    // taken for inactivity would scale the target to zero
+    redis.cli(&["RPUSH", "q", "1"]);
     let op = Operator::start(&api, None);
     eventually(20, "HPA", || hpa(&api, "shop", "keda-hpa-api")).await;
+    eventually(20, "Active=True", || {
+        scaled_object(&api, "shop", "api")
+            .filter(|so| condition(so, "Active").is_some_and(|c| c.0 == "True"))
+    })
+    .await;
     redis.kill();
     let so = eventually(20, "Ready=False TriggerError", || {
         scaled_object(&api, "shop", "api")
