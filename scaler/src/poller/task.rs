@@ -1,6 +1,6 @@
 //! One ScaledObject's poll loop: when to poll (every `pollingInterval`, the first tick
 //! jittered, plus when a pre-scaling change is due or a reader pokes; a loop handed its
-//! object's first Ready status polls once at once to write it), and one poll: read,
+//! object's first Ready status also polls right at its start, to write it), and one poll: read,
 //! evaluate, decide (the pure [`step`](super::step)), execute. Only the lease holder polls; a
 //! follower's loop idles.
 
