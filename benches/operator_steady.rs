@@ -294,10 +294,10 @@ pub async fn run(n: usize, mixed: bool, window: Duration, warmup: Duration, qps:
     tokio::time::sleep(warmup).await;
     let name = "prescale_poll_loop_lateness_seconds";
     let before = buckets(&op.metrics().await, name);
-    let (cpu0, w0) = (cpu_of(pid), writes(&api));
+    let (cpu0, w0) = (cpu_of(pid), writes(api));
     let t0 = Instant::now();
     tokio::time::sleep(window).await;
-    let (cpu1, w1) = (cpu_of(pid), writes(&api));
+    let (cpu1, w1) = (cpu_of(pid), writes(api));
     let elapsed = t0.elapsed().as_secs_f64();
     let text = op.metrics().await;
     let after = buckets(&text, name);

@@ -117,6 +117,10 @@ async fn operator_scale_bench_creates_every_hpa_and_restarts_without_writes() {
     let r = operator_scale::run(20, std::time::Duration::from_secs(3), 200.0, 400).await;
     assert_eq!(r.objects, 20);
     assert!(r.new[1] >= 20, "an HPA write per object: {:?}", r.new);
+    // issue 11: per new object one patch (finalizer + name label) and ONE status write (Ready
+    // with the first poll's Active), once every object is Ready and after every loop polled
+    assert_eq!(r.new[0], 2 * 20, "ScaledObject writes: {:?}", r.new);
+    assert_eq!(r.settled[0], 2 * 20, "ScaledObject writes: {:?}", r.settled);
     assert_eq!(
         r.restart, [0; 4],
         "a restart with everything right writes nothing"

@@ -141,10 +141,14 @@ async fn values_are_evaluated_on_demand_when_missing_or_older_than_the_max_age()
     let api = ApiServer::new();
     let identity = front_proxy(&api);
     api.put(deployment("jobs", "slow", 1, json!([])));
-    // the scheduled polls are ten minutes apart: only on-demand evaluation can keep up
+    // the scheduled polls are ten minutes apart: only on-demand evaluation can keep up; the
+    // object is Ready already (as for a restarted operator), so its loop does not poll at once
+    // (a new object's first poll writes its Ready) but at its phase: its value is missing
     api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "slow", "namespace": "jobs"},
         "spec": {"scaleTargetRef": {"name": "slow"}, "pollingInterval": 600, "minReplicaCount": 1,
-                 "triggers": [{"type": "redis", "metadata": {"address": redis.address(), "listName": "q"}}]}}));
+                 "triggers": [{"type": "redis", "metadata": {"address": redis.address(), "listName": "q"}}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "ScaledObjectReady",
+                   "message": "ScaledObject is defined correctly and is ready for scaling"}]}}));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let _op = Operator::start_with(

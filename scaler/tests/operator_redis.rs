@@ -160,3 +160,60 @@ async fn redis_list_scales_zero_to_one_and_back_with_status_events_and_metrics()
     );
     op.stop().await;
 }
+
+/// Issue 11: a new ScaledObject becomes Ready with its first poll's status (Active,
+/// `triggersActivity`, `lastActiveTime`) in ONE status write; the reconcile hands its status
+/// to the new poll loop, whose first poll runs at once (not at its phase within the 30 s
+/// interval) and writes both. Its Events are published once each, as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_object_is_ready_and_active_after_one_status_write() {
+    let redis = RedisServer::start_with(RedisOptions {
+        password: Some("queue-pass".into()),
+        ..Default::default()
+    });
+    redis.cli(&["RPUSH", "jobs:pending", "a", "b", "c"]);
+    let api = ApiServer::new();
+    setup(&api, &redis);
+    let mut so = scaled_object(&api, "jobs", "worker").unwrap();
+    so["spec"]["pollingInterval"] = json!(30);
+    so["spec"]["cooldownPeriod"] = json!(300);
+    api.put(so);
+    let mut op = Operator::start(&api, None);
+
+    let so = eventually(40, "Ready=True with Active set by a poll", || {
+        scaled_object(&api, "jobs", "worker").filter(|so| {
+            condition(so, "Ready").is_some_and(|c| c.0 == "True")
+                && condition(so, "Active").is_some_and(|c| c.0 != "Unknown")
+        })
+    })
+    .await;
+    assert_eq!(
+        api.requests("patch", "scaledobjects", "status"),
+        1,
+        "Ready and the first poll's status in one write: {so}"
+    );
+    assert_eq!(
+        api.writes("scaledobjects"),
+        2,
+        "besides the status: one patch for the finalizer and the name label"
+    );
+    assert_eq!(condition(&so, "Active").unwrap().0, "True");
+    assert!(so["status"]["lastActiveTime"].is_string(), "{so}");
+    assert!(so["status"]["triggersActivity"].is_object(), "{so}");
+    // the reconcile's part of the status is in the same write
+    assert_eq!(so["status"]["hpaName"], "keda-hpa-worker");
+    assert_eq!(so["status"]["originalReplicaCount"], 0);
+    assert_eq!(so["status"]["triggersTypes"], "redis");
+    assert_eq!(so["metadata"]["finalizers"], json!(["finalizer.keda.sh"]));
+    eventually(10, "activation to 1", || {
+        (replicas(&api, "jobs", "worker") == 1).then_some(())
+    })
+    .await;
+    // the reconciles the status write triggers find nothing to write, and Events came once
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(api.requests("patch", "scaledobjects", "status"), 1);
+    assert_eq!(events(&api, "worker", "ScaledObjectReady").len(), 1);
+    assert_eq!(events(&api, "worker", "KEDAScalersStarted").len(), 1);
+    assert_eq!(events(&api, "worker", "KEDAScaleTargetActivated").len(), 1);
+    op.stop().await;
+}

@@ -8,7 +8,7 @@ use super::plan::{self, CheckFailure, Desired, poll_spec};
 use crate::api::conditions::{ACTIVE, PAUSED, READY, READY_OK};
 use crate::api::{GroupVersionKindResource, ScaledObject, ScaledObjectStatus};
 use crate::context::Context;
-use crate::poller::PollPlan;
+use crate::poller::{Handover, PollPlan};
 use crate::scaling::pause::Pause;
 use crate::target::{self, TargetReader, TargetRef};
 use crate::telemetry::metrics::{ReconcileLabels, ReconcileResult};
@@ -65,6 +65,13 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
     }
     if ctx.writer.stale(&so) {
         // read before our own last write to it: that write's watch event reconciles it next
+        return Ok(Action::await_change());
+    }
+    if so.metadata.deletion_timestamp.is_none()
+        && ctx.pollers.handing_over(&ns_of(&so), &so.name_any())
+    {
+        // its new poll loop is about to write the status this reconcile would (Ready): that
+        // write's watch event reconciles it next
         return Ok(Action::await_change());
     }
     let ns = so.namespace().unwrap_or_default();
@@ -265,11 +272,21 @@ async fn checked(
             )
             .await;
     }
-    written(ctx.writer.status(so, status.clone()).await).map_err(Checked::Api)?;
+    // an object becoming Ready with a new loop: the loop's first poll (at once) writes this
+    // status with its own (Active, triggersActivity, …) in one write
+    let handover = (live.is_some() && became_ready && ctx.writer.leads())
+        .then(|| Handover::of(status.clone()));
+    if handover.is_none() {
+        written(ctx.writer.status(so, status.clone()).await).map_err(Checked::Api)?;
+    }
     if let Some(live) = live {
         // a restarted operator picking up an object that was ready announces nothing
         let announce = became_ready || ctx.pollers.has(&ns_of(so), &so.name_any());
-        start_loop(ctx, so, &pause, desired, (live, target, hpa), announce).await;
+        let loop_parts = (live, target, hpa, handover.clone().unwrap_or_default());
+        let started = start_loop(ctx, so, &pause, desired, loop_parts, announce).await;
+        if !started && handover.is_some() {
+            written(ctx.writer.status(so, status.clone()).await).map_err(Checked::Api)?;
+        }
     }
     count(ctx, ReconcileResult::Ok, "");
     Ok(Action::requeue(Duration::from_secs(300)))
@@ -452,22 +469,24 @@ async fn apply_hpa(
 /// Starts (or replaces) the poll loop unless one of this fingerprint runs; `announce` publishes
 /// KEDA's `KEDAScalersStarted` Event (KEDA publishes it on every start, a restart of the
 /// operator included; Prescale not for an object that was Ready already, so a restart
-/// writes nothing).
+/// writes nothing). The loop writes the status in `handover`, if any. Returns whether it
+/// started one.
 async fn start_loop(
     ctx: &Arc<Context>,
     so: &ScaledObject,
     pause: &Pause,
     desired: Desired,
-    (live, target, hpa): (
+    (live, target, hpa, handover): (
         Vec<LiveTrigger>,
         TargetRef,
         k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler,
+        Handover,
     ),
     announce: bool,
-) {
+) -> bool {
     let (ns, name) = (so.namespace().unwrap_or_default(), so.name_any());
     if ctx.pollers.runs(&ns, &name, desired.fingerprint) {
-        return;
+        return false;
     }
     let trigger_fingerprint = desired.trigger_fingerprint;
     ctx.metric_store
@@ -496,10 +515,11 @@ async fn start_loop(
                 .is_some_and(|c| c.is_true())
                 .then(|| ctx.scalers.clock.now()),
         )),
+        handover,
     };
     ctx.pollers.start(plan, ctx.env(), trigger_fingerprint);
     if !announce {
-        return;
+        return true;
     }
     ctx.writer
         .events
@@ -509,4 +529,5 @@ async fn start_loop(
             "Started scalers watch",
         )
         .await;
+    true
 }

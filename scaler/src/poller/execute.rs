@@ -26,7 +26,8 @@ struct Run<'a> {
     edits: Vec<StatusEdit>,
 }
 
-/// Runs the step's effects, then writes its status.
+/// Runs the step's effects, then writes its status; returns whether the status write went
+/// through (or had nothing to write).
 pub async fn execute(
     env: &Env,
     plan: &PollPlan,
@@ -34,7 +35,7 @@ pub async fn execute(
     eval: &Evaluation,
     now: DateTime<Utc>,
     step: Step,
-) {
+) -> bool {
     let mut run = Run {
         env,
         plan,
@@ -57,7 +58,7 @@ pub async fn execute(
         }
     }
     // a failed write is logged; the next poll writes the status again
-    let _ = env.writer.poll_status(so, status).await;
+    env.writer.poll_status(so, status).await.is_ok()
 }
 
 impl Run<'_> {

@@ -15,7 +15,7 @@ pub mod step;
 pub mod task;
 
 pub use env::Env;
-pub use plan::{PollPlan, PollSpec};
+pub use plan::{Handover, PollPlan, PollSpec};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,8 @@ struct Running {
     /// The loop's connected triggers and what they were built from (a rebuilt loop whose
     /// triggers did not change keeps them).
     triggers: (u64, Vec<crate::trigger::LiveTrigger>),
+    /// The status the reconcile handed to the loop, until the loop wrote it.
+    handover: Handover,
 }
 
 /// The running loops.
@@ -54,6 +56,15 @@ impl Pollers {
         running.contains_key(&(namespace.to_string(), name.to_string()))
     }
 
+    /// Whether the object's loop runs and still has to write the status a reconcile handed
+    /// to it (see [`Handover`]).
+    pub fn handing_over(&self, namespace: &str, name: &str) -> bool {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running
+            .get(&(namespace.to_string(), name.to_string()))
+            .is_some_and(|r| !r.handle.is_finished() && r.handover.is_pending())
+    }
+
     /// The connected triggers of the object's loop, when they were built from
     /// `trigger_fingerprint`.
     pub fn connected(
@@ -75,6 +86,7 @@ impl Pollers {
         let triggers = (trigger_fingerprint, plan.triggers.clone());
         let key = (plan.spec.namespace.clone(), plan.spec.name.clone());
         let fingerprint = plan.fingerprint;
+        let handover = plan.handover.clone();
         let span = tracing::info_span!("poll", scaledobject = %format!("{}/{}", key.0, key.1));
         let poke = Arc::new(tokio::sync::Notify::new());
         let handle = tokio::spawn(tracing::Instrument::instrument(
@@ -86,6 +98,7 @@ impl Pollers {
             handle,
             poke,
             triggers,
+            handover,
         };
         if let Some(old) = self
             .running

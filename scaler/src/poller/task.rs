@@ -1,5 +1,6 @@
 //! One ScaledObject's poll loop: when to poll (every `pollingInterval`, the first tick
-//! jittered, plus when a pre-scaling change is due or a reader pokes), and one poll: read,
+//! jittered, plus when a pre-scaling change is due or a reader pokes; a loop handed its
+//! object's first Ready status also polls right at its start, to write it), and one poll: read,
 //! evaluate, decide (the pure [`step`](super::step)), execute. Only the lease holder polls; a
 //! follower's loop idles.
 
@@ -31,6 +32,16 @@ pub async fn run(plan: PollPlan, env: Env, poke: Arc<tokio::sync::Notify>) {
     };
     let mut next = tokio::time::Instant::now() + offset;
     let mut change: Option<tokio::time::Instant> = None;
+    if plan.handover.is_pending() {
+        // the reconcile left the object's Ready to this first poll: it runs at once, not at
+        // the phase (later ticks keep the phase)
+        change = Box::pin(poll_once(&plan, &env))
+            .await
+            .map(|at| wake_before(at, &env));
+        if offset.is_zero() {
+            next += spec.interval;
+        }
+    }
     loop {
         let wake = change.map_or(next, |c| c.min(next));
         let poked = tokio::select! {
@@ -75,7 +86,10 @@ fn wake_before(at: DateTime<Utc>, env: &Env) -> tokio::time::Instant {
 pub async fn poll_once(plan: &PollPlan, env: &Env) -> Option<DateTime<Utc>> {
     let spec = &plan.spec;
     let so = env.scaled_object(&spec.namespace, &spec.name)?;
-    let mut status = so.status.clone().unwrap_or_default();
+    // a status handed over by the reconcile is newer than the cached object's
+    let handed = plan.handover.pending();
+    let handing_over = handed.is_some();
+    let mut status = handed.or_else(|| so.status.clone()).unwrap_or_default();
     let now = env.clock.now();
 
     let current = match plan.target.current_replicas().await {
@@ -86,7 +100,9 @@ pub async fn poll_once(plan: &PollPlan, env: &Env) -> Option<DateTime<Utc>> {
                 kube_error_text(&e)
             );
             status.set_condition(READY, "False", "ErrorGettingCurrentReplicas", &msg);
-            let _ = env.writer.poll_status(&so, status).await;
+            if env.writer.poll_status(&so, status).await.is_ok() && handing_over {
+                plan.handover.written();
+            }
             return None;
         }
     };
@@ -141,7 +157,11 @@ pub async fn poll_once(plan: &PollPlan, env: &Env) -> Option<DateTime<Utc>> {
     });
     *plan.last_active.lock().unwrap_or_else(|e| e.into_inner()) = step.active_seen;
     let next_change = step.next_change();
-    execute(env, plan, &so, &eval, now, step).await;
+    // the write compares with the cached object, so a handed-over status is written even when
+    // this poll changed nothing in it
+    if execute(env, plan, &so, &eval, now, step).await && handing_over {
+        plan.handover.written();
+    }
     next_change
 }
 
