@@ -153,7 +153,12 @@ async fn operator_churn_bench_replaces_objects_and_settles_back() {
     // 8 objects, 2 replaced and 2 updated a second for 6 s
     let r = operator_churn::run(8, false, 0.1, 2, 200.0).await;
     assert_eq!(r.objects, 8);
-    assert!(r.created >= 10 && r.created == r.deleted, "{} / {}", r.created, r.deleted);
+    assert!(
+        r.created >= 10 && r.created == r.deleted,
+        "{} / {}",
+        r.created,
+        r.deleted
+    );
     assert!(r.updated >= 10, "{}", r.updated);
     assert!(r.rss_before_mib > 1.0 && r.rss_after_mib > 1.0 && r.peak_mib >= r.rss_after_mib);
 }

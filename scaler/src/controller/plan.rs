@@ -61,6 +61,24 @@ pub fn precheck(so: &ScaledObject) -> Result<Pause, CheckFailure> {
     Ok(pause)
 }
 
+/// Ready reasons only the poll loop sets, from what its sources and target answered.
+const LOOP_READY_REASONS: &[&str] = &[
+    "TriggerError",
+    "PartialTriggerError",
+    "ErrorGettingCurrentReplicas",
+];
+
+/// Whether the reconcile leaves Ready as it is: the object's loop keeps running (same
+/// triggers) and Ready holds that loop's verdict on its sources, which only its next poll may
+/// change. A new loop starts from Ready=True and its first poll (at once) says again.
+pub fn ready_held_by_loop(status: &ScaledObjectStatus, loop_keeps_running: bool) -> bool {
+    loop_keeps_running
+        && status
+            .condition(crate::api::conditions::READY)
+            .and_then(|c| c.reason.as_deref())
+            .is_some_and(|r| LOOP_READY_REASONS.contains(&r))
+}
+
 /// Another live ScaledObject in the namespace that scales the same workload and came first
 /// (older, the name breaking ties: `earlier`, from [`TargetIndex::earlier_claim`]): the
 /// webhook's rule, which the operator enforces too, so two HPAs never fight over one workload.

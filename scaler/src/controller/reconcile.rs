@@ -261,7 +261,10 @@ async fn checked(
     let hpa = apply_hpa(ctx, so, status, &desired, live.as_deref(), &target).await?;
     plan::summarize(so, &desired, status);
     let (ok, reason, message) = READY_OK;
-    let became_ready = status.set_condition(READY, ok, reason, message);
+    // a running loop's own verdict on its triggers stands until it polls again (resetting it
+    // here made every failing poll flap Ready and publish ScaledObjectReady again)
+    let became_ready = !plan::ready_held_by_loop(status, live.is_none())
+        && status.set_condition(READY, ok, reason, message);
     if became_ready {
         ctx.writer
             .events

@@ -232,3 +232,28 @@ fn unpausing_reports_once() {
     assert_eq!(status.paused_replica_count, None);
     assert!(!unpause(&mut status, &Pause::default()));
 }
+
+#[test]
+fn a_running_loop_keeps_its_verdict_on_ready() {
+    // (Ready reason now, the loop keeps running, the reconcile leaves Ready alone)
+    let cases = [
+        (Some("TriggerError"), true, true),
+        (Some("PartialTriggerError"), true, true),
+        (Some("ErrorGettingCurrentReplicas"), true, true),
+        (Some("TriggerError"), false, false),
+        (Some("ScaledObjectCheckFailed"), true, false),
+        (Some("ScaledObjectReady"), true, false),
+        (None, true, false),
+    ];
+    for (reason, running, held) in cases {
+        let mut status = ScaledObjectStatus::default();
+        if let Some(r) = reason {
+            status.set_condition(crate::api::conditions::READY, "False", r, "m");
+        }
+        assert_eq!(
+            ready_held_by_loop(&status, running),
+            held,
+            "{reason:?} {running}"
+        );
+    }
+}
