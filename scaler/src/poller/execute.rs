@@ -191,6 +191,7 @@ fn record(env: &Env, plan: &PollPlan, eval: &Evaluation, now: DateTime<Utc>) {
                 .map_or_else(|| "-".into(), |i| i.to_string()),
             metric: m.metric_name.clone(),
         };
+        env.metrics.track_trigger(&labels);
         if let Some(v) = m.value {
             env.metrics.trigger_value.get_or_create(&labels).set(v);
         }
@@ -221,16 +222,15 @@ fn record(env: &Env, plan: &PollPlan, eval: &Evaluation, now: DateTime<Utc>) {
                 .observe(m.latency.as_secs_f64());
         }
         if let Some((_, category)) = &m.error {
-            env.metrics
-                .trigger_errors
-                .get_or_create(&TriggerErrorLabels {
-                    namespace: spec.namespace.clone(),
-                    scaled_object: spec.name.clone(),
-                    scaler,
-                    metric: m.metric_name.clone(),
-                    category,
-                })
-                .inc();
+            let labels = TriggerErrorLabels {
+                namespace: spec.namespace.clone(),
+                scaled_object: spec.name.clone(),
+                scaler,
+                metric: m.metric_name.clone(),
+                category,
+            };
+            env.metrics.track_error(&labels);
+            env.metrics.trigger_errors.get_or_create(&labels).inc();
         }
         env.metric_store.put(
             &spec.namespace,

@@ -8,7 +8,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 /// Identifies one trigger's metric (KEDA's label set, minus `type`, which is always
 /// `scaledobject` here).
@@ -98,6 +100,15 @@ pub struct OperatorMetrics {
     /// Measured pod start-up per workload (`leadTime: auto`).
     pub pod_startup_p90: Family<WorkloadLabels, Gauge<f64, AtomicU64>>,
     pub pod_startup_samples: Family<WorkloadLabels, Gauge>,
+    /// The per-trigger series each ScaledObject has, so its deletion removes them all.
+    series: Arc<Mutex<HashMap<(String, String), ObjectSeries>>>,
+}
+
+/// The label sets of one ScaledObject's per-trigger series.
+#[derive(Default)]
+struct ObjectSeries {
+    triggers: HashSet<TriggerLabels>,
+    errors: HashSet<TriggerErrorLabels>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -126,6 +137,7 @@ impl OperatorMetrics {
             prescale_lead_time: Family::default(),
             pod_startup_p90: Family::default(),
             pod_startup_samples: Family::default(),
+            series: Default::default(),
         };
         registry.register(
             "scaler_metrics_value",
@@ -223,7 +235,45 @@ impl OperatorMetrics {
 
 impl OperatorMetrics {
     /// Drops the per-ScaledObject pre-scaling series of a deleted ScaledObject.
+    /// Remembers that `labels` has series (`trigger_*`), for [`Self::forget_scaled_object`].
+    pub fn track_trigger(&self, labels: &TriggerLabels) {
+        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (labels.namespace.clone(), labels.scaled_object.clone());
+        let entry = series.entry(key).or_default();
+        if !entry.triggers.contains(labels) {
+            entry.triggers.insert(labels.clone());
+        }
+    }
+
+    /// Remembers that `labels` has a `trigger_errors` series.
+    pub fn track_error(&self, labels: &TriggerErrorLabels) {
+        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (labels.namespace.clone(), labels.scaled_object.clone());
+        let entry = series.entry(key).or_default();
+        if !entry.errors.contains(labels) {
+            entry.errors.insert(labels.clone());
+        }
+    }
+
+    /// Removes every series of a deleted (or paused) ScaledObject: a deleted object exports
+    /// nothing more, and its label sets do not pile up in memory under churn.
     pub fn forget_scaled_object(&self, namespace: &str, name: &str) {
+        let removed = self
+            .series
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(namespace.to_string(), name.to_string()));
+        if let Some(series) = removed {
+            for l in &series.triggers {
+                self.trigger_value.remove(l);
+                self.trigger_target.remove(l);
+                self.trigger_fallback.remove(l);
+                self.trigger_active.remove(l);
+            }
+            for l in &series.errors {
+                self.trigger_errors.remove(l);
+            }
+        }
         let labels = ScaledObjectLabels {
             namespace: namespace.to_string(),
             scaled_object: name.to_string(),
@@ -316,5 +366,41 @@ mod tests {
             ),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_forgotten_object_exports_none_of_its_series() {
+        let (registry, m) = operator_registry();
+        let labels = |so: &str| TriggerLabels {
+            namespace: "jobs".into(),
+            scaled_object: so.into(),
+            scaler: "redis".into(),
+            trigger_index: "0".into(),
+            metric: "s0-redis-jobs".into(),
+        };
+        for so in ["gone", "kept"] {
+            m.track_trigger(&labels(so));
+            m.trigger_value.get_or_create(&labels(so)).set(1.0);
+            m.trigger_active.get_or_create(&labels(so)).set(1);
+            let errors = TriggerErrorLabels {
+                namespace: "jobs".into(),
+                scaled_object: so.into(),
+                scaler: "redis".into(),
+                metric: "s0-redis-jobs".into(),
+                category: "timeout",
+            };
+            m.track_error(&errors);
+            m.trigger_errors.get_or_create(&errors).inc();
+        }
+        m.forget_scaled_object("jobs", "gone");
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
+        assert!(!out.contains("scaled_object=\"gone\""), "{out}");
+        for family in ["scaler_metrics_value", "scaler_active"] {
+            let line = format!("prescale_{family}{{namespace=\"jobs\",scaled_object=\"kept\"");
+            assert!(out.contains(&line), "{out}");
+        }
+        assert!(out.contains("scaled_object=\"kept\",scaler=\"redis\",metric=\"s0-redis-jobs\",category=\"timeout\"} 1"), "{out}");
+        assert!(m.series.lock().unwrap().len() == 1);
     }
 }
