@@ -56,8 +56,12 @@ async fn the_hpa_scales_the_target_and_explain_says_why() {
     let mut push = vec!["RPUSH", "jobs"];
     push.extend(jobs.iter().map(String::as_str));
     redis.cli(&push);
+    // the HPA controller scales the target, then writes its status: wait for both
     eventually(30, "the HPA controller scales the Deployment to 5", || {
-        (replicas(&api, "jobs", "worker") == 5).then_some(())
+        (replicas(&api, "jobs", "worker") == 5
+            && hpa(&api, "jobs", "keda-hpa-worker")
+                .is_some_and(|h| h["status"]["desiredReplicas"] == 5))
+        .then_some(())
     })
     .await;
     let h = hpa(&api, "jobs", "keda-hpa-worker").unwrap();

@@ -149,6 +149,20 @@ pub struct ScaledJobStatus {
 }
 
 impl ScaledJobSpec {
+    /// Where the triggers' `*FromEnv` values come from: the Job template's containers and
+    /// `envSourceContainerName` (None: the first container, as KEDA reads it).
+    pub fn env_sources(&self) -> (Vec<k8s_openapi::api::core::v1::Container>, Option<&str>) {
+        let containers = self
+            .job_target_ref
+            .template
+            .spec
+            .as_ref()
+            .map(|p| p.containers.clone())
+            .unwrap_or_default();
+        let env = Some(self.env_source_container_name.as_str()).filter(|s| !s.is_empty());
+        (containers, env)
+    }
+
     pub fn polling_interval(&self) -> i32 {
         self.polling_interval
             .unwrap_or(DEFAULT_JOB_POLLING_INTERVAL)

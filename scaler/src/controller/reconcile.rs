@@ -457,7 +457,10 @@ async fn apply_hpa(
         tracing::warn!(hpa = %old, error = %e.text(), "could not delete the renamed HPA");
     }
     let cached = ctx.hpas.get(&ObjectRef::new(&hpa_name).within(&ns));
-    if !cached.is_some_and(|existing| crate::hpa::matches(&existing, &hpa)) {
+    let settled = cached.is_some_and(|existing| {
+        crate::hpa::matches(&existing, &hpa) || ctx.writer.hpa_applied_after(&existing, &hpa)
+    });
+    if !settled {
         match ctx.writer.apply_hpa(&hpa).await {
             Ok(()) | Err(crate::write::Error::NotLeader) => {}
             Err(crate::write::Error::Kube(e)) if crate::retry::is_transient(&e) => {

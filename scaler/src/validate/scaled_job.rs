@@ -182,15 +182,7 @@ pub async fn check_job(
     let mut warns = warnings(sj);
     let ns = sj.metadata.namespace.clone().unwrap_or_default();
     let name = sj.metadata.name.clone().unwrap_or_default();
-    let containers = sj
-        .spec
-        .job_target_ref
-        .template
-        .spec
-        .as_ref()
-        .map(|p| p.containers.clone())
-        .unwrap_or_default();
-    let env = Some(sj.spec.env_source_container_name.as_str()).filter(|s| !s.is_empty());
+    let (containers, env) = sj.spec.env_sources();
     match resolve_triggers(
         source,
         &ns,

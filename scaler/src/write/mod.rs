@@ -52,6 +52,9 @@ pub struct Writer {
     pub events: Events,
     /// The resourceVersion each ScaledObject got from this writer's last write to it.
     written: Written,
+    /// Per HPA (namespace, name): the resourceVersion and spec hash of this writer's last
+    /// apply (see [`Writer::hpa_applied_after`]).
+    hpas_written: std::sync::Arc<std::sync::Mutex<HashMap<(String, String), (u64, u64)>>>,
 }
 
 /// The resourceVersion of the last write per ScaledObject, so that a read older than it (the
@@ -113,6 +116,7 @@ impl Writer {
             field_manager,
             events,
             written: Written::default(),
+            hpas_written: Default::default(),
         }
     }
 
