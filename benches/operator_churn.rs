@@ -11,7 +11,7 @@
 
 #[path = "operator_steady.rs"]
 #[allow(dead_code)]
-mod operator_steady;
+pub mod operator_steady;
 
 use operator_steady::{Running, objects};
 use prescale_benches::arg;

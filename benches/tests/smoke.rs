@@ -42,13 +42,11 @@ async fn metrics_api_bench_reads_both_bodies() {
 #[path = "../operator_scale.rs"]
 mod operator_scale;
 
-#[allow(dead_code)]
-#[path = "../operator_steady.rs"]
-mod operator_steady;
 
 #[allow(dead_code)]
 #[path = "../operator_churn.rs"]
 mod operator_churn;
+use operator_churn::operator_steady;
 
 #[allow(dead_code)]
 #[path = "../webhook.rs"]

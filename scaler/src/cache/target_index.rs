@@ -55,12 +55,12 @@ pub fn claim_of(so: &ScaledObject) -> (Target, Claim) {
 
 impl Index {
     fn remove(&mut self, ns: &str, name: &str) {
-        if let Some(target) = self.by_object.remove(&(ns.to_string(), name.to_string())) {
-            if let Some(claims) = self.by_target.get_mut(&target) {
-                claims.retain(|c| c.name != name);
-                if claims.is_empty() {
-                    self.by_target.remove(&target);
-                }
+        if let Some(target) = self.by_object.remove(&(ns.to_string(), name.to_string()))
+            && let Some(claims) = self.by_target.get_mut(&target)
+        {
+            claims.retain(|c| c.name != name);
+            if claims.is_empty() {
+                self.by_target.remove(&target);
             }
         }
     }
@@ -156,7 +156,8 @@ mod tests {
         );
         let index = TargetIndex::default();
         // (events so far, the object asked about, the earlier claim expected)
-        let cases: Vec<(Vec<Event<ScaledObject>>, &ScaledObject, Option<&str>)> = vec![
+        type Case<'a> = (Vec<Event<ScaledObject>>, &'a ScaledObject, Option<&'a str>);
+        let cases: Vec<Case> = vec![
             (vec![Event::Apply(b.clone())], &b, None),
             (vec![Event::Apply(a.clone())], &b, Some("a")),
             (vec![], &a, None),

@@ -54,8 +54,11 @@ pub struct Writer {
     written: Written,
     /// Per HPA (namespace, name): the resourceVersion and spec hash of this writer's last
     /// apply (see [`Writer::hpa_applied_after`]).
-    hpas_written: std::sync::Arc<std::sync::Mutex<HashMap<(String, String), (u64, u64)>>>,
+    hpas_written: HpasWritten,
 }
+
+/// (namespace, HPA name) → (resourceVersion, spec hash) of the last apply.
+type HpasWritten = std::sync::Arc<std::sync::Mutex<HashMap<(String, String), (u64, u64)>>>;
 
 /// The resourceVersion of the last write per ScaledObject, so that a read older than it (the
 /// cache has not seen the write yet) is not acted on twice: its newer version is on its way
