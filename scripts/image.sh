@@ -61,11 +61,13 @@ python3 "$root/scripts/oci_image.py" check "$layout" --ref "$ref" --unpack "$unp
 # user namespace maps the caller to root inside it)
 chroot_bin="$(command -v chroot)"
 unshare_bin="$(command -v unshare)"
+# (exec: called in the background or in $(…), the subshell becomes the binary itself, so the
+# pid the cleanup kills is prescale's and no process outlives the script)
 in_image() {
   if [ "$(id -u)" = 0 ]; then
-    env -i HOME=/ KUBECONFIG=/tmp/kubeconfig NO_COLOR=1 "$chroot_bin" --userspec=65532:65532 "$unpacked" "$@"
+    exec env -i HOME=/ KUBECONFIG=/tmp/kubeconfig NO_COLOR=1 "$chroot_bin" --userspec=65532:65532 "$unpacked" "$@"
   else
-    env -i HOME=/ KUBECONFIG=/tmp/kubeconfig NO_COLOR=1 "$unshare_bin" -r "$chroot_bin" "$unpacked" "$@"
+    exec env -i HOME=/ KUBECONFIG=/tmp/kubeconfig NO_COLOR=1 "$unshare_bin" -r "$chroot_bin" "$unpacked" "$@"
   fi
 }
 got="$(in_image /prescale --version)"
