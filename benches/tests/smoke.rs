@@ -42,7 +42,6 @@ async fn metrics_api_bench_reads_both_bodies() {
 #[path = "../operator_scale.rs"]
 mod operator_scale;
 
-
 #[allow(dead_code)]
 #[path = "../operator_churn.rs"]
 mod operator_churn;
