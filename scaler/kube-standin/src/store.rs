@@ -152,6 +152,21 @@ impl State {
             .collect()
     }
 
+    /// How many objects of one resource match `pred` (no copies).
+    pub fn count(&self, r: &Resource, pred: impl Fn(&Value) -> bool) -> usize {
+        let from = (
+            r.group.clone(),
+            r.plural.clone(),
+            String::new(),
+            String::new(),
+        );
+        self.objects
+            .range(from..)
+            .take_while(|((g, p, _, _), _)| *g == r.group && *p == r.plural)
+            .filter(|(_, v)| pred(v))
+            .count()
+    }
+
     fn stamp(&mut self, r: &Resource, obj: &mut Value) {
         obj["apiVersion"] = json!(r.api_version());
         obj["kind"] = json!(r.kind);
