@@ -23,7 +23,7 @@ impl Writer {
             )
             .await
             .map_err(Error::Kube)?;
-        if let Some(rv) = version(&applied) {
+        if let Some(rv) = super::resource_version(&applied) {
             self.hpas_written
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -45,7 +45,7 @@ impl Writer {
             desired.metadata.name.clone().unwrap_or_default(),
         );
         let written = self.hpas_written.lock().unwrap_or_else(|e| e.into_inner());
-        match (written.get(&key), version(cached)) {
+        match (written.get(&key), super::resource_version(cached)) {
             (Some((rv, hash)), Some(seen)) => seen < *rv && *hash == spec_hash(desired),
             _ => false,
         }
@@ -78,10 +78,6 @@ impl Writer {
             Err(e) => Err(Error::Kube(e)),
         }
     }
-}
-
-fn version(hpa: &HorizontalPodAutoscaler) -> Option<u64> {
-    hpa.metadata.resource_version.as_deref()?.parse().ok()
 }
 
 /// A hash of what an apply sends (metadata the writer sets and the spec).

@@ -67,6 +67,11 @@ type HpasWritten = std::sync::Arc<std::sync::Mutex<HashMap<(String, String), (u6
 #[derive(Clone, Default)]
 pub struct Written(std::sync::Arc<std::sync::Mutex<HashMap<(String, String), u64>>>);
 
+/// An object's resourceVersion as the integer every apiserver hands out (etcd revisions).
+fn resource_version<K: kube::Resource>(obj: &K) -> Option<u64> {
+    obj.meta().resource_version.as_deref()?.parse().ok()
+}
+
 impl Written {
     fn key(so: &ScaledObject) -> (String, String) {
         (
@@ -75,13 +80,9 @@ impl Written {
         )
     }
 
-    fn version(so: &ScaledObject) -> Option<u64> {
-        so.metadata.resource_version.as_deref()?.parse().ok()
-    }
-
     /// Records what a write returned.
     pub fn record(&self, so: &ScaledObject) {
-        if let Some(v) = Self::version(so) {
+        if let Some(v) = resource_version(so) {
             let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
             let e = m.entry(Self::key(so)).or_default();
             *e = (*e).max(v);
@@ -90,7 +91,7 @@ impl Written {
 
     /// Whether `so` is older than this writer's last write to it.
     pub fn stale(&self, so: &ScaledObject) -> bool {
-        let Some(v) = Self::version(so) else {
+        let Some(v) = resource_version(so) else {
             return false;
         };
         let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
