@@ -24,6 +24,34 @@ pub struct OperatorConfig {
     /// The metrics API's certificate from a Secret (None: files or self-signed, as
     /// `MetricsApiOptions::cert` says).
     pub serving_cert: Option<crate::serving_cert::ServingCertConfig>,
+    /// How sharding is set up (`--shards`; one shard is one leader Lease).
+    pub sharding: Sharding,
+}
+
+/// `--shards N`: ScaledObjects spread over N shard Leases (see `crate::leader`).
+#[derive(Debug, Clone)]
+pub struct Sharding {
+    /// How many shards (1: the single leader Lease, as without sharding).
+    pub shards: u32,
+    /// Where the other replicas reach this one's metrics API (`host:port`), written into the
+    /// shard Leases it holds.
+    pub advertise_address: Option<String>,
+    /// The client certificate and key (PEM) metric requests for other replicas' shards are
+    /// forwarded with; it must be one the metrics API trusts (its request-header client CA).
+    pub forward_identity: Option<String>,
+    /// How long a forwarded request may take.
+    pub forward_timeout: std::time::Duration,
+}
+
+impl Default for Sharding {
+    fn default() -> Self {
+        Self {
+            shards: 1,
+            advertise_address: None,
+            forward_identity: None,
+            forward_timeout: std::time::Duration::from_secs(3),
+        }
+    }
 }
 
 impl Default for OperatorConfig {
@@ -33,11 +61,13 @@ impl Default for OperatorConfig {
             field_manager: "prescale-operator".into(),
             lead: Default::default(),
             serving_cert: None,
+            sharding: Sharding::default(),
         }
     }
 }
 
-/// Shared by the controller and every poll loop.
+/// Shared by the controller and every poll loop (cheap to clone: every part is shared).
+#[derive(Clone)]
 pub struct Context {
     pub client: kube::Client,
     /// Every write goes through it (leader only).
@@ -54,7 +84,7 @@ pub struct Context {
     pub hpas: Store<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
     /// The informer caches (targets, HPAs, Secrets, ConfigMaps, TriggerAuthentications).
     pub caches: crate::cache::Caches,
-    pub dependencies: Dependencies,
+    pub dependencies: Arc<Dependencies>,
     pub config: OperatorConfig,
     /// Measured pod start-ups per workload (`leadTime: auto`).
     pub startups: Arc<crate::prescaling::startup::PodStartups>,
@@ -63,6 +93,16 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context of one ScaledObject's reconcile and poll loop: with `--shards`, its writes
+    /// and Events are gated by the Lease of the object's shard.
+    pub fn scoped(&self, namespace: &str, name: &str) -> Self {
+        Self {
+            writer: self.writer.scoped(namespace, name),
+            leader: self.leader.scoped(namespace, name),
+            ..self.clone()
+        }
+    }
+
     /// The environment of a poll loop.
     pub fn env(&self) -> Env {
         Env {

@@ -9,7 +9,7 @@ use crate::cache::{self, Caches};
 use crate::context::{Context, OperatorConfig};
 use crate::controller::reconcile::{error_policy, reconcile};
 use crate::dependencies::SpecChanges;
-use crate::leader::{Elector, Leadership, LeaseConfig};
+use crate::leader::{Elector, Leadership, LeaseConfig, ShardConfig, ShardManager};
 use crate::metric_store::MetricStore;
 use crate::poller::Pollers;
 use crate::shutdown::Shutdown;
@@ -94,11 +94,30 @@ pub async fn run(
     handles: Handles,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    let sharding = opts.config.sharding.clone();
     let (leadership, elector_task) = match opts.lease.clone() {
+        Some(lease) if sharding.shards > 1 => {
+            let (manager, leadership) = ShardManager::new(
+                client.clone(),
+                ShardConfig {
+                    namespace: lease.namespace,
+                    identity: lease.identity,
+                    shards: sharding.shards,
+                    lease_duration: lease.lease_duration,
+                    renew_interval: lease.renew_interval,
+                    address: sharding.advertise_address.clone(),
+                },
+            );
+            let task = tokio::spawn(manager.run(shutdown.clone().wait()));
+            (leadership, Some(task))
+        }
         Some(lease) => {
             let (elector, leadership) = Elector::new(client.clone(), lease);
             let task = tokio::spawn(elector.run(shutdown.clone().wait()));
             (leadership, Some(task))
+        }
+        None if sharding.shards > 1 => {
+            anyhow::bail!("--shards {} needs leader election (the shard Leases)", sharding.shards)
         }
         None => (handles.leadership.clone(), None),
     };
@@ -199,18 +218,9 @@ pub async fn run(
             }
         });
 
-    // whether this replica writes, for the admin /metrics
-    let leader_gauge = ctx.metrics.leader.clone();
-    let mut leader_watch = leadership.clone();
-    tokio::spawn(async move {
-        loop {
-            leader_gauge.set(i64::from(leader_watch.is_leader()));
-            if !leader_watch.changed().await {
-                leader_gauge.set(i64::from(leader_watch.is_leader()));
-                break;
-            }
-        }
-    });
+    // whether this replica writes, for the admin /metrics; with --shards, a shard given up
+    // stops its objects' poll loops at once (their writes are gated already)
+    tokio::spawn(follow_shards(leadership.clone(), ctx.clone()));
 
     // ScaledObjects by condition, for the admin /metrics
     let gauge_store = store.clone();
@@ -318,6 +328,28 @@ pub async fn run(
         let _ = task.await;
     }
     Ok(())
+}
+
+/// Keeps the leader and shard gauges, and stops the poll loops (and drops the values) of
+/// objects whose shard this replica no longer holds.
+async fn follow_shards(mut leadership: Leadership, ctx: Arc<Context>) {
+    loop {
+        let held = leadership.held();
+        ctx.metrics.leader.set(i64::from(leadership.is_leader()));
+        ctx.metrics.shards_held.set(held.count() as i64);
+        if leadership.sharded() {
+            let l = leadership.clone();
+            for (ns, name) in ctx.pollers.stop_unless(|ns, name| l.holds_object(ns, name)) {
+                ctx.metric_store.remove_object(&ns, &name);
+                ctx.metrics.forget_scaled_object(&ns, &name);
+            }
+        }
+        if !leadership.changed().await {
+            ctx.metrics.leader.set(i64::from(leadership.is_leader()));
+            ctx.metrics.shards_held.set(leadership.held().count() as i64);
+            break;
+        }
+    }
 }
 
 /// The watches (each feeding its cache) that re-reconcile the users of a changed

@@ -57,12 +57,25 @@ impl Error {
 /// The controller's reconcile function.
 pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
-    if !ctx.leader.is_leader() {
+    let (ns, name) = (ns_of(&so), so.name_any());
+    if !ctx.leader.holds_object(&ns, &name) {
+        if ctx.leader.sharded() {
+            // another replica's shard: it reconciles, polls and writes the object, and
+            // answers the metrics API for it; gaining the shard re-triggers all
+            return Ok(not_ours(&ns, &name, &ctx));
+        }
         // followers run the same stages (so their poll loops fill the metrics API they serve)
         // and write nothing: every write and Event is leader-gated; the finalizer is the
         // leader's (kube-runtime writes it directly); leadership change re-triggers all
         return follow(so, ctx).await;
     }
+    // with --shards, every write of this reconcile and of the loop it starts is gated by the
+    // object's shard Lease
+    let ctx = if ctx.leader.sharded() {
+        Arc::new(ctx.scoped(&ns, &name))
+    } else {
+        ctx
+    };
     if ctx.writer.stale(&so) {
         // read before our own last write to it: that write's watch event reconciles it next
         return Ok(Action::await_change());
@@ -74,7 +87,6 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
         // write's watch event reconciles it next
         return Ok(Action::await_change());
     }
-    let ns = so.namespace().unwrap_or_default();
     let api: Api<ScaledObject> = Api::namespaced(ctx.client.clone(), &ns);
     let object = so.clone();
     let so = match adopted(&so, &ctx).await {
@@ -169,6 +181,15 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
         Err(Checked::Failed(failure)) => check_failed(&ctx, &so, status, failure).await,
         Err(Checked::Api(e)) => Err(Error::Kube(e)),
     }
+}
+
+/// An object of a shard another replica holds: no loop, no values kept, nothing written.
+fn not_ours(ns: &str, name: &str, ctx: &Context) -> Action {
+    if ctx.pollers.stop(ns, name) {
+        ctx.metric_store.remove_object(ns, name);
+        ctx.metrics.forget_scaled_object(ns, name);
+    }
+    Action::await_change()
 }
 
 /// A follower's reconcile: the object's poll loop runs (or stops once it is deleted), nothing

@@ -126,6 +126,23 @@ impl Pollers {
         }
     }
 
+    /// Stops the loops of the objects `keep(namespace, name)` rejects (a shard given up);
+    /// returns their keys.
+    pub fn stop_unless(&self, keep: impl Fn(&str, &str) -> bool) -> Vec<(String, String)> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let gone: Vec<(String, String)> = running
+            .keys()
+            .filter(|(ns, name)| !keep(ns, name))
+            .cloned()
+            .collect();
+        for key in &gone {
+            if let Some(r) = running.remove(key) {
+                r.handle.abort();
+            }
+        }
+        gone
+    }
+
     /// Stops every loop (shutdown).
     pub fn stop_all(&self) {
         for (_, r) in self

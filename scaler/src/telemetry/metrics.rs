@@ -89,6 +89,8 @@ pub struct OperatorMetrics {
     pub target_replicas: Family<ScaledObjectLabels, Gauge>,
     /// 1 while this replica holds the Lease (may write), else 0.
     pub leader: Gauge,
+    /// Shards this replica holds (`--shards`; with one shard, equal to `leader`).
+    pub shards_held: Gauge,
     pub reconciles: Family<ReconcileLabels, Counter>,
     pub reconcile_duration: Histogram,
     pub scaled_objects: Family<ConditionLabels, Gauge>,
@@ -128,6 +130,7 @@ impl OperatorMetrics {
             poll_lateness: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             target_replicas: Family::default(),
             leader: Gauge::default(),
+            shards_held: Gauge::default(),
             reconciles: Family::default(),
             reconcile_duration: latency_histogram(),
             scaled_objects: Family::default(),
@@ -183,6 +186,11 @@ impl OperatorMetrics {
             "leader",
             "1 while this replica holds the leader Lease and writes, else 0",
             m.leader.clone(),
+        );
+        registry.register(
+            "shards_held",
+            "Shards whose Lease this replica holds (it reconciles, polls and writes their ScaledObjects)",
+            m.shards_held.clone(),
         );
         registry.register(
             "reconciles",

@@ -123,6 +123,15 @@ impl Events {
         self
     }
 
+    /// The same publisher gated by the shard of the ScaledObject `namespace/name` (see
+    /// [`crate::leader::Leadership::scoped`]).
+    pub fn scoped(&self, namespace: &str, name: &str) -> Self {
+        Self {
+            recorders: self.recorders.clone(),
+            leader: self.leader.as_ref().map(|l| l.scoped(namespace, name)),
+        }
+    }
+
     /// A Normal event.
     pub async fn normal(&self, regarding: &ObjectReference, reason: &str, note: impl Into<String>) {
         self.publish(regarding, EventType::Normal, reason, note.into())

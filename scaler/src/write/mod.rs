@@ -2,7 +2,10 @@
 //! through a [`Writer`]: a ScaledObject's status and label ([`status`]), its HPA ([`hpa`]), its
 //! target's `/scale` ([`scale`]) and its Events ([`events`]); a ScaledJob's Jobs and status
 //! ([`jobs`]). Each write checks the lease right
-//! before it goes out, so a replica that lost leadership mid-step writes nothing more.
+//! before it goes out, so a replica that lost leadership mid-step writes nothing more. With
+//! `--shards` the reconcile and poll loop of a ScaledObject write through
+//! [`Writer::scoped`], which checks the Lease of that object's shard; the unscoped writer
+//! (cluster-wide writes, ScaledJobs) checks shard 0's.
 //!
 //! The reconcile and the poll loop decide what to write with pure functions
 //! (`controller::plan`, `poller::step`) and hand the result to this module.
@@ -134,7 +137,17 @@ impl Writer {
         self.written.forget(namespace, name);
     }
 
-    /// Whether writes go out now.
+    /// This writer gated by the shard of the ScaledObject `namespace/name`: two replicas
+    /// never write the same object.
+    pub fn scoped(&self, namespace: &str, name: &str) -> Self {
+        Self {
+            leader: self.leader.scoped(namespace, name),
+            events: self.events.scoped(namespace, name),
+            ..self.clone()
+        }
+    }
+
+    /// Whether writes go out now (for a scoped writer: its object's shard is held).
     pub fn leads(&self) -> bool {
         self.leader.is_leader()
     }
