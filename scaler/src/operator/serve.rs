@@ -56,6 +56,14 @@ pub(super) async fn metrics_api(
         scaled_objects: ctx.scaled_objects.clone(),
         pollers: ctx.pollers.clone(),
         max_age: m.max_age,
+        leadership: ctx.leader.clone(),
+        forwarder: match ctx.leader.sharded() {
+            true => Some(crate::metrics_api::forward::Forwarder::new(
+                ctx.config.sharding.forward_identity.as_deref(),
+                ctx.config.sharding.forward_timeout,
+            )?),
+            false => None,
+        },
     });
     tracing::info!(addr = ?m.listener.local_addr().ok(), "external metrics API listening");
     let res = server::serve(

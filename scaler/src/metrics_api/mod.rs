@@ -4,8 +4,14 @@
 //! asked once per replica per polling interval. A value older than the max age (default
 //! 2 × pollingInterval) makes the object's loop poll at once; if no fresh value arrives in
 //! time the request fails instead of being answered with a stale value.
+//!
+//! With `--shards`, a replica polls only the objects of the shards it holds: it answers
+//! those from its MetricStore and forwards the others to their holder ([`forward`]).
+
+pub mod forward;
 
 use crate::api::ScaledObject;
+use crate::leader::Leadership;
 use crate::metric_store::{MetricRecord, MetricStore};
 use crate::poller::Pollers;
 use async_trait::async_trait;
@@ -24,6 +30,10 @@ pub struct StoreProvider {
     pub pollers: Pollers,
     /// A fixed max age; None means 2 × the object's pollingInterval.
     pub max_age: Option<Duration>,
+    /// Which shards this replica holds, and who holds the others.
+    pub leadership: Leadership,
+    /// How requests for other replicas' shards are forwarded (`--shards`).
+    pub forwarder: Option<forward::Forwarder>,
 }
 
 fn age(r: &MetricRecord) -> Duration {
@@ -98,6 +108,39 @@ impl StoreProvider {
     }
 }
 
+impl StoreProvider {
+    /// The values of an object of another replica's shard, from that replica.
+    async fn elsewhere(
+        &self,
+        namespace: &str,
+        metric_name: &str,
+        name: &str,
+        forwarded: bool,
+    ) -> Result<Vec<ExternalMetricValue>, ProviderError> {
+        let shard = self.leadership.shard_of(namespace, name);
+        let unavailable = |why: &str| {
+            Err(ProviderError::Unavailable(format!(
+                "metric:{metric_name} of {namespace}/{name}: shard {shard} {why}"
+            )))
+        };
+        if forwarded {
+            // forwarded to us as its holder, but the shard moved: no second hop
+            return unavailable("is not held by this replica (it moved)");
+        }
+        let Some(holder) = self.leadership.holder(shard) else {
+            return unavailable("has no live holder right now");
+        };
+        let (Some(address), Some(f)) = (holder.address.as_deref(), self.forwarder.as_ref())
+        else {
+            return unavailable(&format!(
+                "is held by {} which advertises no metrics API address",
+                holder.identity
+            ));
+        };
+        f.get(address, shard, namespace, metric_name, name).await
+    }
+}
+
 #[async_trait]
 impl MetricProvider for StoreProvider {
     async fn get_external_metric(
@@ -119,8 +162,16 @@ impl MetricProvider for StoreProvider {
                 .map(|so| so.name_any())
                 .collect(),
         };
+        let forwarded = selector.exact_value(forward::FORWARDED_LABEL).is_some();
         let mut out = Vec::new();
         for name in names {
+            if !self.leadership.holds_object(namespace, &name) && self.leadership.sharded() {
+                out.extend(
+                    self.elsewhere(namespace, metric_name, &name, forwarded)
+                        .await?,
+                );
+                continue;
+            }
             let Some(record) = self.fresh(namespace, &name, metric_name).await? else {
                 continue;
             };
