@@ -117,7 +117,10 @@ pub async fn run(
             (leadership, Some(task))
         }
         None if sharding.shards > 1 => {
-            anyhow::bail!("--shards {} needs leader election (the shard Leases)", sharding.shards)
+            anyhow::bail!(
+                "--shards {} needs leader election (the shard Leases)",
+                sharding.shards
+            )
         }
         None => (handles.leadership.clone(), None),
     };
@@ -346,7 +349,9 @@ async fn follow_shards(mut leadership: Leadership, ctx: Arc<Context>) {
         }
         if !leadership.changed().await {
             ctx.metrics.leader.set(i64::from(leadership.is_leader()));
-            ctx.metrics.shards_held.set(leadership.held().count() as i64);
+            ctx.metrics
+                .shards_held
+                .set(leadership.held().count() as i64);
             break;
         }
     }

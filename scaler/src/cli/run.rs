@@ -57,6 +57,41 @@ pub struct RunArgs {
     #[arg(long, env = "PRESCALE_LEASE_DURATION_SECONDS", default_value_t = 15)]
     lease_duration_seconds: u64,
 
+    /// Spread ScaledObjects over this many shards (FNV-1a of namespace/name mod N), one Lease
+    /// each (`prescale-shard-<i>`), shared out between the live replicas (each renews a
+    /// presence Lease `prescale-replica-<identity>`): a replica reconciles, polls and writes
+    /// only its shards' objects and forwards metric requests for the others to their holder.
+    /// ScaledJobs and cluster-wide writes follow shard 0. 1 (default): one leader Lease
+    /// (`--lease-name`), the others follow.
+    #[arg(long, env = "PRESCALE_SHARDS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    shards: u32,
+
+    /// With `--shards`: where the other replicas reach this one's metrics API (`host:port`),
+    /// written into the shard Leases it holds (default: `$POD_IP` and the metrics API port).
+    #[arg(long, env = "PRESCALE_ADVERTISE_ADDRESS")]
+    advertise_address: Option<String>,
+
+    /// With `--shards`: client certificate (PEM) metric requests are forwarded to other
+    /// replicas with; their metrics API must trust it (its request-header client CA).
+    #[arg(
+        long,
+        env = "PRESCALE_FORWARD_CERT_FILE",
+        requires = "forward_key_file"
+    )]
+    forward_cert_file: Option<std::path::PathBuf>,
+
+    /// Private key (PEM) of `--forward-cert-file`.
+    #[arg(
+        long,
+        env = "PRESCALE_FORWARD_KEY_FILE",
+        requires = "forward_cert_file"
+    )]
+    forward_key_file: Option<std::path::PathBuf>,
+
+    /// With `--shards`: how long a forwarded metric request may take (Go duration).
+    #[arg(long, env = "PRESCALE_FORWARD_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    forward_timeout: Duration,
+
     /// Run as the only writer without a Lease (single replica, local testing).
     #[arg(long, env = "PRESCALE_NO_LEADER_ELECTION")]
     no_leader_election: bool,
@@ -240,7 +275,7 @@ impl RunArgs {
                 watch_front_proxy_config: true,
                 max_age: self.metrics_max_age_seconds.map(Duration::from_secs),
                 metrics: Some(api_metrics),
-            }));
+            }))?;
         opts.events_client = Some(events_client);
         let work = {
             let shutdown = shutdown.clone();
@@ -329,7 +364,10 @@ impl RunArgs {
         })
     }
 
-    fn operator_options(&self, metrics_api: Option<MetricsApiOptions>) -> OperatorOptions {
+    fn operator_options(
+        &self,
+        metrics_api: Option<MetricsApiOptions>,
+    ) -> anyhow::Result<OperatorOptions> {
         let identity = self
             .identity
             .clone()
@@ -342,7 +380,7 @@ impl RunArgs {
             lease_duration: Duration::from_secs(self.lease_duration_seconds.max(2)),
             renew_interval: Duration::from_secs((self.lease_duration_seconds / 3).max(1)),
         });
-        OperatorOptions {
+        Ok(OperatorOptions {
             metrics_api,
             config: OperatorConfig {
                 cluster_object_namespace: self.cluster_object_namespace(),
@@ -353,6 +391,7 @@ impl RunArgs {
                     ..LeadSettings::default()
                 },
                 serving_cert: self.serving_cert(),
+                sharding: self.sharding()?,
                 ..OperatorConfig::default()
             },
             watch_namespace: self.watch_namespace.clone(),
@@ -362,7 +401,41 @@ impl RunArgs {
             instance: Some(identity),
             events_client: None,
             clock: std::sync::Arc::new(prescale_scalers::SystemClock),
+        })
+    }
+
+    /// `--shards` and what forwarding needs.
+    fn sharding(&self) -> anyhow::Result<crate::context::Sharding> {
+        let advertise_address = self.advertise_address.clone().or_else(|| {
+            let ip = std::env::var("POD_IP").ok().filter(|ip| !ip.is_empty())?;
+            let port = self.metrics_api_addr.parse::<SocketAddr>().ok()?.port();
+            Some(match ip.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+                _ => format!("{ip}:{port}"),
+            })
+        });
+        if self.shards > 1 && advertise_address.is_none() && !self.metrics_api_addr.is_empty() {
+            tracing::warn!(
+                "--shards {} without --advertise-address or POD_IP: other replicas cannot forward metric requests to this one",
+                self.shards
+            );
         }
+        let forward_identity = match (&self.forward_cert_file, &self.forward_key_file) {
+            (Some(cert), Some(key)) => {
+                let read = |p: &std::path::Path| {
+                    std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
+                };
+                Some(format!("{}\n{}", read(cert)?, read(key)?))
+            }
+            _ => None,
+        };
+        Ok(crate::context::Sharding {
+            shards: self.shards,
+            advertise_address,
+            forward_identity,
+            forward_timeout: self.forward_timeout,
+        })
     }
 }
 

@@ -71,8 +71,14 @@ mod tests {
 
     #[test]
     fn fair_share_is_the_ceiling() {
-        for (shards, live, want) in [(6, 1, 6), (6, 2, 3), (6, 3, 2), (6, 4, 2), (6, 7, 1), (1, 0, 1)]
-        {
+        for (shards, live, want) in [
+            (6, 1, 6),
+            (6, 2, 3),
+            (6, 3, 2),
+            (6, 4, 2),
+            (6, 7, 1),
+            (1, 0, 1),
+        ] {
             assert_eq!(fair_share(shards, live), want, "{shards}/{live}");
         }
     }

@@ -130,8 +130,7 @@ impl StoreProvider {
         let Some(holder) = self.leadership.holder(shard) else {
             return unavailable("has no live holder right now");
         };
-        let (Some(address), Some(f)) = (holder.address.as_deref(), self.forwarder.as_ref())
-        else {
+        let (Some(address), Some(f)) = (holder.address.as_deref(), self.forwarder.as_ref()) else {
             return unavailable(&format!(
                 "is held by {} which advertises no metrics API address",
                 holder.identity
