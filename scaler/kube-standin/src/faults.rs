@@ -73,6 +73,8 @@ pub enum Cut {
 pub struct Replica {
     cut: Arc<Mutex<Cut>>,
     writes: Arc<AtomicU64>,
+    /// The path of every write counted in `writes`, in order.
+    written: Arc<Mutex<Vec<String>>>,
 }
 
 impl Replica {
@@ -83,6 +85,14 @@ impl Replica {
     /// Writes (POST, PUT, PATCH, DELETE) that reached the server, leases excluded.
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::SeqCst)
+    }
+
+    /// The paths of the writes counted by [`Replica::writes`], in order.
+    pub fn written(&self) -> Vec<String> {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn blocks(&self, path: &str) -> bool {
@@ -120,11 +130,13 @@ impl tower::Service<Request<kube::client::Body>> for ReplicaService {
         }
         let write = req.method() != http::Method::GET && !path.contains("/leases");
         let counter = self.replica.writes.clone();
+        let written = self.replica.written.clone();
         let mut inner = self.inner.clone();
         Box::pin(async move {
             let res = tower::Service::call(&mut inner, req).await;
             if write {
                 counter.fetch_add(1, Ordering::SeqCst);
+                written.lock().unwrap_or_else(|e| e.into_inner()).push(path);
             }
             res.map_err(|never| match never {})
         })

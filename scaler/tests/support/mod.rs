@@ -88,6 +88,38 @@ impl Operator {
         (op, replica)
     }
 
+    /// Starts one replica of a sharded operator (`config.sharding`) with its own client (its
+    /// writes are recorded, it can be cut off) and, if given, its own metrics API.
+    pub fn start_sharded(
+        api: &ApiServer,
+        identity: &str,
+        lease: Duration,
+        metrics_api: Option<operator::MetricsApiOptions>,
+        config: prescale::context::OperatorConfig,
+    ) -> (Self, prescale_kube_standin::faults::Replica) {
+        let (client, replica) = api.replica_client();
+        let op = Self::launch(
+            client,
+            Some((identity, lease)),
+            metrics_api,
+            Arc::new(prescale_scalers::SystemClock),
+            config,
+        );
+        (op, replica)
+    }
+
+    /// A crash: nothing is released (the replica's API access is cut first, then its tasks
+    /// are stopped).
+    pub fn kill(mut self, replica: &prescale_kube_standin::faults::Replica) {
+        replica.cut(prescale_kube_standin::faults::Cut::All);
+        if let Some(t) = self.trigger.take() {
+            t.fire();
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
     fn launch(
         client: kube::Client,
         lease: Option<(&str, Duration)>,
