@@ -280,3 +280,47 @@ fn the_schema_refuses_bad_values() {
         );
     }
 }
+
+#[test]
+fn sharding_values_match_installs_flags() {
+    let o = Options {
+        shards: 4,
+        forward_client_secret: Some("front-proxy-client".into()),
+        ..Options::new("ops")
+    };
+    let chart = render(
+        "ops",
+        json!({"sharding": {"shards": 4, "forwardClientSecret": "front-proxy-client"}}),
+    );
+    assert_eq!(chart, installed(&o));
+    let pod = &find(&chart, "Deployment")["spec"]["template"]["spec"];
+    let env = pod["containers"][0]["env"].as_array().unwrap();
+    let var = |n: &str| env.iter().find(|e| e["name"] == n).cloned();
+    assert_eq!(var("PRESCALE_SHARDS").unwrap()["value"], "4");
+    assert_eq!(
+        var("POD_IP").unwrap()["valueFrom"]["fieldRef"]["fieldPath"],
+        "status.podIP"
+    );
+    assert_eq!(
+        var("PRESCALE_FORWARD_CERT_FILE").unwrap()["value"],
+        "/etc/prescale/forward/tls.crt"
+    );
+    assert_eq!(
+        pod["volumes"][0]["secret"]["secretName"],
+        "front-proxy-client"
+    );
+    // one shard (the default) sets none of it
+    let default = render("ops", json!({}));
+    let text = serde_json::to_string(find(&default, "Deployment")).unwrap();
+    assert!(
+        !text.contains("PRESCALE_SHARDS") && !text.contains("POD_IP") && !text.contains("volumes"),
+        "{text}"
+    );
+    // the schema refuses zero shards
+    let (ok, _, err) = helm(
+        &["template", "--namespace", "ops"],
+        &json!({"sharding": {"shards": 0}}),
+    );
+    assert!(!ok, "zero shards rendered");
+    assert!(err.contains("shards"), "{err}");
+}

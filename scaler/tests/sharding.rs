@@ -304,9 +304,7 @@ async fn three_replicas_share_the_shards_serve_every_object_and_survive_a_crash(
     .await;
     let after_join = marks(&[&a, &b, &d]);
     let d_object = (0..OBJECTS)
-        .find(|i| {
-            *i != moved && holders(&api)[shard(*i) as usize].as_deref() == Some("replica-d")
-        })
+        .find(|i| *i != moved && holders(&api)[shard(*i) as usize].as_deref() == Some("replica-d"))
         .expect("an object of replica-d");
     // the newcomer polls and writes its objects: a change reaches the status
     redis.cli(&["DEL", &format!("q-{d_object}")]);

@@ -49,6 +49,19 @@ pub struct InstallArgs {
     #[arg(long, value_enum, default_value = "operator")]
     cert_mode: CertMode,
 
+    /// Spread ScaledObjects over this many shard Leases (`prescale run --shards`); with more
+    /// than one, each replica works on its shards only and forwards metric requests for the
+    /// others to their holder (pod IP from the downward API).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    shards: u32,
+
+    /// With `--shards`: a `kubernetes.io/tls` Secret in the operator's namespace holding the
+    /// client certificate metric requests are forwarded between replicas with; it must be
+    /// signed by the cluster's front-proxy CA (the metrics API trusts only that), e.g.
+    /// kubeadm's `front-proxy-client`. Without it forwarded requests are refused (401).
+    #[arg(long, value_name = "SECRET")]
+    forward_client_secret: Option<String>,
+
     /// Scale targets besides Deployments and StatefulSets, as RESOURCE.GROUP (e.g.
     /// `rollouts.argoproj.io`): the operator gets get/list/watch and /scale on them.
     #[arg(long = "scale-target", value_name = "RESOURCE.GROUP")]
@@ -70,6 +83,10 @@ pub struct Options {
     pub image: String,
     pub replicas: u32,
     pub cert_mode: CertMode,
+    /// `--shards`.
+    pub shards: u32,
+    /// `--forward-client-secret`.
+    pub forward_client_secret: Option<String>,
     /// `(group, resource)` of extra scale targets.
     pub scale_targets: Vec<(String, String)>,
     /// The admission webhook (included unless `--no-webhook`).
@@ -84,6 +101,8 @@ impl Options {
             image: DEFAULT_IMAGE.into(),
             replicas: 2,
             cert_mode: CertMode::Operator,
+            shards: 1,
+            forward_client_secret: None,
             scale_targets: Vec::new(),
             webhook: Default::default(),
         }
@@ -181,6 +200,8 @@ impl InstallArgs {
             image: self.image.clone(),
             replicas: self.replicas,
             cert_mode: self.cert_mode,
+            shards: self.shards,
+            forward_client_secret: self.forward_client_secret.clone(),
             scale_targets,
             webhook: self.webhook.clone(),
         };

@@ -28,11 +28,28 @@ fn env(o: &Options) -> Value {
     if o.cert_mode == CertMode::Operator {
         env.push(json!({"name": "PRESCALE_MANAGE_SERVING_CERT", "value": "true"}));
     }
+    if o.shards > 1 {
+        // the other replicas forward metric requests to this pod's IP (advertised in the
+        // shard Leases it holds)
+        env.push(json!({"name": "PRESCALE_SHARDS", "value": o.shards.to_string()}));
+        env.push(
+            json!({"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}),
+        );
+    }
+    if o.forward_client_secret.is_some() {
+        env.push(json!({"name": "PRESCALE_FORWARD_CERT_FILE", "value": format!("{FORWARD_DIR}/tls.crt")}));
+        env.push(
+            json!({"name": "PRESCALE_FORWARD_KEY_FILE", "value": format!("{FORWARD_DIR}/tls.key")}),
+        );
+    }
     Value::Array(env)
 }
 
+/// Where the forwarding client certificate Secret is mounted.
+const FORWARD_DIR: &str = "/etc/prescale/forward";
+
 fn container(o: &Options) -> Value {
-    json!({
+    let mut c = json!({
         "name": "prescale", "image": o.image, "args": ["run"],
         "env": env(o),
         "ports": [{"name": "https", "containerPort": 6443}, {"name": "admin", "containerPort": 8080}],
@@ -41,18 +58,28 @@ fn container(o: &Options) -> Value {
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "admin"}, "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 2},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "384Mi"}},
         "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}}
-    })
+    });
+    if o.forward_client_secret.is_some() {
+        c["volumeMounts"] =
+            json!([{"name": "forward-client", "mountPath": FORWARD_DIR, "readOnly": true}]);
+    }
+    c
 }
 
 /// The Deployment.
 pub fn deployment(o: &Options) -> Value {
-    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": NAME, "namespace": o.namespace, "labels": labels()},
+    let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": NAME, "namespace": o.namespace, "labels": labels()},
     "spec": {"replicas": o.replicas, "selector": {"matchLabels": labels()}, "template": {"metadata": {"labels": labels()}, "spec": {
         "serviceAccountName": NAME,
         "securityContext": {"runAsNonRoot": true, "runAsUser": UID, "runAsGroup": UID, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container(o)],
         "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels()}}]
-    }}}})
+    }}}});
+    if let Some(secret) = &o.forward_client_secret {
+        d["spec"]["template"]["spec"]["volumes"] =
+            json!([{"name": "forward-client", "secret": {"secretName": secret}}]);
+    }
+    d
 }
 
 /// Deployment, Services and (with more than one replica) the PodDisruptionBudget.
