@@ -83,10 +83,13 @@ mod tests {
         }
     }
 
+    /// (me, shard holders, live replicas, hold, release)
+    type Case<'a> = (&'a str, &'a [&'a str], usize, &'a [u32], &'a [u32]);
+
     #[test]
     fn decisions() {
         #[rustfmt::skip]
-        let cases: &[(&str, &[&str], usize, &[u32], &[u32])] = &[
+        let cases: &[Case] = &[
             // (me, shard holders, live replicas, hold, release)
             // alone: take everything free
             ("a", &["", "", "", "", "", ""], 1, &[0, 1, 2, 3, 4, 5], &[]),
