@@ -39,6 +39,8 @@ pub struct Sharding {
     /// The client certificate and key (PEM) metric requests for other replicas' shards are
     /// forwarded with; it must be one the metrics API trusts (its request-header client CA).
     pub forward_identity: Option<String>,
+    /// The user forwarded requests are made as (the operator's service account).
+    pub forward_user: String,
     /// How long a forwarded request may take.
     pub forward_timeout: std::time::Duration,
 }
@@ -49,6 +51,7 @@ impl Default for Sharding {
             shards: 1,
             advertise_address: None,
             forward_identity: None,
+            forward_user: "system:serviceaccount:prescale:prescale-operator".into(),
             forward_timeout: std::time::Duration::from_secs(3),
         }
     }

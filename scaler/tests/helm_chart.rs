@@ -309,12 +309,27 @@ fn sharding_values_match_installs_flags() {
         pod["volumes"][0]["secret"]["secretName"],
         "front-proxy-client"
     );
+    // forwarded requests are authorized as the operator's service account
+    let rules = find(&chart, "ClusterRole")["rules"].as_array().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["apiGroups"][0] == "external.metrics.k8s.io" && r["verbs"][0] == "get"),
+        "{rules:?}"
+    );
     // one shard (the default) sets none of it
     let default = render("ops", json!({}));
     let text = serde_json::to_string(find(&default, "Deployment")).unwrap();
     assert!(
         !text.contains("PRESCALE_SHARDS") && !text.contains("POD_IP") && !text.contains("volumes"),
         "{text}"
+    );
+    let default_rules = find(&default, "ClusterRole")["rules"].as_array().unwrap();
+    assert!(
+        default_rules
+            .iter()
+            .all(|r| r["apiGroups"][0] != "external.metrics.k8s.io"),
+        "{default_rules:?}"
     );
     // the schema refuses zero shards
     let (ok, _, err) = helm(

@@ -89,6 +89,7 @@ async fn start(api: &ApiServer, id: &'static str, identity: &str) -> Running {
             advertise_address: Some(format!("127.0.0.1:{port}")),
             forward_identity: Some(identity.to_string()),
             forward_timeout: Duration::from_secs(2),
+            ..Sharding::default()
         },
         ..OperatorConfig::default()
     };

@@ -434,6 +434,14 @@ impl RunArgs {
             shards: self.shards,
             advertise_address,
             forward_identity,
+            forward_user: format!(
+                "system:serviceaccount:{}:{}",
+                self.namespace,
+                std::env::var("POD_SERVICE_ACCOUNT")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "prescale-operator".into())
+            ),
             forward_timeout: self.forward_timeout,
         })
     }

@@ -13,13 +13,13 @@ use std::time::Duration;
 /// The selector label that marks a forwarded request.
 pub const FORWARDED_LABEL: &str = "prescale.sh/forwarded";
 
-/// The user a forwarded request is made as (in `X-Remote-User`).
-pub const FORWARD_USER: &str = "system:serviceaccount:prescale:prescale-operator";
-
 /// Forwards metric requests to other replicas.
 #[derive(Clone)]
 pub struct Forwarder {
     client: reqwest::Client,
+    /// The user forwarded requests are made as (`X-Remote-User`): the operator's service
+    /// account; with authorization on, it needs `get` on `external.metrics.k8s.io`.
+    user: String,
 }
 
 #[derive(Deserialize)]
@@ -45,8 +45,8 @@ struct Status {
 
 impl Forwarder {
     /// A client presenting `identity` (PEM certificate and key; None: no client certificate)
-    /// and giving up after `timeout`.
-    pub fn new(identity: Option<&str>, timeout: Duration) -> anyhow::Result<Self> {
+    /// as `user`, giving up after `timeout`.
+    pub fn new(identity: Option<&str>, user: &str, timeout: Duration) -> anyhow::Result<Self> {
         // the holder is reached by pod IP, which its serving certificate (made for the
         // Service) does not name: the server is not verified, the client is
         let mut b = reqwest::Client::builder()
@@ -57,7 +57,10 @@ impl Forwarder {
         if let Some(pem) = identity {
             b = b.identity(reqwest::Identity::from_pem(pem.as_bytes())?);
         }
-        Ok(Self { client: b.build()? })
+        Ok(Self {
+            client: b.build()?,
+            user: user.to_string(),
+        })
     }
 
     /// `metric_name` of the ScaledObject `namespace/name` from the replica at `address`
@@ -86,7 +89,7 @@ impl Forwarder {
             .client
             .get(url)
             .query(&[("labelSelector", selector)])
-            .header("X-Remote-User", FORWARD_USER)
+            .header("X-Remote-User", &self.user)
             .header("X-Remote-Group", "system:serviceaccounts")
             .send()
             .await

@@ -60,6 +60,7 @@ pub(super) async fn metrics_api(
         forwarder: match ctx.leader.sharded() {
             true => Some(crate::metrics_api::forward::Forwarder::new(
                 ctx.config.sharding.forward_identity.as_deref(),
+                &ctx.config.sharding.forward_user,
                 ctx.config.sharding.forward_timeout,
             )?),
             false => None,

@@ -1,4 +1,5 @@
-//! The operator's identity and least-privilege RBAC: no wildcard verb, resource or group;
+//! The operator's identity and least-privilege RBAC: no wildcard verb, resource or group
+//! (one exception with `--shards`: reading external metrics, whose resources are metric names);
 //! writes to its own objects are limited by name where Kubernetes allows it (`create` and
 //! `list`/`watch` cannot be). Rules are listed one per line so that additions merge cleanly.
 //!
@@ -29,6 +30,12 @@ pub fn cluster_rules(o: &Options) -> Vec<Value> {
     }
     if o.cert_mode == CertMode::Operator {
         rules.push(json!({"apiGroups": ["apiregistration.k8s.io"], "resources": ["apiservices"], "resourceNames": [super::certs::API_SERVICE], "verbs": ["get", "update", "patch"]}));
+    }
+    if o.shards > 1 {
+        // replicas forward metric requests to each other as this service account, and the
+        // receiving replica authorizes it; the resources are metric names, not known in
+        // advance (the HPA controller's own role has the same wildcard)
+        rules.push(json!({"apiGroups": ["external.metrics.k8s.io"], "resources": ["*"], "verbs": ["get", "list"]}));
     }
     rules
 }
