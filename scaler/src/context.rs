@@ -38,11 +38,27 @@ pub struct Sharding {
     pub advertise_address: Option<String>,
     /// The client certificate and key (PEM) metric requests for other replicas' shards are
     /// forwarded with; it must be one the metrics API trusts (its request-header client CA).
-    pub forward_identity: Option<String>,
+    pub forward_identity: Option<Pem>,
     /// The user forwarded requests are made as (the operator's service account).
     pub forward_user: String,
     /// How long a forwarded request may take.
     pub forward_timeout: std::time::Duration,
+}
+
+/// PEM text holding a private key: never shown by `Debug`.
+#[derive(Clone)]
+pub struct Pem(pub String);
+
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pem(<redacted>)")
+    }
+}
+
+impl From<String> for Pem {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
 }
 
 impl Default for Sharding {
@@ -119,5 +135,21 @@ impl Context {
             startups: self.startups.clone(),
             lead: self.config.lead,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_forwarding_key_is_not_in_debug_output() {
+        let s = super::Sharding {
+            forward_identity: Some("-----BEGIN PRIVATE KEY-----\nsecret".to_string().into()),
+            ..Default::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("secret") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 }

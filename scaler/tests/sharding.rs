@@ -87,7 +87,7 @@ async fn start(api: &ApiServer, id: &'static str, identity: &str) -> Running {
         sharding: Sharding {
             shards: SHARDS,
             advertise_address: Some(format!("127.0.0.1:{port}")),
-            forward_identity: Some(identity.to_string()),
+            forward_identity: Some(identity.to_string().into()),
             forward_timeout: Duration::from_secs(2),
             ..Sharding::default()
         },

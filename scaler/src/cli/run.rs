@@ -426,7 +426,7 @@ impl RunArgs {
                     std::fs::read_to_string(p)
                         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
                 };
-                Some(format!("{}\n{}", read(cert)?, read(key)?))
+                Some(format!("{}\n{}", read(cert)?, read(key)?).into())
             }
             _ => None,
         };

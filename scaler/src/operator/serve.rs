@@ -59,7 +59,11 @@ pub(super) async fn metrics_api(
         leadership: ctx.leader.clone(),
         forwarder: match ctx.leader.sharded() {
             true => Some(crate::metrics_api::forward::Forwarder::new(
-                ctx.config.sharding.forward_identity.as_deref(),
+                ctx.config
+                    .sharding
+                    .forward_identity
+                    .as_ref()
+                    .map(|p| p.0.as_str()),
                 &ctx.config.sharding.forward_user,
                 ctx.config.sharding.forward_timeout,
             )?),
