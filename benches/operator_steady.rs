@@ -30,6 +30,17 @@ pub struct Backends {
     mariadb: MariaDb,
 }
 
+impl Backends {
+    /// A real Prometheus, Redis and MariaDB.
+    pub fn start() -> Self {
+        Self {
+            prometheus: PrometheusServer::start(),
+            redis: RedisServer::start(),
+            mariadb: MariaDb::start(),
+        }
+    }
+}
+
 fn trigger(i: usize, b: Option<&Backends>) -> (Value, Value) {
     let q = i % 100;
     let cron = json!({"type": "cron", "metadata": {"timezone": "Etc/UTC", "start": "0 8 * * *", "end": "0 18 * * *", "desiredReplicas": "3"}});

@@ -48,6 +48,10 @@ mod operator_churn;
 use operator_churn::operator_steady;
 
 #[allow(dead_code)]
+#[path = "../operator_sharded.rs"]
+mod operator_sharded;
+
+#[allow(dead_code)]
 #[path = "../webhook.rs"]
 mod webhook;
 
@@ -169,4 +173,26 @@ fn adapter_latency_bench_measures_a_fixed_rate_and_saturation() {
     assert!(r.fixed.p99_us <= r.fixed.p999_us && r.fixed.p999_us <= r.fixed.max_us);
     assert!(r.saturation.requests > 0 && r.saturation.errors == 0);
     assert!(r.rss_kib > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_sharded_bench_spreads_the_objects_and_measures_each_replica() {
+    use std::time::Duration;
+    // 2 replicas of the `prescale` binary of this profile, 4 shards, 8 cron objects
+    let r = operator_sharded::run(
+        8,
+        false,
+        2,
+        4,
+        Duration::from_secs(3),
+        Duration::ZERO,
+        200.0,
+    )
+    .await;
+    assert_eq!(r.replicas.len(), 2);
+    let held: Vec<u64> = r.replicas.iter().map(|x| x.shards_held).collect();
+    assert_eq!(held, [2, 2], "each replica holds its fair share");
+    for x in &r.replicas {
+        assert!(x.rss_mib > 1.0, "RSS read from /proc/<pid>: {x:?}");
+    }
 }
