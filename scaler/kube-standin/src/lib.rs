@@ -30,7 +30,8 @@
 //!
 //! Faults for tests (`faults`): writes failed with 429 + Retry-After, 409 or 5xx
 //! (`fail_writes`), every open watch ended at once (`break_watches`; with `compact` the resume
-//! gets 410 Gone), and per-replica clients that can be cut off (`replica_client`).
+//! gets 410 Gone), and per-replica clients that can be cut off and that record the path of
+//! every write they made (`replica_client`).
 //!
 //! What it simplifies (documented so no test relies on it unknowingly): strategic merge patch
 //! is treated as a JSON merge patch; server-side apply replaces lists whole and tracks

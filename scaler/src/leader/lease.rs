@@ -251,3 +251,44 @@ impl Elector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(holder: Option<&str>, renewed_s: i64) -> Lease {
+        Lease {
+            metadata: ObjectMeta::default(),
+            spec: Some(LeaseSpec {
+                holder_identity: holder.map(str::to_string),
+                lease_duration_seconds: Some(2),
+                renew_time: Some(MicroTime(Timestamp::from_second(renewed_s).unwrap())),
+                ..LeaseSpec::default()
+            }),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expiry_is_judged_by_how_long_the_record_stayed_unchanged_as_observed() {
+        let mut o = Observed::default();
+        let d = Duration::from_secs(15);
+        let seen = |holder: Option<&str>, expired| Seen {
+            holder: holder.map(str::to_string),
+            expired,
+        };
+        // a renewal time far in the past does not matter: only what we saw change
+        assert_eq!(o.see("l", Some(&lease(Some("a"), 0)), d), seen(Some("a"), false));
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        assert_eq!(o.see("l", Some(&lease(Some("a"), 0)), d), seen(Some("a"), false));
+        // unchanged for the Lease's own duration (2 s, not the default): expired
+        tokio::time::advance(Duration::from_millis(600)).await;
+        assert_eq!(o.see("l", Some(&lease(Some("a"), 0)), d), seen(Some("a"), true));
+        // renewed: live again
+        assert_eq!(o.see("l", Some(&lease(Some("a"), 1)), d), seen(Some("a"), false));
+        // released (no holder) or missing: free at once
+        assert_eq!(o.see("l", Some(&lease(None, 2)), d), seen(None, true));
+        assert_eq!(o.see("m", None, d), seen(None, true));
+        // another Lease is judged on its own
+        assert_eq!(o.see("n", Some(&lease(Some("b"), 0)), d), seen(Some("b"), false));
+    }
+}
