@@ -47,7 +47,8 @@ mod operator_scale;
 mod operator_churn;
 use operator_churn::operator_steady;
 
-#[allow(dead_code)]
+// it loads operator_steady.rs for itself, as operator_churn does
+#[allow(dead_code, clippy::duplicate_mod)]
 #[path = "../operator_sharded.rs"]
 mod operator_sharded;
 

@@ -277,18 +277,33 @@ mod tests {
             expired,
         };
         // a renewal time far in the past does not matter: only what we saw change
-        assert_eq!(o.see("l", Some(&lease(Some("a"), 0)), d), seen(Some("a"), false));
+        assert_eq!(
+            o.see("l", Some(&lease(Some("a"), 0)), d),
+            seen(Some("a"), false)
+        );
         tokio::time::advance(Duration::from_millis(1500)).await;
-        assert_eq!(o.see("l", Some(&lease(Some("a"), 0)), d), seen(Some("a"), false));
+        assert_eq!(
+            o.see("l", Some(&lease(Some("a"), 0)), d),
+            seen(Some("a"), false)
+        );
         // unchanged for the Lease's own duration (2 s, not the default): expired
         tokio::time::advance(Duration::from_millis(600)).await;
-        assert_eq!(o.see("l", Some(&lease(Some("a"), 0)), d), seen(Some("a"), true));
+        assert_eq!(
+            o.see("l", Some(&lease(Some("a"), 0)), d),
+            seen(Some("a"), true)
+        );
         // renewed: live again
-        assert_eq!(o.see("l", Some(&lease(Some("a"), 1)), d), seen(Some("a"), false));
+        assert_eq!(
+            o.see("l", Some(&lease(Some("a"), 1)), d),
+            seen(Some("a"), false)
+        );
         // released (no holder) or missing: free at once
         assert_eq!(o.see("l", Some(&lease(None, 2)), d), seen(None, true));
         assert_eq!(o.see("m", None, d), seen(None, true));
         // another Lease is judged on its own
-        assert_eq!(o.see("n", Some(&lease(Some("b"), 0)), d), seen(Some("b"), false));
+        assert_eq!(
+            o.see("n", Some(&lease(Some("b"), 0)), d),
+            seen(Some("b"), false)
+        );
     }
 }
