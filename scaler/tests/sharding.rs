@@ -262,6 +262,24 @@ async fn three_replicas_share_the_shards_serve_every_object_and_survive_a_crash(
     for r in [&a, &b, &c] {
         all_read(&client, r.port, 15, want).await;
     }
+    // a request forwarded to a replica that does not hold the shard is not forwarded again
+    let stray = (0..OBJECTS)
+        .find(|i| holders(&api)[shard(*i) as usize].as_deref() != Some("replica-a"))
+        .unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}/apis/external.metrics.k8s.io/v1beta1/namespaces/{NS}/s0-redis-q-{stray}?labelSelector=scaledobject.keda.sh%2Fname%3D{},prescale.sh%2Fforwarded%3Dtrue",
+        a.port,
+        name(stray)
+    );
+    let res = client
+        .get(url)
+        .header("X-Remote-User", HPA_USER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 503);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("not held by this replica"), "{body}");
 
     // (c) a crash: replica-c's shards are taken by the others once their Leases expire
     let c_shards: Vec<u32> = holders(&api)

@@ -132,3 +132,29 @@ impl Forwarder {
 fn without_url(e: reqwest::Error) -> reqwest::Error {
     e.without_url()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_holder_is_an_error_naming_the_shard_and_address_never_a_value() {
+        // a port nobody listens on
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let f = Forwarder::new(None, "u", Duration::from_millis(500)).unwrap();
+        let address = format!("127.0.0.1:{port}");
+        match f.get(&address, 3, "ns", "s0-redis-q", "so").await {
+            Err(ProviderError::Unavailable(m)) => {
+                assert!(
+                    m.contains("shard 3") && m.contains(&address) && m.contains("ns/so"),
+                    "{m}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
