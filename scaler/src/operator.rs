@@ -196,10 +196,17 @@ pub async fn run(
         retries: Default::default(),
     });
     let controller = watch_dependencies(controller, &client, &opts, &ctx, writers);
-    // becoming leader reconciles everything again (followers skipped their writes)
-    let leader_changes = futures::stream::unfold(leadership.clone(), |mut l| async move {
-        l.changed().await.then_some(((), l))
-    });
+    let controller = if leadership.sharded() {
+        // a gained shard re-queues its own objects (the others skipped them); a lost one
+        // needs no reconcile (`follow_shards` stops its loops)
+        controller.reconcile_on(gained_objects(leadership.clone(), store.clone()))
+    } else {
+        // becoming leader reconciles everything again (followers skipped their writes)
+        let leader_changes = futures::stream::unfold(leadership.clone(), |mut l| async move {
+            l.changed().await.then_some(((), l))
+        });
+        controller.reconcile_all_on(leader_changes)
+    };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stop_on = shutdown.clone();
     tokio::spawn(async move {
@@ -208,18 +215,16 @@ pub async fn run(
     });
     let died = Arc::new(std::sync::Mutex::new(None::<String>));
     let died_w = died.clone();
-    let controller = controller
-        .reconcile_all_on(leader_changes)
-        .graceful_shutdown_on(async move {
-            tokio::select! {
-                _ = stop_rx => {}
-                // a sender dropped without a message (no election, or it ended at shutdown)
-                // is not a death: wait for the shutdown signal then
-                Ok(why) = elector_died => {
-                    *died_w.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
-                }
+    let controller = controller.graceful_shutdown_on(async move {
+        tokio::select! {
+            _ = stop_rx => {}
+            // a sender dropped without a message (no election, or it ended at shutdown)
+            // is not a death: wait for the shutdown signal then
+            Ok(why) = elector_died => {
+                *died_w.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
             }
-        });
+        }
+    });
 
     // whether this replica writes, for the admin /metrics; with --shards, a shard given up
     // stops its objects' poll loops at once (their writes are gated already)
@@ -331,6 +336,39 @@ pub async fn run(
         let _ = task.await;
     }
     Ok(())
+}
+
+/// The ScaledObjects of each shard this replica gains, as it gains it.
+fn gained_objects(
+    leadership: Leadership,
+    store: kube::runtime::reflector::Store<ScaledObject>,
+) -> impl futures::Stream<Item = ObjectRef<ScaledObject>> + Send + 'static {
+    let before = crate::leader::Held::none(leadership.held().shards());
+    futures::stream::unfold((leadership, before), move |(mut l, before)| {
+        let store = store.clone();
+        async move {
+            if !l.changed().await {
+                return None;
+            }
+            let now = l.held();
+            let gained: Vec<u32> = now.iter().filter(|s| !before.holds(*s)).collect();
+            let objects: Vec<ObjectRef<ScaledObject>> = if gained.is_empty() {
+                Vec::new()
+            } else {
+                store
+                    .state()
+                    .iter()
+                    .filter(|so| {
+                        let ns = so.namespace().unwrap_or_default();
+                        gained.contains(&l.shard_of(&ns, &so.name_any()))
+                    })
+                    .map(|so| ObjectRef::from_obj(&**so))
+                    .collect()
+            };
+            Some((futures::stream::iter(objects), (l, now)))
+        }
+    })
+    .flatten()
 }
 
 /// Keeps the leader and shard gauges, and stops the poll loops (and drops the values) of
