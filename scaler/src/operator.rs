@@ -3,13 +3,14 @@
 //! watches, poll loops, and readiness; everything stops on the shutdown signal.
 
 mod serve;
+mod shards;
 
 use crate::api::{ClusterTriggerAuthentication, ScaledObject, TriggerAuthentication};
 use crate::cache::{self, Caches};
 use crate::context::{Context, OperatorConfig};
 use crate::controller::reconcile::{error_policy, reconcile};
 use crate::dependencies::SpecChanges;
-use crate::leader::{Elector, Leadership, LeaseConfig, ShardConfig, ShardManager};
+use crate::leader::{Leadership, LeaseConfig};
 use crate::metric_store::MetricStore;
 use crate::poller::Pollers;
 use crate::shutdown::Shutdown;
@@ -94,36 +95,7 @@ pub async fn run(
     handles: Handles,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let sharding = opts.config.sharding.clone();
-    let (leadership, elector_task) = match opts.lease.clone() {
-        Some(lease) if sharding.shards > 1 => {
-            let (manager, leadership) = ShardManager::new(
-                client.clone(),
-                ShardConfig {
-                    namespace: lease.namespace,
-                    identity: lease.identity,
-                    shards: sharding.shards,
-                    lease_duration: lease.lease_duration,
-                    renew_interval: lease.renew_interval,
-                    address: sharding.advertise_address.clone(),
-                },
-            );
-            let task = tokio::spawn(manager.run(shutdown.clone().wait()));
-            (leadership, Some(task))
-        }
-        Some(lease) => {
-            let (elector, leadership) = Elector::new(client.clone(), lease);
-            let task = tokio::spawn(elector.run(shutdown.clone().wait()));
-            (leadership, Some(task))
-        }
-        None if sharding.shards > 1 => {
-            anyhow::bail!(
-                "--shards {} needs leader election (the shard Leases)",
-                sharding.shards
-            )
-        }
-        None => (handles.leadership.clone(), None),
-    };
+    let (leadership, elector_task) = shards::elect(&client, &opts, &handles, &shutdown)?;
     // the election task ends only at shutdown; if it dies earlier, stop the whole operator
     let (elector_died_tx, elector_died) = tokio::sync::oneshot::channel::<String>();
     let elector_task = elector_task.map(|task| {
@@ -199,7 +171,7 @@ pub async fn run(
     let controller = if leadership.sharded() {
         // a gained shard re-queues its own objects (the others skipped them); a lost one
         // needs no reconcile (`follow_shards` stops its loops)
-        controller.reconcile_on(gained_objects(leadership.clone(), store.clone()))
+        controller.reconcile_on(shards::gained_objects(leadership.clone(), store.clone()))
     } else {
         // becoming leader reconciles everything again (followers skipped their writes)
         let leader_changes = futures::stream::unfold(leadership.clone(), |mut l| async move {
@@ -228,7 +200,7 @@ pub async fn run(
 
     // whether this replica writes, for the admin /metrics; with --shards, a shard given up
     // stops its objects' poll loops at once (their writes are gated already)
-    tokio::spawn(follow_shards(leadership.clone(), ctx.clone()));
+    tokio::spawn(shards::follow(leadership.clone(), ctx.clone()));
 
     // ScaledObjects by condition, for the admin /metrics
     let gauge_store = store.clone();
@@ -336,63 +308,6 @@ pub async fn run(
         let _ = task.await;
     }
     Ok(())
-}
-
-/// The ScaledObjects of each shard this replica gains, as it gains it.
-fn gained_objects(
-    leadership: Leadership,
-    store: kube::runtime::reflector::Store<ScaledObject>,
-) -> impl futures::Stream<Item = ObjectRef<ScaledObject>> + Send + 'static {
-    let before = crate::leader::Held::none(leadership.held().shards());
-    futures::stream::unfold((leadership, before), move |(mut l, before)| {
-        let store = store.clone();
-        async move {
-            if !l.changed().await {
-                return None;
-            }
-            let now = l.held();
-            let gained: Vec<u32> = now.iter().filter(|s| !before.holds(*s)).collect();
-            let objects: Vec<ObjectRef<ScaledObject>> = if gained.is_empty() {
-                Vec::new()
-            } else {
-                store
-                    .state()
-                    .iter()
-                    .filter(|so| {
-                        let ns = so.namespace().unwrap_or_default();
-                        gained.contains(&l.shard_of(&ns, &so.name_any()))
-                    })
-                    .map(|so| ObjectRef::from_obj(&**so))
-                    .collect()
-            };
-            Some((futures::stream::iter(objects), (l, now)))
-        }
-    })
-    .flatten()
-}
-
-/// Keeps the leader and shard gauges, and stops the poll loops (and drops the values) of
-/// objects whose shard this replica no longer holds.
-async fn follow_shards(mut leadership: Leadership, ctx: Arc<Context>) {
-    loop {
-        let held = leadership.held();
-        ctx.metrics.leader.set(i64::from(leadership.is_leader()));
-        ctx.metrics.shards_held.set(held.count() as i64);
-        if leadership.sharded() {
-            let l = leadership.clone();
-            for (ns, name) in ctx.pollers.stop_unless(|ns, name| l.holds_object(ns, name)) {
-                ctx.metric_store.remove_object(&ns, &name);
-                ctx.metrics.forget_scaled_object(&ns, &name);
-            }
-        }
-        if !leadership.changed().await {
-            ctx.metrics.leader.set(i64::from(leadership.is_leader()));
-            ctx.metrics
-                .shards_held
-                .set(leadership.held().count() as i64);
-            break;
-        }
-    }
 }
 
 /// The watches (each feeding its cache) that re-reconcile the users of a changed
