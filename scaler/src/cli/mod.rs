@@ -5,6 +5,7 @@ mod explain;
 pub mod install;
 pub mod install_webhook;
 mod run;
+mod sharding;
 mod simulate;
 pub mod uninstall;
 mod validate;

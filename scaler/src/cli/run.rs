@@ -57,40 +57,8 @@ pub struct RunArgs {
     #[arg(long, env = "PRESCALE_LEASE_DURATION_SECONDS", default_value_t = 15)]
     lease_duration_seconds: u64,
 
-    /// Spread ScaledObjects over this many shards (FNV-1a of namespace/name mod N), one Lease
-    /// each (`prescale-shard-<i>`), shared out between the live replicas (each renews a
-    /// presence Lease `prescale-replica-<identity>`): a replica reconciles, polls and writes
-    /// only its shards' objects and forwards metric requests for the others to their holder.
-    /// ScaledJobs and cluster-wide writes follow shard 0. 1 (default): one leader Lease
-    /// (`--lease-name`), the others follow.
-    #[arg(long, env = "PRESCALE_SHARDS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
-    shards: u32,
-
-    /// With `--shards`: where the other replicas reach this one's metrics API (`host:port`),
-    /// written into the shard Leases it holds (default: `$POD_IP` and the metrics API port).
-    #[arg(long, env = "PRESCALE_ADVERTISE_ADDRESS")]
-    advertise_address: Option<String>,
-
-    /// With `--shards`: client certificate (PEM) metric requests are forwarded to other
-    /// replicas with; their metrics API must trust it (its request-header client CA).
-    #[arg(
-        long,
-        env = "PRESCALE_FORWARD_CERT_FILE",
-        requires = "forward_key_file"
-    )]
-    forward_cert_file: Option<std::path::PathBuf>,
-
-    /// Private key (PEM) of `--forward-cert-file`.
-    #[arg(
-        long,
-        env = "PRESCALE_FORWARD_KEY_FILE",
-        requires = "forward_cert_file"
-    )]
-    forward_key_file: Option<std::path::PathBuf>,
-
-    /// With `--shards`: how long a forwarded metric request may take (Go duration).
-    #[arg(long, env = "PRESCALE_FORWARD_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
-    forward_timeout: Duration,
+    #[command(flatten)]
+    sharding: super::sharding::ShardingArgs,
 
     /// Run as the only writer without a Lease (single replica, local testing).
     #[arg(long, env = "PRESCALE_NO_LEADER_ELECTION")]
@@ -391,7 +359,9 @@ impl RunArgs {
                     ..LeadSettings::default()
                 },
                 serving_cert: self.serving_cert(),
-                sharding: self.sharding()?,
+                sharding: self
+                    .sharding
+                    .sharding(&self.namespace, &self.metrics_api_addr)?,
                 ..OperatorConfig::default()
             },
             watch_namespace: self.watch_namespace.clone(),
@@ -403,51 +373,9 @@ impl RunArgs {
             clock: std::sync::Arc::new(prescale_scalers::SystemClock),
         })
     }
-
-    /// `--shards` and what forwarding needs.
-    fn sharding(&self) -> anyhow::Result<crate::context::Sharding> {
-        let advertise_address = self.advertise_address.clone().or_else(|| {
-            let ip = std::env::var("POD_IP").ok().filter(|ip| !ip.is_empty())?;
-            let port = self.metrics_api_addr.parse::<SocketAddr>().ok()?.port();
-            Some(match ip.parse::<std::net::IpAddr>() {
-                Ok(std::net::IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
-                _ => format!("{ip}:{port}"),
-            })
-        });
-        if self.shards > 1 && advertise_address.is_none() && !self.metrics_api_addr.is_empty() {
-            tracing::warn!(
-                "--shards {} without --advertise-address or POD_IP: other replicas cannot forward metric requests to this one",
-                self.shards
-            );
-        }
-        let forward_identity = match (&self.forward_cert_file, &self.forward_key_file) {
-            (Some(cert), Some(key)) => {
-                let read = |p: &std::path::Path| {
-                    std::fs::read_to_string(p)
-                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))
-                };
-                Some(format!("{}\n{}", read(cert)?, read(key)?).into())
-            }
-            _ => None,
-        };
-        Ok(crate::context::Sharding {
-            shards: self.shards,
-            advertise_address,
-            forward_identity,
-            forward_user: format!(
-                "system:serviceaccount:{}:{}",
-                self.namespace,
-                std::env::var("POD_SERVICE_ACCOUNT")
-                    .ok()
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| "prescale-operator".into())
-            ),
-            forward_timeout: self.forward_timeout,
-        })
-    }
 }
 
 /// A Go duration (`2m`, `90s`) or milliseconds, as trigger metadata takes them.
-fn parse_duration(raw: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(raw: &str) -> Result<Duration, String> {
     <Duration as prescale_scalers::params::FromParam>::from_param(raw)
 }
