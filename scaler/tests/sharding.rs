@@ -378,4 +378,23 @@ async fn three_replicas_share_the_shards_serve_every_object_and_survive_a_crash(
         "{}",
         d.op.metrics_text()
     );
+
+    // presence Leases: the crashed replica's is deleted once it has been gone a while, a
+    // replica that stops deletes its own (and releases its shards to the others)
+    let presence = |id: &str| {
+        api.get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            "prescale",
+            &format!("prescale-replica-{id}"),
+        )
+    };
+    eventually(15, "replica-c's presence Lease deleted", || {
+        presence("replica-c").is_none().then_some(())
+    })
+    .await;
+    let Running { op: mut d_op, .. } = d;
+    d_op.stop().await;
+    assert!(presence("replica-d").is_none());
+    balanced(&api, 10, &[("replica-a", 3), ("replica-b", 3)]).await;
 }

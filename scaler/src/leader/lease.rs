@@ -58,6 +58,16 @@ pub struct Seen {
 pub struct Observed(HashMap<String, (Option<String>, Option<MicroTime>, Instant)>);
 
 impl Observed {
+    /// How long the record of `name` has stayed unchanged as observed (None: never seen).
+    pub fn unchanged_for(&self, name: &str) -> Option<Duration> {
+        self.0.get(name).map(|(_, _, since)| since.elapsed())
+    }
+
+    /// Forgets `name` (deleted).
+    pub fn forget(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+
     /// Records `lease` (None: it does not exist) and says who holds it.
     pub fn see(&mut self, name: &str, lease: Option<&Lease>, default: Duration) -> Seen {
         let spec = lease.and_then(|l| l.spec.clone()).unwrap_or_default();

@@ -4,13 +4,15 @@
 //! hold, releases its surplus (writes stop first: the held set drops the shard, its poll
 //! loops are stopped by the operator, and the Lease is cleared only after a short drain), then
 //! renews and takes. Shard Leases carry the holder's metrics API address (annotation
-//! [`ADDRESS_ANNOTATION`]) so other replicas can forward metric requests to it.
+//! [`ADDRESS_ANNOTATION`]) so other replicas can forward metric requests to it. A replica
+//! deletes its presence Lease when it stops, and the presence Leases of crashed replicas once
+//! they have stayed unchanged for [`PRESENCE_GONE_AFTER`] lease durations.
 
 use super::lease::{Claimant, LeaseError, Observed};
 use super::plan::{self, ShardView};
 use super::{Directory, Held, Holder, Leadership};
 use k8s_openapi::api::coordination::v1::Lease;
-use kube::api::ListParams;
+use kube::api::{DeleteParams, ListParams, Preconditions};
 use kube::{Api, Client, ResourceExt};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -21,6 +23,8 @@ use tokio::time::Instant;
 pub const ADDRESS_ANNOTATION: &str = "prescale.sh/metrics-api-address";
 const SHARD_PREFIX: &str = "prescale-shard-";
 const PRESENCE_PREFIX: &str = "prescale-replica-";
+/// A presence Lease unchanged for this many lease durations is deleted.
+const PRESENCE_GONE_AFTER: u32 = 5;
 
 /// The name of shard `i`'s Lease.
 pub fn shard_lease(i: u32) -> String {
@@ -126,9 +130,48 @@ impl ShardManager {
         for s in held {
             self.claimant.release(&shard_lease(s)).await;
         }
-        self.claimant
-            .release(&presence_lease(&self.cfg.identity))
-            .await;
+        // gone for good: the presence Lease is deleted (cleared if that is not allowed)
+        let presence = presence_lease(&self.cfg.identity);
+        if self.delete(&presence, None).await.is_err() {
+            self.claimant.release(&presence).await;
+        }
+    }
+
+    /// Deletes the Lease `name` (only at `resource_version`, when given).
+    async fn delete(
+        &self,
+        name: &str,
+        resource_version: Option<String>,
+    ) -> Result<(), kube::Error> {
+        let dp = DeleteParams {
+            preconditions: resource_version.map(|rv| Preconditions {
+                resource_version: Some(rv),
+                uid: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match self.claimant.api.delete(name, &dp).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes the presence Leases of replicas gone for a while (crashed: a replica that stops
+    /// deletes its own), unless renewed meanwhile.
+    async fn collect_presence(&mut self, leases: &HashMap<String, Lease>, presence: &str) {
+        let gone = self.cfg.lease_duration * PRESENCE_GONE_AFTER;
+        for (name, lease) in leases {
+            if !name.starts_with(PRESENCE_PREFIX) || name == presence {
+                continue;
+            }
+            if self.observed.unchanged_for(name).is_some_and(|d| d >= gone)
+                && self.delete(name, lease.resource_version()).await.is_ok()
+            {
+                tracing::info!(lease = %name, "deleted the presence Lease of a replica gone");
+                self.observed.forget(name);
+            }
+        }
     }
 
     /// One round: list, renew presence, decide, release, renew and take.
@@ -165,6 +208,7 @@ impl ShardManager {
             })
             .collect();
         self.publish_holders(&views, &leases);
+        self.collect_presence(&leases, &presence).await;
         // a shard another replica holds now is no longer ours, whatever we renewed
         let held: Vec<u32> = self.tx.borrow().iter().collect();
         for s in held {

@@ -43,7 +43,7 @@ pub fn cluster_rules(o: &Options) -> Vec<Value> {
 /// The rules in the operator's own namespace.
 fn namespace_rules(o: &Options) -> Vec<Value> {
     let mut rules = vec![
-        json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update", "patch"]}),
+        json!({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}),
     ];
     if o.cert_mode == CertMode::Operator {
         rules.push(json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}));
