@@ -61,7 +61,7 @@ pub async fn reconcile(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Actio
     if !ctx.leader.holds_object(&ns, &name) {
         if ctx.leader.sharded() {
             // another replica's shard: it reconciles, polls and writes the object, and
-            // answers the metrics API for it; gaining the shard re-triggers all
+            // answers the metrics API for it; gaining the shard re-queues its objects
             return Ok(not_ours(&ns, &name, &ctx));
         }
         // followers run the same stages (so their poll loops fill the metrics API they serve)
