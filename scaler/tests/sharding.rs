@@ -398,3 +398,70 @@ async fn three_replicas_share_the_shards_serve_every_object_and_survive_a_crash(
     assert!(presence("replica-d").is_none());
     balanced(&api, 10, &[("replica-a", 3), ("replica-b", 3)]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_cut_off_from_its_leases_stops_writing_before_its_shards_are_taken() {
+    let redis = RedisServer::start();
+    let api = ApiServer::new();
+    let identity = front_proxy(&api);
+    let (host, port) = redis
+        .address()
+        .split_once(':')
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+        .unwrap();
+    let a = start(&api, "replica-a", &identity).await;
+    balanced(&api, 10, &[("replica-a", 6)]).await;
+    let b = start(&api, "replica-b", &identity).await;
+    balanced(&api, 15, &[("replica-a", 3), ("replica-b", 3)]).await;
+    for i in 0..OBJECTS {
+        api.put(deployment(
+            NS,
+            &format!("w-{i}"),
+            1,
+            json!([{"name": "REDIS_HOST", "value": host}, {"name": "REDIS_PORT", "value": port}]),
+        ));
+        redis.cli(&["RPUSH", &format!("q-{i}"), "x"]);
+        api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": name(i), "namespace": NS},
+            "spec": {"scaleTargetRef": {"name": format!("w-{i}")}, "pollingInterval": 1, "cooldownPeriod": 1,
+                     "minReplicaCount": 0, "maxReplicaCount": 5,
+                     "triggers": [{"type": "redis", "metadata": {"hostFromEnv": "REDIS_HOST", "portFromEnv": "REDIS_PORT",
+                                   "listName": format!("q-{i}"), "listLength": "5"}}]}}));
+    }
+    for i in 0..OBJECTS {
+        eventually(20, &format!("{} Active", name(i)), || {
+            (active(&api, i)? == "True").then_some(())
+        })
+        .await;
+    }
+    // replica-b can reach everything but the Leases: it cannot renew, so it must stop writing
+    // by the time replica-a may take its shards
+    b.replica
+        .cut(prescale_kube_standin::faults::Cut::Plural("leases".into()));
+    balanced(&api, 15, &[("replica-a", 6)]).await;
+    let taken_over = b.replica.written().len();
+    eventually(5, "replica-b holds no shard", || {
+        b.op.metrics_text()
+            .contains("prescale_shards_held 0\n")
+            .then_some(())
+    })
+    .await;
+    // every object changes now: replica-a writes them all, replica-b none
+    let before_a = marks(&[&a]);
+    for i in 0..OBJECTS {
+        redis.cli(&["DEL", &format!("q-{i}")]);
+    }
+    for i in 0..OBJECTS {
+        eventually(15, &format!("{} deactivated", name(i)), || {
+            (active(&api, i)? == "False").then_some(())
+        })
+        .await;
+    }
+    assert_eq!(
+        &b.replica.written()[taken_over..],
+        &[] as &[String],
+        "replica-b wrote after its shards were taken"
+    );
+    let seen = writers(&[&a], &before_a);
+    assert!(seen.iter().all(|w| w.contains("replica-a")), "{seen:?}");
+}
