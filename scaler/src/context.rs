@@ -60,11 +60,20 @@ pub struct Context {
     pub startups: Arc<crate::prescaling::startup::PodStartups>,
     /// Failed reconciles per object, for the retry backoff.
     pub retries: crate::retry::Retries,
+    /// The poll loops' environment, made once and shared by every loop (~0.6 KB each when
+    /// every loop held its own copy: 6 MB at 10,000 objects).
+    pub poll_env: std::sync::OnceLock<Arc<Env>>,
 }
 
 impl Context {
-    /// The environment of a poll loop.
-    pub fn env(&self) -> Env {
+    /// The environment of the poll loops.
+    pub fn env(&self) -> Arc<Env> {
+        self.poll_env
+            .get_or_init(|| Arc::new(self.make_env()))
+            .clone()
+    }
+
+    fn make_env(&self) -> Env {
         Env {
             writer: self.writer.clone(),
             leader: self.leader.clone(),

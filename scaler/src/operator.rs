@@ -172,6 +172,7 @@ pub async fn run(
         config: opts.config.clone(),
         startups: Default::default(),
         retries: Default::default(),
+        poll_env: Default::default(),
     });
     let controller = watch_dependencies(controller, &client, &opts, &ctx, writers);
     // becoming leader reconciles everything again (followers skipped their writes)
@@ -375,8 +376,8 @@ fn watch_dependencies(
     );
     controller
         .watches_stream(
-            cache::reflect(writers.deployments, api(client, ns), all()),
-            move |o: Deployment| {
+            cache::reflect_as(writers.deployments, api::<Deployment>(client, ns), all()),
+            move |o: cache::Workload| {
                 if seen_d.changed("Deployment", &o) {
                     users(&c5, "Deployment", o.namespace(), o.name_any())
                 } else {
@@ -385,8 +386,8 @@ fn watch_dependencies(
             },
         )
         .watches_stream(
-            cache::reflect(writers.statefulsets, api(client, ns), all()),
-            move |o: StatefulSet| {
+            cache::reflect_as(writers.statefulsets, api::<StatefulSet>(client, ns), all()),
+            move |o: cache::Workload| {
                 if seen_s.changed("StatefulSet", &o) {
                     users(&c6, "StatefulSet", o.namespace(), o.name_any())
                 } else {

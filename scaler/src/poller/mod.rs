@@ -82,7 +82,7 @@ impl Pollers {
 
     /// Starts a loop, replacing (aborting) any previous one for the object; its triggers were
     /// built from `trigger_fingerprint`.
-    pub fn start(&self, plan: PollPlan, env: Env, trigger_fingerprint: u64) {
+    pub fn start(&self, plan: PollPlan, env: Arc<Env>, trigger_fingerprint: u64) {
         let triggers = (trigger_fingerprint, plan.triggers.clone());
         let key = (plan.spec.namespace.clone(), plan.spec.name.clone());
         let fingerprint = plan.fingerprint;

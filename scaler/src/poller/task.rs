@@ -21,7 +21,7 @@ use std::time::Duration;
 /// Runs the loop until the task is aborted; `poke` asks for an extra poll now. Besides every
 /// `pollingInterval`, the loop also wakes when a pre-scaling change is due, so floors move on
 /// time whatever the interval.
-pub async fn run(plan: PollPlan, env: Env, poke: Arc<tokio::sync::Notify>) {
+pub async fn run(plan: PollPlan, env: Arc<Env>, poke: Arc<tokio::sync::Notify>) {
     let spec = &plan.spec;
     // pre-scaling sources read their events at once (their floors may already be due)
     let offset = if crate::prescaling::any(&plan.triggers) {
