@@ -15,7 +15,7 @@ pub mod step;
 pub mod task;
 
 pub use env::Env;
-pub use plan::{Handover, PollPlan, PollSpec};
+pub use plan::{DesiredHpa, Handover, PollPlan, PollSpec};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -139,11 +139,9 @@ pub async fn poll_once(plan: &PollPlan, env: &Env) -> Option<DateTime<Utc>> {
         &mut health,
     );
     let prescale = super::prescale::now(env, plan, &so).await;
-    let hpa_name = spec.hpa.metadata.name.as_deref().unwrap_or_default();
-    let held_bounds = env.held_bounds(&spec.namespace, hpa_name).unwrap_or((
-        spec.hpa.spec.min_replicas.unwrap_or(1),
-        spec.hpa.spec.max_replicas,
-    ));
+    let held_bounds = env
+        .held_bounds(&spec.namespace, spec.hpa.name())
+        .unwrap_or(spec.hpa.bounds());
     let step = decide(&StepInput {
         now,
         spec,
