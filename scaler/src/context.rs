@@ -109,21 +109,32 @@ pub struct Context {
     pub startups: Arc<crate::prescaling::startup::PodStartups>,
     /// Failed reconciles per object, for the retry backoff.
     pub retries: crate::retry::Retries,
+    /// The poll loops' environment, made once and shared by every loop (~0.6 KB each when
+    /// every loop held its own copy: 6 MB at 10,000 objects).
+    pub poll_env: std::sync::OnceLock<Arc<Env>>,
 }
 
 impl Context {
     /// The context of one ScaledObject's reconcile and poll loop: with `--shards`, its writes
-    /// and Events are gated by the Lease of the object's shard.
+    /// and Events are gated by the Lease of the object's shard. Its poll loop gets an
+    /// environment of its own (the shared one writes through the unscoped writer).
     pub fn scoped(&self, namespace: &str, name: &str) -> Self {
         Self {
             writer: self.writer.scoped(namespace, name),
             leader: self.leader.scoped(namespace, name),
+            poll_env: std::sync::OnceLock::new(),
             ..self.clone()
         }
     }
 
-    /// The environment of a poll loop.
-    pub fn env(&self) -> Env {
+    /// The environment of the poll loops.
+    pub fn env(&self) -> Arc<Env> {
+        self.poll_env
+            .get_or_init(|| Arc::new(self.make_env()))
+            .clone()
+    }
+
+    fn make_env(&self) -> Env {
         Env {
             writer: self.writer.clone(),
             leader: self.leader.clone(),

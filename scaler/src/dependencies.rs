@@ -86,6 +86,30 @@ impl SpecChanges {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         seen.insert(key, generation) != Some(generation)
     }
+
+    /// Forgets a deleted target (without this, every target ever seen stayed remembered).
+    pub fn forget<K: kube::Resource>(&self, kind: &str, obj: &K) {
+        let meta = obj.meta();
+        let key = (
+            kind.to_string(),
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        );
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.remove(&key);
+        if seen.capacity() > 2 * seen.len() + 64 {
+            seen.shrink_to_fit();
+        }
+    }
+
+    /// Targets remembered.
+    pub fn len(&self) -> usize {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[cfg(test)]
@@ -111,5 +135,37 @@ mod tests {
         d.forget(&b);
         let m = d.maps.lock().unwrap();
         assert!(m.users.is_empty() && m.used.is_empty(), "{m:?}");
+    }
+
+    #[test]
+    fn spec_changes_by_generation_and_forgotten_on_delete() {
+        use crate::cache::Workload;
+        let target = |name: &str, generation| {
+            let mut w = Workload::default();
+            w.metadata.name = Some(name.into());
+            w.metadata.namespace = Some("ns".into());
+            w.metadata.generation = Some(generation);
+            w
+        };
+        let seen = SpecChanges::default();
+        // (object, generation, changed?)
+        let table = [
+            ("web", 1, true),
+            ("web", 1, false),
+            ("web", 2, true),
+            ("db", 2, true),
+            ("db", 2, false),
+        ];
+        for (name, generation, want) in table {
+            assert_eq!(
+                seen.changed("Deployment", &target(name, generation)),
+                want,
+                "{name} gen {generation}"
+            );
+        }
+        assert_eq!(seen.len(), 2);
+        seen.forget("Deployment", &target("web", 2));
+        assert_eq!(seen.len(), 1);
+        assert!(seen.changed("Deployment", &target("web", 2)), "new again");
     }
 }

@@ -3,7 +3,7 @@
 //! value was taken so readers can tell its age.
 
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::RwLock;
 
 /// One stored reading of one metric.
@@ -28,8 +28,9 @@ pub struct MetricRecord {
 /// Metrics of one ScaledObject.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ObjectMetrics {
-    /// By lower-cased metric name.
-    pub metrics: BTreeMap<String, MetricRecord>,
+    /// The records (a ScaledObject has a few triggers: a short list is searched, where a
+    /// `BTreeMap`'s first node took ~1.1 KB per object; issue 11).
+    pub metrics: Vec<MetricRecord>,
     /// `pollingInterval` in seconds, for staleness decisions.
     pub polling_interval_s: u32,
 }
@@ -38,6 +39,30 @@ pub struct ObjectMetrics {
 #[derive(Debug, Default)]
 pub struct MetricStore {
     objects: RwLock<HashMap<(String, String), ObjectMetrics>>,
+}
+
+impl ObjectMetrics {
+    /// The record of `metric_name`, matched case-insensitively (the HPA lower-cases names).
+    pub fn get(&self, metric_name: &str) -> Option<&MetricRecord> {
+        self.metrics
+            .iter()
+            .find(|r| r.metric_name.eq_ignore_ascii_case(metric_name))
+    }
+
+    /// Stores `record`, replacing the one of the same name.
+    fn put(&mut self, record: MetricRecord) {
+        match self
+            .metrics
+            .iter_mut()
+            .find(|r| r.metric_name.eq_ignore_ascii_case(&record.metric_name))
+        {
+            Some(r) => *r = record,
+            None => {
+                self.metrics.push(record);
+                self.metrics.shrink_to_fit();
+            }
+        }
+    }
 }
 
 impl MetricStore {
@@ -58,20 +83,18 @@ impl MetricStore {
             .entry((namespace.to_string(), scaled_object.to_string()))
             .or_default();
         entry.polling_interval_s = polling_interval_s;
-        entry
-            .metrics
-            .insert(record.metric_name.to_ascii_lowercase(), record);
+        entry.put(record);
     }
 
     /// Keeps only the named metrics of a ScaledObject (after its triggers changed).
     pub fn retain(&self, namespace: &str, scaled_object: &str, metric_names: &[String]) {
-        let keep: Vec<String> = metric_names
-            .iter()
-            .map(|m| m.to_ascii_lowercase())
-            .collect();
         let mut objects = self.objects.write().unwrap_or_else(|e| e.into_inner());
         if let Some(o) = objects.get_mut(&(namespace.to_string(), scaled_object.to_string())) {
-            o.metrics.retain(|k, _| keep.contains(k));
+            o.metrics.retain(|r| {
+                metric_names
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(&r.metric_name))
+            });
         }
     }
 
@@ -92,8 +115,7 @@ impl MetricStore {
     ) -> Option<(MetricRecord, u32)> {
         let objects = self.objects.read().unwrap_or_else(|e| e.into_inner());
         let o = objects.get(&(namespace.to_string(), scaled_object.to_string()))?;
-        o.metrics
-            .get(&metric_name.to_ascii_lowercase())
+        o.get(metric_name)
             .map(|r| (r.clone(), o.polling_interval_s))
     }
 
@@ -104,12 +126,11 @@ impl MetricStore {
         namespace: &str,
         metric_name: &str,
     ) -> Vec<(String, MetricRecord)> {
-        let key = metric_name.to_ascii_lowercase();
         let objects = self.objects.read().unwrap_or_else(|e| e.into_inner());
         let mut out: Vec<(String, MetricRecord)> = objects
             .iter()
             .filter(|((ns, _), _)| ns == namespace)
-            .filter_map(|((_, so), o)| o.metrics.get(&key).map(|r| (so.clone(), r.clone())))
+            .filter_map(|((_, so), o)| o.get(metric_name).map(|r| (so.clone(), r.clone())))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out

@@ -166,6 +166,7 @@ pub async fn run(
         config: opts.config.clone(),
         startups: Default::default(),
         retries: Default::default(),
+        poll_env: Default::default(),
     });
     let controller = watch_dependencies(controller, &client, &opts, &ctx, writers);
     let controller = if leadership.sharded() {
@@ -365,9 +366,12 @@ fn watch_dependencies(
     );
     controller
         .watches_stream(
-            cache::reflect(writers.deployments, api(client, ns), all()),
-            move |o: Deployment| {
-                if seen_d.changed("Deployment", &o) {
+            cache::reflect_as(writers.deployments, api::<Deployment>(client, ns), all()),
+            move |o: cache::Workload| {
+                if deleted(&c5.caches.deployments, &o) {
+                    seen_d.forget("Deployment", &o);
+                    Vec::new()
+                } else if seen_d.changed("Deployment", &o) {
                     users(&c5, "Deployment", o.namespace(), o.name_any())
                 } else {
                     Vec::new()
@@ -375,15 +379,24 @@ fn watch_dependencies(
             },
         )
         .watches_stream(
-            cache::reflect(writers.statefulsets, api(client, ns), all()),
-            move |o: StatefulSet| {
-                if seen_s.changed("StatefulSet", &o) {
+            cache::reflect_as(writers.statefulsets, api::<StatefulSet>(client, ns), all()),
+            move |o: cache::Workload| {
+                if deleted(&c6.caches.statefulsets, &o) {
+                    seen_s.forget("StatefulSet", &o);
+                    Vec::new()
+                } else if seen_s.changed("StatefulSet", &o) {
                     users(&c6, "StatefulSet", o.namespace(), o.name_any())
                 } else {
                     Vec::new()
                 }
             },
         )
+}
+
+/// Whether the watch event that yielded `o` deleted it: its cache (which the reflector
+/// updates before the event is passed on) has synced and no longer holds it.
+fn deleted(store: &kube::runtime::reflector::Store<cache::Workload>, o: &cache::Workload) -> bool {
+    cache::synced(store) && store.get(&ObjectRef::from_obj(o)).is_none()
 }
 
 /// Resolves when shutdown begins before the ScaledObject cache ever synced. kube's controller

@@ -17,10 +17,12 @@
 //! narrows every cache to one namespace.
 
 pub mod target_index;
+pub mod workload;
+
+pub use workload::Workload;
 
 use crate::api::{ClusterTriggerAuthentication, TriggerAuthentication};
-use futures::{FutureExt, Stream};
-use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
+use futures::{FutureExt, Stream, TryStreamExt};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
 use kube::Resource;
@@ -74,6 +76,30 @@ pub fn slim<K: Resource>(obj: &mut K) {
     }
 }
 
+/// What the readers of a cached kind need of it: [`slim`] for every kind, and per kind the
+/// fields no reader looks at are dropped before the object is stored.
+pub trait Cached: Resource + Sized {
+    /// Drops from `self` what no reader needs (default: [`slim`] only).
+    fn keep_needed(&mut self) {
+        slim(self);
+    }
+}
+
+impl Cached for Secret {}
+impl Cached for ConfigMap {}
+impl Cached for TriggerAuthentication {}
+impl Cached for ClusterTriggerAuthentication {}
+
+/// HPAs: compared by spec, labels, annotations and owners before a write (`hpa::matches`),
+/// their bounds read by the poll loops, their resourceVersion by the write record; the status
+/// (current metrics and conditions, rewritten by the HPA controller every 15 s) is not read.
+impl Cached for HorizontalPodAutoscaler {
+    fn keep_needed(&mut self) {
+        slim(self);
+        self.status = None;
+    }
+}
+
 /// The watch of `api` feeding `writer`'s cache; yields every object it changed or deleted (the
 /// controller maps them to the ScaledObjects to reconcile).
 pub fn reflect<K>(
@@ -82,23 +108,49 @@ pub fn reflect<K>(
     config: watcher::Config,
 ) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
 where
-    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Cached + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Default,
 {
     reflector::reflector(
         writer,
         watcher::watcher(api, config)
             .default_backoff()
-            .modify(slim::<K>),
+            .modify(K::keep_needed),
     )
     .touched_objects()
+}
+
+/// The watch of `api` feeding a cache of the compact form `C` of its objects (targets are
+/// cached as [`Workload`]s); yields every compact object it changed or deleted.
+pub fn reflect_as<K, C>(
+    writer: reflector::store::Writer<C>,
+    api: Api<K>,
+    config: watcher::Config,
+) -> impl Stream<Item = Result<C, watcher::Error>> + Send + 'static
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Default,
+    C: Resource + From<K> + Clone + Debug + Send + Sync + 'static,
+    C::DynamicType: Eq + Hash + Clone + Default,
+{
+    let compact = |e: watcher::Event<K>| match e {
+        watcher::Event::Apply(o) => watcher::Event::Apply(C::from(o)),
+        watcher::Event::Delete(o) => watcher::Event::Delete(C::from(o)),
+        watcher::Event::Init => watcher::Event::Init,
+        watcher::Event::InitApply(o) => watcher::Event::InitApply(C::from(o)),
+        watcher::Event::InitDone => watcher::Event::InitDone,
+    };
+    let events = watcher::watcher(api, config)
+        .default_backoff()
+        .map_ok(compact);
+    reflector::reflector(writer, events).touched_objects()
 }
 
 /// The shared caches (cheap to clone: each is a handle on one reflector store).
 #[derive(Clone)]
 pub struct Caches {
-    pub deployments: Store<Deployment>,
-    pub statefulsets: Store<StatefulSet>,
+    pub deployments: Store<Workload>,
+    pub statefulsets: Store<Workload>,
     pub hpas: Store<HorizontalPodAutoscaler>,
     pub secrets: Store<Secret>,
     pub config_maps: Store<ConfigMap>,
@@ -109,8 +161,8 @@ pub struct Caches {
 /// The writing ends of [`Caches`] (the HPAs' apart), consumed by [`reflect`] when the watches
 /// start.
 pub struct Writers {
-    pub deployments: reflector::store::Writer<Deployment>,
-    pub statefulsets: reflector::store::Writer<StatefulSet>,
+    pub deployments: reflector::store::Writer<Workload>,
+    pub statefulsets: reflector::store::Writer<Workload>,
     pub secrets: reflector::store::Writer<Secret>,
     pub config_maps: reflector::store::Writer<ConfigMap>,
     pub trigger_authentications: reflector::store::Writer<TriggerAuthentication>,
@@ -171,11 +223,9 @@ impl Caches {
     /// `/scale` says: the API defaults an unset count to 1); None for other kinds or a miss.
     pub fn replicas(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<i32> {
         match (group, kind) {
-            ("apps", "Deployment") => {
-                get(&self.deployments, namespace, name).map(|d| d.spec.replicas.unwrap_or(1))
-            }
+            ("apps", "Deployment") => get(&self.deployments, namespace, name).map(|d| d.replicas()),
             ("apps", "StatefulSet") => {
-                get(&self.statefulsets, namespace, name).map(|s| s.spec.replicas.unwrap_or(1))
+                get(&self.statefulsets, namespace, name).map(|s| s.replicas())
             }
             _ => None,
         }
@@ -191,10 +241,10 @@ impl Caches {
     ) -> Option<PodTemplateSpec> {
         match (group, kind) {
             ("apps", "Deployment") => {
-                get(&self.deployments, namespace, name).map(|d| d.spec.template.clone())
+                get(&self.deployments, namespace, name).map(|d| d.pod_template())
             }
             ("apps", "StatefulSet") => {
-                get(&self.statefulsets, namespace, name).map(|s| s.spec.template.clone())
+                get(&self.statefulsets, namespace, name).map(|s| s.pod_template())
             }
             _ => None,
         }

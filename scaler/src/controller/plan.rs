@@ -368,6 +368,6 @@ pub fn poll_spec(
         pause,
         target,
         call_timeout,
-        hpa,
+        hpa: crate::poller::DesiredHpa::new(&hpa),
     }
 }

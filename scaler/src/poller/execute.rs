@@ -96,7 +96,10 @@ impl Run<'_> {
                 then,
                 otherwise,
             } => {
-                let res = self.env.writer.apply_hpa_bounds(&spec.hpa, min, max).await;
+                let res = match spec.hpa.object() {
+                    Ok(hpa) => self.env.writer.apply_hpa_bounds(&hpa, min, max).await,
+                    Err(e) => Err(crate::write::Error::Kube(kube::Error::SerdeError(e))),
+                };
                 (res, then, otherwise)
             }
             Effect::ScaleTarget {

@@ -15,7 +15,7 @@ pub mod step;
 pub mod task;
 
 pub use env::Env;
-pub use plan::{Handover, PollPlan, PollSpec};
+pub use plan::{DesiredHpa, Handover, PollPlan, PollSpec};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -82,7 +82,7 @@ impl Pollers {
 
     /// Starts a loop, replacing (aborting) any previous one for the object; its triggers were
     /// built from `trigger_fingerprint`.
-    pub fn start(&self, plan: PollPlan, env: Env, trigger_fingerprint: u64) {
+    pub fn start(&self, plan: PollPlan, env: Arc<Env>, trigger_fingerprint: u64) {
         let triggers = (trigger_fingerprint, plan.triggers.clone());
         let key = (plan.spec.namespace.clone(), plan.spec.name.clone());
         let fingerprint = plan.fingerprint;

@@ -37,7 +37,43 @@ pub struct PollSpec {
     pub call_timeout: Duration,
     /// The HPA as reconcile applied it; the loop re-applies it when pre-scaling moves its
     /// `minReplicas`/`maxReplicas`.
-    pub hpa: HorizontalPodAutoscaler,
+    pub hpa: DesiredHpa,
+}
+
+/// The HPA as the reconcile applied it, kept as its JSON with its name and bounds at hand:
+/// the loop needs the whole object only when pre-scaling moves its bounds, and the
+/// `k8s-openapi` struct with its content took ~2.5 KB in every poll loop (issue 11).
+#[derive(Debug, Clone, Default)]
+pub struct DesiredHpa {
+    name: String,
+    bounds: (i32, i32),
+    json: Box<[u8]>,
+}
+
+impl DesiredHpa {
+    pub fn new(hpa: &HorizontalPodAutoscaler) -> Self {
+        Self {
+            name: hpa.metadata.name.clone().unwrap_or_default(),
+            bounds: (hpa.spec.min_replicas.unwrap_or(1), hpa.spec.max_replicas),
+            // serializing a k8s-openapi struct cannot fail (string-keyed maps only)
+            json: serde_json::to_vec(hpa).unwrap_or_default().into(),
+        }
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `(minReplicas, maxReplicas)` as applied (`minReplicas` defaults to 1).
+    pub fn bounds(&self) -> (i32, i32) {
+        self.bounds
+    }
+
+    /// The whole HPA.
+    pub fn object(&self) -> Result<HorizontalPodAutoscaler, serde_json::Error> {
+        serde_json::from_slice(&self.json)
+    }
 }
 
 /// Everything a poll loop needs, built by the reconcile from a valid ScaledObject.
@@ -86,5 +122,31 @@ impl Handover {
     /// A write that included the handed-over status went through.
     pub fn written(&self) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_desired_hpa_reads_back_whole_with_its_name_and_bounds() {
+        let hpa: HorizontalPodAutoscaler = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "keda-hpa-web", "namespace": "shop", "labels": {"app": "web"}},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "maxReplicas": 9,
+                "metrics": [{"type": "External", "external": {
+                    "metric": {"name": "s0-redis-q", "selector": {"matchLabels": {"scaledobject.keda.sh/name": "web"}}},
+                    "target": {"type": "AverageValue", "averageValue": "5"}}}],
+                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}}
+        }))
+        .unwrap();
+        let kept = DesiredHpa::new(&hpa);
+        assert_eq!(kept.name(), "keda-hpa-web");
+        assert_eq!(kept.bounds(), (1, 9), "minReplicas defaults to 1");
+        assert_eq!(kept.object().unwrap(), hpa);
+        let mut with_min = hpa.clone();
+        with_min.spec.min_replicas = Some(3);
+        assert_eq!(DesiredHpa::new(&with_min).bounds(), (3, 9));
     }
 }

@@ -396,7 +396,7 @@ fn prescale(
 
 /// The Events of a change of the HPA bounds from `prev` to what pre-scaling wants.
 fn bound_notes(input: &StepInput, p: &PreScaleNow, prev: (i32, i32)) -> Vec<Effect> {
-    let hpa = input.spec.hpa.metadata.name.clone().unwrap_or_default();
+    let hpa = input.spec.hpa.name().to_string();
     let ((want_min, want_max), (prev_min, prev_max)) = (p.want, prev);
     let mut notes = Vec::new();
     if want_min > prev_min {

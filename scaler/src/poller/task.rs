@@ -21,7 +21,7 @@ use std::time::Duration;
 /// Runs the loop until the task is aborted; `poke` asks for an extra poll now. Besides every
 /// `pollingInterval`, the loop also wakes when a pre-scaling change is due, so floors move on
 /// time whatever the interval.
-pub async fn run(plan: PollPlan, env: Env, poke: Arc<tokio::sync::Notify>) {
+pub async fn run(plan: PollPlan, env: Arc<Env>, poke: Arc<tokio::sync::Notify>) {
     let spec = &plan.spec;
     // pre-scaling sources read their events at once (their floors may already be due)
     let offset = if crate::prescaling::any(&plan.triggers) {
@@ -139,11 +139,9 @@ pub async fn poll_once(plan: &PollPlan, env: &Env) -> Option<DateTime<Utc>> {
         &mut health,
     );
     let prescale = super::prescale::now(env, plan, &so).await;
-    let hpa_name = spec.hpa.metadata.name.as_deref().unwrap_or_default();
-    let held_bounds = env.held_bounds(&spec.namespace, hpa_name).unwrap_or((
-        spec.hpa.spec.min_replicas.unwrap_or(1),
-        spec.hpa.spec.max_replicas,
-    ));
+    let held_bounds = env
+        .held_bounds(&spec.namespace, spec.hpa.name())
+        .unwrap_or(spec.hpa.bounds());
     let step = decide(&StepInput {
         now,
         spec,

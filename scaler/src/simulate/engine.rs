@@ -77,6 +77,16 @@ struct Sim<'a> {
 }
 
 /// Runs one ScaledObject from `settings.from` to `settings.to`.
+/// The HPA the reconcile would apply for `obj`.
+fn hpa_of(
+    obj: &SimObject,
+) -> Result<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler, String> {
+    obj.spec
+        .hpa
+        .object()
+        .map_err(|e| format!("the planned HPA does not read back: {e}"))
+}
+
 pub fn run(obj: &SimObject, settings: &Settings) -> Result<Track, String> {
     let clock = &obj.clock;
     let from = settings.from.timestamp_millis();
@@ -93,15 +103,12 @@ pub fn run(obj: &SimObject, settings: &Settings) -> Result<Track, String> {
     let bounds = if prescaling::any(&obj.triggers) {
         prescaling::hpa_bounds(&obj.so, &b)
     } else {
-        (
-            obj.spec.hpa.spec.min_replicas.unwrap_or(1),
-            obj.spec.hpa.spec.max_replicas,
-        )
+        obj.spec.hpa.bounds()
     };
     let replicas = settings.replicas.unwrap_or(obj.replicas);
     let mut sim = Sim {
         world: World::new(replicas, from, settings.startup, bounds),
-        hpa: HpaSim::new(&obj.spec.hpa, settings.tolerance, &obj.resources)?,
+        hpa: HpaSim::new(&hpa_of(obj)?, settings.tolerance, &obj.resources)?,
         status: ScaledObjectStatus::default(),
         health: BTreeMap::new(),
         last_active: None,

@@ -2,8 +2,11 @@
 //! Notes are built from secret-free texts and cut to the API's 1 kB limit.
 
 use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,84 +38,117 @@ pub const PRE_SCALED_TARGET: &str = "PreScaledTarget";
 /// The longest note the Events API accepts.
 const MAX_NOTE: usize = 1024;
 
-/// How long a recorder's series cache remembers an Event (kube-runtime's `CACHE_TTL`): an
-/// object's recorder idle for longer holds nothing worth keeping.
-const RECORDER_IDLE: Duration = Duration::from_secs(6 * 60);
+/// How long an Event is remembered to continue its series (client-go's and kube-runtime's
+/// 6 minutes): the same Event again within that time counts up the first one's `series`
+/// instead of making a new Event.
+const SERIES_TTL: Duration = Duration::from_secs(6 * 60);
 
-/// How often idle recorders are dropped.
+/// How often series older than [`SERIES_TTL`] are forgotten.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// Publishes Events as the `prescale-operator` controller.
+/// Normal or Warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+impl EventType {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
+}
+
+/// Publishes Events (events.k8s.io/v1) as the `prescale-operator` controller, folding a
+/// repeat into the first Event's `series` as client-go's recorder does: an Event is the same
+/// as an earlier one when its regarding object, type, reason and action are (the note is not
+/// compared: the series keeps the first note, so callers give differing texts their own
+/// action).
 ///
-/// One kube-runtime [`Recorder`] per regarding object, dropped once idle: a single shared
-/// recorder keeps every Event of the last 6 minutes in one map that it scans on every publish
-/// and that never gives its capacity back (10,000 new ScaledObjects left ~60 MB and made each
-/// publish walk 20,000 entries). Series are per object anyway (the recorder's key holds the
-/// regarding object), so Events come out the same.
+/// Written here rather than with kube-runtime's `Recorder` for memory (issue 11): that
+/// recorder remembers every Event of the last 6 minutes as a whole `Event` struct with its
+/// key (~1.4 KB each, ~5.8 KB per object in a hash table sized for four), which at 10,000
+/// new ScaledObjects held ~58 MB. What a series needs is the Event's name, namespace and
+/// count: ~100 bytes.
 #[derive(Clone)]
 pub struct Events {
-    recorders: Arc<Mutex<Recorders>>,
+    recorder: Arc<Mutex<Series>>,
+    client: Client,
+    controller: String,
+    instance: String,
     leader: Option<crate::leader::Leadership>,
 }
 
-struct Recorders {
-    client: Client,
-    reporter: Reporter,
-    by_object: HashMap<String, (Recorder, Instant)>,
+/// The Events of the last [`SERIES_TTL`], by key.
+struct Series {
+    by_key: HashMap<String, Seen>,
     swept: Instant,
 }
 
-impl Recorders {
-    /// The recorder of `regarding`, made if new; idle ones are dropped now and then.
-    fn of(&mut self, regarding: &ObjectReference) -> Recorder {
-        let now = Instant::now();
+/// An Event published earlier: enough to count up its series.
+#[derive(Clone)]
+struct Seen {
+    name: String,
+    namespace: String,
+    count: i32,
+    last: Instant,
+}
+
+impl Series {
+    /// The Event `key` names, if it was published within [`SERIES_TTL`] of `now`; series
+    /// older than that are forgotten now and then.
+    fn lookup(&mut self, key: &str, now: Instant) -> Option<Seen> {
         if now.duration_since(self.swept) > SWEEP_EVERY {
-            self.by_object
-                .retain(|_, (_, used)| now.duration_since(*used) < RECORDER_IDLE);
-            self.by_object.shrink_to_fit();
+            self.by_key
+                .retain(|_, s| now.duration_since(s.last) < SERIES_TTL);
+            self.by_key.shrink_to_fit();
             self.swept = now;
         }
-        let key = regarding.uid.clone().unwrap_or_else(|| {
-            format!(
-                "{}/{}/{}",
-                regarding.kind.as_deref().unwrap_or_default(),
-                regarding.namespace.as_deref().unwrap_or_default(),
-                regarding.name.as_deref().unwrap_or_default()
-            )
-        });
-        let (client, reporter) = (&self.client, &self.reporter);
-        let entry = self
-            .by_object
-            .entry(key)
-            .or_insert_with(|| (Recorder::new(client.clone(), reporter.clone()), now));
-        entry.1 = now;
-        entry.0.clone()
+        self.by_key
+            .get(key)
+            .filter(|s| now.duration_since(s.last) < SERIES_TTL)
+            .cloned()
     }
+}
+
+/// The series key of an Event: its regarding object, type, reason and action.
+fn series_key(regarding: &ObjectReference, type_: EventType, reason: &str, action: &str) -> String {
+    let r = regarding;
+    format!(
+        "{}/{}/{}/{}/{}\n{}\n{reason}\n{action}",
+        r.api_version.as_deref().unwrap_or_default(),
+        r.kind.as_deref().unwrap_or_default(),
+        r.namespace.as_deref().unwrap_or_default(),
+        r.name.as_deref().unwrap_or_default(),
+        r.uid.as_deref().unwrap_or_default(),
+        type_.as_str(),
+    )
 }
 
 impl Events {
     pub fn new(client: Client, instance: Option<String>) -> Self {
-        let reporter = Reporter {
-            controller: "prescale-operator".into(),
-            instance,
-        };
+        let controller = "prescale-operator".to_string();
         Self {
-            recorders: Arc::new(Mutex::new(Recorders {
-                client,
-                reporter,
-                by_object: HashMap::new(),
+            recorder: Arc::new(Mutex::new(Series {
+                by_key: HashMap::new(),
                 swept: Instant::now(),
             })),
+            client,
+            instance: instance.unwrap_or_else(|| controller.clone()),
+            controller,
             leader: None,
         }
     }
 
-    /// Recorders held now (one per object with an Event in the last minutes).
-    pub fn recorders(&self) -> usize {
-        self.recorders
+    /// Event series remembered now (one per distinct Event of the last minutes).
+    pub fn remembered(&self) -> usize {
+        self.recorder
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .by_object
+            .by_key
             .len()
     }
 
@@ -127,8 +163,8 @@ impl Events {
     /// [`crate::leader::Leadership::scoped`]).
     pub fn scoped(&self, namespace: &str, name: &str) -> Self {
         Self {
-            recorders: self.recorders.clone(),
             leader: self.leader.as_ref().map(|l| l.scoped(namespace, name)),
+            ..self.clone()
         }
     }
 
@@ -184,23 +220,95 @@ impl Events {
         if self.leader.as_ref().is_some_and(|l| !l.is_leader()) {
             return;
         }
-        let ev = Event {
-            type_,
-            reason: reason.to_string(),
-            note: Some(truncate(note, MAX_NOTE)),
-            action: truncate(action, 128),
-            secondary: None,
-        };
-        // An Event that cannot be written must not fail the reconcile; say so in the log.
-        let recorder = self
-            .recorders
+        let action = truncate(action, 128);
+        let key = series_key(regarding, type_, reason, &action);
+        let now = Instant::now();
+        let seen = self
+            .recorder
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .of(regarding);
-        if let Err(e) = recorder.publish(&ev, regarding).await {
-            tracing::warn!(reason, error = %e, "could not publish event");
+            .lookup(&key, now);
+        // An Event that cannot be written must not fail the reconcile; say so in the log.
+        let written = match seen {
+            Some(s) => self.count_up(s).await,
+            None => {
+                let ev = self.event(regarding, type_, reason, action, note);
+                self.create(ev).await
+            }
+        };
+        match written {
+            Ok(seen) => {
+                let mut series = self.recorder.lock().unwrap_or_else(|e| e.into_inner());
+                series.by_key.insert(key, seen);
+            }
+            Err(e) => tracing::warn!(reason, error = %e, "could not publish event"),
         }
     }
+
+    /// A new Event (kube-runtime's recorder names and fills it the same way).
+    fn event(
+        &self,
+        regarding: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        action: String,
+        note: String,
+    ) -> Event {
+        let now = Timestamp::now();
+        let owner = regarding.name.as_deref().unwrap_or(&self.controller);
+        Event {
+            metadata: ObjectMeta {
+                namespace: Some(events_namespace(regarding).to_string()),
+                name: Some(format!("{owner}.{:x}", now.as_nanosecond())),
+                ..Default::default()
+            },
+            action: Some(action),
+            reason: Some(reason.to_string()),
+            note: Some(truncate(note, MAX_NOTE)),
+            type_: Some(type_.as_str().to_string()),
+            event_time: Some(MicroTime(now)),
+            regarding: Some(regarding.clone()),
+            reporting_controller: Some(self.controller.clone()),
+            reporting_instance: Some(self.instance.clone()),
+            ..Default::default()
+        }
+    }
+
+    async fn create(&self, ev: Event) -> Result<Seen, kube::Error> {
+        let namespace = ev.metadata.namespace.clone().unwrap_or_default();
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
+        let created = api.create(&PostParams::default(), &ev).await?;
+        Ok(Seen {
+            name: created.metadata.name.unwrap_or_default(),
+            namespace,
+            count: 1,
+            last: Instant::now(),
+        })
+    }
+
+    /// The same Event again: its series counts one more.
+    async fn count_up(&self, mut seen: Seen) -> Result<Seen, kube::Error> {
+        seen.count = if seen.count < 2 { 2 } else { seen.count + 1 };
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &seen.namespace);
+        let patch = serde_json::json!({"series": {
+            "count": seen.count,
+            "lastObservedTime": MicroTime(Timestamp::now()),
+        }});
+        api.patch(&seen.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        seen.last = Instant::now();
+        Ok(seen)
+    }
+}
+
+/// Where an Event about `regarding` is written: its namespace (cluster-scoped objects' Events
+/// go to `default`).
+fn events_namespace(regarding: &ObjectReference) -> &str {
+    regarding
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default")
 }
 
 /// Cuts `s` to at most `max` bytes on a character boundary, marking the cut.
@@ -229,25 +337,88 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_series_is_kept_for_six_minutes_per_object_type_reason_and_action() {
+        let now = Instant::now();
+        let mut series = Series {
+            by_key: HashMap::new(),
+            swept: now,
+        };
+        let seen = |last| Seen {
+            name: "a.1".into(),
+            namespace: "ns".into(),
+            count: 1,
+            last,
+        };
+        let key = |name: &str, t, reason: &str, action: &str| {
+            series_key(&reference(name), t, reason, action)
+        };
+        let a = key("a", EventType::Normal, "R", "R");
+        series.by_key.insert(a.clone(), seen(now));
+        assert!(series.lookup(&a, now).is_some());
+        for other in [
+            key("b", EventType::Normal, "R", "R"),
+            key("a", EventType::Warning, "R", "R"),
+            key("a", EventType::Normal, "S", "R"),
+            key("a", EventType::Normal, "R", "S"),
+        ] {
+            assert_ne!(other, a);
+            assert!(series.lookup(&other, now).is_none(), "{other}");
+        }
+        // past the TTL it is a new Event, and the next sweep forgets it
+        let later = now + SERIES_TTL + Duration::from_secs(1);
+        series.swept = now + SERIES_TTL;
+        assert!(series.lookup(&a, later).is_none());
+        assert_eq!(
+            series.by_key.len(),
+            1,
+            "no sweep within a minute of the last"
+        );
+        series.swept = now;
+        assert!(series.lookup(&a, later).is_none());
+        assert!(series.by_key.is_empty(), "swept");
+    }
+
+    /// Through the stand-in API: the same Event again counts up the first one's series, a
+    /// different action or reason makes a new Event.
     #[tokio::test]
-    async fn one_recorder_per_object_dropped_once_idle() {
-        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
-        let events = Events::new(Client::try_from(config).unwrap(), None);
-        let mut r = events.recorders.lock().unwrap();
-        r.of(&reference("a"));
-        r.of(&reference("a"));
-        r.of(&reference("b"));
-        assert_eq!(r.by_object.len(), 2, "one recorder per object");
-        // "a" idle for longer than the series cache remembers, the last sweep long ago
-        let long_ago = Instant::now() - RECORDER_IDLE - Duration::from_secs(1);
-        r.by_object.get_mut("uid-a").unwrap().1 = long_ago;
-        r.of(&reference("c"));
-        assert_eq!(r.by_object.len(), 3, "no sweep within a minute of the last");
-        r.swept = Instant::now() - SWEEP_EVERY - Duration::from_secs(1);
-        r.of(&reference("c"));
-        let mut kept: Vec<_> = r.by_object.keys().cloned().collect();
-        kept.sort();
-        assert_eq!(kept, ["uid-b", "uid-c"]);
+    async fn repeats_count_up_the_series_of_the_first_event() {
+        let api = prescale_kube_standin::ApiServer::new();
+        let events = Events::new(api.client(), Some("pod-1".into()));
+        let r = reference("a");
+        events.normal(&r, "Ready", "first").await;
+        events.normal(&r, "Ready", "second").await;
+        events.normal(&r, "Ready", "third").await;
+        events
+            .normal_with_action(&r, "Ready", "Other".into(), "own action")
+            .await;
+        events.warning(&r, "Failed", "bad").await;
+        let list = api.list("events.k8s.io/v1", "Event");
+        assert_eq!(list.len(), 3, "{list:#?}");
+        let ready = list
+            .iter()
+            .find(|e| e["action"] == "Ready")
+            .expect("the Ready event");
+        assert_eq!(ready["note"], "first", "a series keeps its first note");
+        assert_eq!(ready["series"]["count"], 3);
+        assert!(ready["series"]["lastObservedTime"].is_string());
+        assert_eq!(ready["reportingController"], "prescale-operator");
+        assert_eq!(ready["reportingInstance"], "pod-1");
+        assert_eq!(ready["regarding"]["name"], "a");
+        assert_eq!(ready["type"], "Normal");
+        let other = list.iter().find(|e| e["action"] == "Other").unwrap();
+        assert!(other["series"].is_null());
+        let failed = list.iter().find(|e| e["reason"] == "Failed").unwrap();
+        assert_eq!(failed["type"], "Warning");
+        assert_eq!(events.remembered(), 3);
+    }
+
+    #[test]
+    fn cluster_scoped_objects_events_go_to_default() {
+        let mut r = reference("a");
+        assert_eq!(events_namespace(&r), "ns");
+        r.namespace = None;
+        assert_eq!(events_namespace(&r), "default");
     }
 
     #[test]

@@ -41,7 +41,7 @@ fn spec() -> PollSpec {
             resource: ApiResource::from_gvk_with_plural(&gvk, "deployments"),
         },
         call_timeout: Duration::from_secs(6),
-        hpa,
+        hpa: crate::poller::DesiredHpa::new(&hpa),
     }
 }
 
