@@ -111,13 +111,10 @@ where
     K: Cached + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Default,
 {
-    reflector::reflector(
-        writer,
-        watcher::watcher(api, config)
-            .default_backoff()
-            .modify(K::keep_needed),
-    )
-    .touched_objects()
+    reflect_with(writer, api, config, |mut o: K| {
+        o.keep_needed();
+        o
+    })
 }
 
 /// The watch of `api` feeding a cache of the compact form `C` of its objects (targets are
@@ -133,16 +130,30 @@ where
     C: Resource + From<K> + Clone + Debug + Send + Sync + 'static,
     C::DynamicType: Eq + Hash + Clone + Default,
 {
-    let compact = |e: watcher::Event<K>| match e {
-        watcher::Event::Apply(o) => watcher::Event::Apply(C::from(o)),
-        watcher::Event::Delete(o) => watcher::Event::Delete(C::from(o)),
+    reflect_with(writer, api, config, C::from)
+}
+
+/// The watch of `api`, each object turned into what the cache keeps by `keep`.
+fn reflect_with<K, C>(
+    writer: reflector::store::Writer<C>,
+    api: Api<K>,
+    config: watcher::Config,
+    keep: fn(K) -> C,
+) -> impl Stream<Item = Result<C, watcher::Error>> + Send + 'static
+where
+    K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Default,
+    C: Resource + Clone + Debug + Send + Sync + 'static,
+    C::DynamicType: Eq + Hash + Clone + Default,
+{
+    let kept = move |e: watcher::Event<K>| match e {
+        watcher::Event::Apply(o) => watcher::Event::Apply(keep(o)),
+        watcher::Event::Delete(o) => watcher::Event::Delete(keep(o)),
         watcher::Event::Init => watcher::Event::Init,
-        watcher::Event::InitApply(o) => watcher::Event::InitApply(C::from(o)),
+        watcher::Event::InitApply(o) => watcher::Event::InitApply(keep(o)),
         watcher::Event::InitDone => watcher::Event::InitDone,
     };
-    let events = watcher::watcher(api, config)
-        .default_backoff()
-        .map_ok(compact);
+    let events = watcher::watcher(api, config).default_backoff().map_ok(kept);
     reflector::reflector(writer, events).touched_objects()
 }
 

@@ -82,6 +82,14 @@ pub struct Events {
     leader: Option<crate::leader::Leadership>,
 }
 
+/// An Event to publish.
+struct Draft<'a> {
+    type_: EventType,
+    reason: &'a str,
+    action: String,
+    note: String,
+}
+
 /// The Events of the last [`SERIES_TTL`], by key.
 struct Series {
     by_key: HashMap<String, Seen>,
@@ -183,8 +191,13 @@ impl Events {
         action: String,
         note: impl Into<String>,
     ) {
-        self.publish_as(regarding, EventType::Normal, reason, action, note.into())
-            .await;
+        let draft = Draft {
+            type_: EventType::Normal,
+            reason,
+            action,
+            note: note.into(),
+        };
+        self.publish_as(regarding, draft).await;
     }
 
     /// A Warning event.
@@ -205,23 +218,23 @@ impl Events {
         reason: &str,
         note: String,
     ) {
-        self.publish_as(regarding, type_, reason, reason.to_string(), note)
-            .await
+        let action = reason.to_string();
+        let draft = Draft {
+            type_,
+            reason,
+            action,
+            note,
+        };
+        self.publish_as(regarding, draft).await
     }
 
-    async fn publish_as(
-        &self,
-        regarding: &ObjectReference,
-        type_: EventType,
-        reason: &str,
-        action: String,
-        note: String,
-    ) {
+    async fn publish_as(&self, regarding: &ObjectReference, mut draft: Draft<'_>) {
         if self.leader.as_ref().is_some_and(|l| !l.is_leader()) {
             return;
         }
-        let action = truncate(action, 128);
-        let key = series_key(regarding, type_, reason, &action);
+        draft.action = truncate(draft.action, 128);
+        let reason = draft.reason;
+        let key = series_key(regarding, draft.type_, reason, &draft.action);
         let now = Instant::now();
         let seen = self
             .recorder
@@ -232,7 +245,7 @@ impl Events {
         let written = match seen {
             Some(s) => self.count_up(s).await,
             None => {
-                let ev = self.event(regarding, type_, reason, action, note);
+                let ev = self.event(regarding, draft);
                 self.create(ev).await
             }
         };
@@ -246,14 +259,13 @@ impl Events {
     }
 
     /// A new Event (kube-runtime's recorder names and fills it the same way).
-    fn event(
-        &self,
-        regarding: &ObjectReference,
-        type_: EventType,
-        reason: &str,
-        action: String,
-        note: String,
-    ) -> Event {
+    fn event(&self, regarding: &ObjectReference, draft: Draft<'_>) -> Event {
+        let Draft {
+            type_,
+            reason,
+            action,
+            note,
+        } = draft;
         let now = Timestamp::now();
         let owner = regarding.name.as_deref().unwrap_or(&self.controller);
         Event {
