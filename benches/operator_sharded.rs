@@ -15,11 +15,10 @@
 #[allow(dead_code)]
 pub mod operator_steady;
 
-use operator_steady::{Backends, objects, ready};
+use operator_steady::{Backends, Operator, default_binary, kubeconfig, objects, ready};
 use prescale_benches::arg;
 use prescale_benches::proc::{cpu_of, rss_of};
 use prescale_kube_standin::ApiServer;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// One sharded replica's figures over the window.
@@ -39,78 +38,24 @@ pub struct Report {
     pub replicas: Vec<ReplicaReport>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-/// The `prescale` binary of the same profile as this bench, in the workspace's target dir.
-fn default_binary() -> String {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| format!("{}/../target", env!("CARGO_MANIFEST_DIR")));
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
+/// One replica: `prescale run --shards <shards>` advertising its metrics API on loopback.
+fn replica(
+    binary: &str,
+    kubeconfig: &std::path::Path,
+    dir: &std::path::Path,
+    i: usize,
+    shards: u32,
+    qps: f64,
+) -> Operator {
+    let extra = |api: u16| {
+        vec![
+            "--shards".to_string(),
+            shards.to_string(),
+            "--advertise-address".to_string(),
+            format!("127.0.0.1:{api}"),
+        ]
     };
-    format!("{target}/{profile}/prescale")
-}
-
-/// A `prescale run --shards` child process; killed when dropped.
-struct Replica {
-    child: Child,
-    admin: u16,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Replica {
-    fn start(
-        binary: &str,
-        kubeconfig: &std::path::Path,
-        dir: &std::path::Path,
-        i: usize,
-        shards: u32,
-        qps: f64,
-    ) -> Self {
-        let (admin, api) = (free_port(), free_port());
-        let log = std::fs::File::create(dir.join(format!("replica-{i}.log"))).expect("log file");
-        let child = Command::new(binary)
-            .args(["run", "--identity", &format!("bench-{i}")])
-            .args(["--shards", &shards.to_string()])
-            .args(["--admin-addr", &format!("127.0.0.1:{admin}")])
-            .args(["--metrics-api-addr", &format!("127.0.0.1:{api}")])
-            .args(["--advertise-address", &format!("127.0.0.1:{api}")])
-            .args(["--kube-api-qps", &qps.to_string()])
-            .args(["--kube-api-burst", &((qps * 2.0) as u32).to_string()])
-            .env("KUBECONFIG", kubeconfig)
-            .env("HOME", dir)
-            .env("NO_COLOR", "1")
-            .env("PRESCALE_LOG_LEVEL", "warn")
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("{binary}: {e} (build it: cargo build [--release] -p prescale)")
-            });
-        Self { child, admin }
-    }
-
-    async fn metrics(&self) -> String {
-        let url = format!("http://127.0.0.1:{}/metrics", self.admin);
-        match reqwest::get(&url).await {
-            Ok(r) => r.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        }
-    }
+    Operator::spawn(binary, kubeconfig, dir, &format!("bench-{i}"), extra, qps)
 }
 
 /// A sample's value in the text exposition (0 when absent).
@@ -138,19 +83,10 @@ pub async fn run(
     objects(&api, 0..n, backends.as_ref());
     let addr = api.listen().await.expect("stand-in listening");
     let dir = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://{addr}\n\
-             users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    \
-             cluster: c\n    user: u\ncurrent-context: x\n"
-        ),
-    )
-    .expect("kubeconfig written");
+    let kubeconfig = kubeconfig(&format!("http://{addr}"), dir.path());
     let started = Instant::now();
-    let mut running: Vec<Replica> = (0..replicas)
-        .map(|i| Replica::start(&binary, &kubeconfig, dir.path(), i, shards, qps))
+    let mut running: Vec<Operator> = (0..replicas)
+        .map(|i| replica(&binary, &kubeconfig, dir.path(), i, shards, qps))
         .collect();
     let share = (shards as usize).div_ceil(replicas) as u64;
     loop {

@@ -148,7 +148,7 @@ pub struct Report {
 }
 
 /// The `prescale` binary of the same profile as this bench, in the workspace's target dir.
-fn default_binary() -> String {
+pub fn default_binary() -> String {
     let target = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| format!("{}/../target", env!("CARGO_MANIFEST_DIR")));
     let profile = if cfg!(debug_assertions) {
@@ -159,17 +159,32 @@ fn default_binary() -> String {
     format!("{target}/{profile}/prescale")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
 }
 
+/// A kubeconfig in `dir` pointing at the stand-in at `server` (`http://host:port`).
+pub fn kubeconfig(server: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
+             users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    \
+             cluster: c\n    user: u\ncurrent-context: x\n"
+        ),
+    )
+    .expect("kubeconfig written");
+    path
+}
+
 /// `prescale run` as a child process; killed when dropped.
-struct Operator {
-    child: Child,
-    admin: u16,
+pub struct Operator {
+    pub child: Child,
+    pub admin: u16,
 }
 
 impl Drop for Operator {
@@ -180,26 +195,27 @@ impl Drop for Operator {
 }
 
 impl Operator {
-    fn start(binary: &str, server: &str, dir: &std::path::Path, qps: f64) -> Self {
-        let kubeconfig = dir.join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
-                 users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    \
-                 cluster: c\n    user: u\ncurrent-context: x\n"
-            ),
-        )
-        .expect("kubeconfig written");
-        let admin = free_port();
-        let log = std::fs::File::create(dir.join("operator.log")).expect("log file");
+    /// `binary run --identity <identity> <extra>` with its log in `dir/<identity>.log`, the
+    /// client limit `qps` (burst twice that), its admin and metrics API on free ports (the
+    /// metrics API's port is returned for `--advertise-address`-style use through `extra_for`).
+    pub fn spawn(
+        binary: &str,
+        kubeconfig: &std::path::Path,
+        dir: &std::path::Path,
+        identity: &str,
+        extra_for: impl FnOnce(u16) -> Vec<String>,
+        qps: f64,
+    ) -> Self {
+        let (admin, api) = (free_port(), free_port());
+        let log = std::fs::File::create(dir.join(format!("{identity}.log"))).expect("log file");
         let child = Command::new(binary)
-            .args(["run", "--identity", "bench-0"])
+            .args(["run", "--identity", identity])
             .args(["--admin-addr", &format!("127.0.0.1:{admin}")])
-            .args(["--metrics-api-addr", &format!("127.0.0.1:{}", free_port())])
+            .args(["--metrics-api-addr", &format!("127.0.0.1:{api}")])
             .args(["--kube-api-qps", &qps.to_string()])
             .args(["--kube-api-burst", &((qps * 2.0) as u32).to_string()])
-            .env("KUBECONFIG", &kubeconfig)
+            .args(extra_for(api))
+            .env("KUBECONFIG", kubeconfig)
             .env("HOME", dir)
             .env("NO_COLOR", "1")
             .env("PRESCALE_LOG_LEVEL", "warn")
@@ -213,7 +229,13 @@ impl Operator {
         Self { child, admin }
     }
 
-    async fn metrics(&self) -> String {
+    fn start(binary: &str, server: &str, dir: &std::path::Path, qps: f64) -> Self {
+        let kubeconfig = kubeconfig(server, dir);
+        Self::spawn(binary, &kubeconfig, dir, "bench-0", |_| Vec::new(), qps)
+    }
+
+    /// The operator's own `/metrics` text (empty when it cannot be read).
+    pub async fn metrics(&self) -> String {
         let url = format!("http://127.0.0.1:{}/metrics", self.admin);
         match reqwest::get(&url).await {
             Ok(r) => r.text().await.unwrap_or_default(),

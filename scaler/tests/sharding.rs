@@ -229,21 +229,7 @@ async fn three_replicas_share_the_shards_serve_every_object_and_survive_a_crash(
         .await;
     }
     let start_marks = marks(&[&a, &b, &c]);
-    for i in 0..OBJECTS {
-        api.put(deployment(
-            NS,
-            &format!("w-{i}"),
-            1,
-            json!([{"name": "REDIS_HOST", "value": host}, {"name": "REDIS_PORT", "value": port}]),
-        ));
-        redis.cli(&["RPUSH", &format!("q-{i}"), "x"]);
-        api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-            "metadata": {"name": name(i), "namespace": NS},
-            "spec": {"scaleTargetRef": {"name": format!("w-{i}")}, "pollingInterval": 1, "cooldownPeriod": 1,
-                     "minReplicaCount": 0, "maxReplicaCount": 5,
-                     "triggers": [{"type": "redis", "metadata": {"hostFromEnv": "REDIS_HOST", "portFromEnv": "REDIS_PORT",
-                                   "listName": format!("q-{i}"), "listLength": "5"}}]}}));
-    }
+    put_objects(&api, &redis, &host, &port);
     for i in 0..OBJECTS {
         eventually(20, &format!("{} HPA and Ready", name(i)), || {
             let so = scaled_object(&api, NS, &name(i))?;
@@ -413,21 +399,7 @@ async fn a_replica_cut_off_from_its_leases_stops_writing_before_its_shards_are_t
     balanced(&api, 10, &[("replica-a", 6)]).await;
     let b = start(&api, "replica-b", &identity).await;
     balanced(&api, 15, &[("replica-a", 3), ("replica-b", 3)]).await;
-    for i in 0..OBJECTS {
-        api.put(deployment(
-            NS,
-            &format!("w-{i}"),
-            1,
-            json!([{"name": "REDIS_HOST", "value": host}, {"name": "REDIS_PORT", "value": port}]),
-        ));
-        redis.cli(&["RPUSH", &format!("q-{i}"), "x"]);
-        api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-            "metadata": {"name": name(i), "namespace": NS},
-            "spec": {"scaleTargetRef": {"name": format!("w-{i}")}, "pollingInterval": 1, "cooldownPeriod": 1,
-                     "minReplicaCount": 0, "maxReplicaCount": 5,
-                     "triggers": [{"type": "redis", "metadata": {"hostFromEnv": "REDIS_HOST", "portFromEnv": "REDIS_PORT",
-                                   "listName": format!("q-{i}"), "listLength": "5"}}]}}));
-    }
+    put_objects(&api, &redis, &host, &port);
     for i in 0..OBJECTS {
         eventually(20, &format!("{} Active", name(i)), || {
             (active(&api, i)? == "True").then_some(())
@@ -464,4 +436,24 @@ async fn a_replica_cut_off_from_its_leases_stops_writing_before_its_shards_are_t
     );
     let seen = writers(&[&a], &before_a);
     assert!(seen.iter().all(|w| w.contains("replica-a")), "{seen:?}");
+}
+
+/// The test's ScaledObjects: each a redis list `q-<i>` (one item) on its own Deployment
+/// `w-<i>` whose env names the server.
+fn put_objects(api: &ApiServer, redis: &RedisServer, host: &str, port: &str) {
+    for i in 0..OBJECTS {
+        api.put(deployment(
+            NS,
+            &format!("w-{i}"),
+            1,
+            json!([{"name": "REDIS_HOST", "value": host}, {"name": "REDIS_PORT", "value": port}]),
+        ));
+        redis.cli(&["RPUSH", &format!("q-{i}"), "x"]);
+        api.put(json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+            "metadata": {"name": name(i), "namespace": NS},
+            "spec": {"scaleTargetRef": {"name": format!("w-{i}")}, "pollingInterval": 1, "cooldownPeriod": 1,
+                     "minReplicaCount": 0, "maxReplicaCount": 5,
+                     "triggers": [{"type": "redis", "metadata": {"hostFromEnv": "REDIS_HOST", "portFromEnv": "REDIS_PORT",
+                                   "listName": format!("q-{i}"), "listLength": "5"}}]}}));
+    }
 }
