@@ -50,6 +50,8 @@ pub async fn cleanup(
             "ScaledObject was deleted",
         )
         .await;
+    // the object is gone: its Event series can never count up again
+    ctx.writer.events.forget(&so.object_ref(&()));
     Ok(Action::await_change())
 }
 

@@ -124,15 +124,22 @@ impl Series {
 
 /// The series key of an Event: its regarding object, type, reason and action.
 fn series_key(regarding: &ObjectReference, type_: EventType, reason: &str, action: &str) -> String {
-    let r = regarding;
     format!(
-        "{}/{}/{}/{}/{}\n{}\n{reason}\n{action}",
+        "{}{}\n{reason}\n{action}",
+        object_key(regarding),
+        type_.as_str()
+    )
+}
+
+/// The part of a series key that names the regarding object (ends with a line break).
+fn object_key(r: &ObjectReference) -> String {
+    format!(
+        "{}/{}/{}/{}/{}\n",
         r.api_version.as_deref().unwrap_or_default(),
         r.kind.as_deref().unwrap_or_default(),
         r.namespace.as_deref().unwrap_or_default(),
         r.name.as_deref().unwrap_or_default(),
         r.uid.as_deref().unwrap_or_default(),
-        type_.as_str(),
     )
 }
 
@@ -158,6 +165,15 @@ impl Events {
             .unwrap_or_else(|e| e.into_inner())
             .by_key
             .len()
+    }
+
+    /// Forgets the series of `regarding`'s Events: called once the object is gone (a new
+    /// object of the same name has another uid, so they could never count up again), instead
+    /// of keeping them for 6 minutes.
+    pub fn forget(&self, regarding: &ObjectReference) {
+        let prefix = object_key(regarding);
+        let mut series = self.recorder.lock().unwrap_or_else(|e| e.into_inner());
+        series.by_key.retain(|k, _| !k.starts_with(&prefix));
     }
 
     /// Events published only while `leader` holds the lease (followers run the same stages
@@ -423,6 +439,13 @@ mod tests {
         let failed = list.iter().find(|e| e["reason"] == "Failed").unwrap();
         assert_eq!(failed["type"], "Warning");
         assert_eq!(events.remembered(), 3);
+        // another object's series stay when "a" is gone
+        events.normal(&reference("b"), "Ready", "b's").await;
+        events.forget(&r);
+        assert_eq!(events.remembered(), 1, "only b's series is left");
+        events.normal(&r, "Ready", "again").await;
+        let list = api.list("events.k8s.io/v1", "Event");
+        assert_eq!(list.len(), 5, "a forgotten series starts a new Event");
     }
 
     #[test]
