@@ -127,6 +127,20 @@ impl Context {
         }
     }
 
+    /// Stops the object's poll loop and drops what it served (its stored values and exported
+    /// series); returns whether a loop was running.
+    pub fn stop_serving(&self, namespace: &str, name: &str) -> bool {
+        let ran = self.pollers.stop(namespace, name);
+        self.forget_served(namespace, name);
+        ran
+    }
+
+    /// Drops the object's stored values and exported series (its loop is stopped already).
+    pub fn forget_served(&self, namespace: &str, name: &str) {
+        self.metric_store.remove_object(namespace, name);
+        self.metrics.forget_scaled_object(namespace, name);
+    }
+
     /// The environment of the poll loops.
     pub fn env(&self) -> Arc<Env> {
         self.poll_env

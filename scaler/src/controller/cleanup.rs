@@ -19,9 +19,7 @@ pub async fn cleanup(
 ) -> Result<Action, super::reconcile::Error> {
     let ns = so.namespace().unwrap_or_default();
     let name = so.name_any();
-    ctx.pollers.stop(&ns, &name);
-    ctx.metric_store.remove_object(&ns, &name);
-    ctx.metrics.forget_scaled_object(&ns, &name);
+    ctx.stop_serving(&ns, &name);
     ctx.dependencies.forget(&ObjectRef::from_obj(&*so));
     ctx.writer.forget(&ns, &name);
     let status = so.status.clone().unwrap_or_default();

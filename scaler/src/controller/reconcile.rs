@@ -186,8 +186,7 @@ async fn apply(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error
 /// An object of a shard another replica holds: no loop, no values kept, nothing written.
 fn not_ours(ns: &str, name: &str, ctx: &Context) -> Action {
     if ctx.pollers.stop(ns, name) {
-        ctx.metric_store.remove_object(ns, name);
-        ctx.metrics.forget_scaled_object(ns, name);
+        ctx.forget_served(ns, name);
     }
     Action::await_change()
 }
@@ -197,9 +196,7 @@ fn not_ours(ns: &str, name: &str, ctx: &Context) -> Action {
 async fn follow(so: Arc<ScaledObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     if so.metadata.deletion_timestamp.is_some() {
         let (ns, name) = (ns_of(&so), so.name_any());
-        ctx.pollers.stop(&ns, &name);
-        ctx.metric_store.remove_object(&ns, &name);
-        ctx.metrics.forget_scaled_object(&ns, &name);
+        ctx.stop_serving(&ns, &name);
         return Ok(Action::await_change());
     }
     apply(so, ctx)

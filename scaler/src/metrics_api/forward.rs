@@ -93,12 +93,12 @@ impl Forwarder {
             .header("X-Remote-Group", "system:serviceaccounts")
             .send()
             .await
-            .map_err(|e| unreachable(without_url(e).to_string()))?;
+            .map_err(|e| unreachable(e.without_url().to_string()))?;
         let code = res.status();
         let body = res
             .bytes()
             .await
-            .map_err(|e| unreachable(without_url(e).to_string()))?;
+            .map_err(|e| unreachable(e.without_url().to_string()))?;
         if !code.is_success() {
             let message = serde_json::from_slice::<Status>(&body)
                 .map(|s| s.message)
@@ -127,10 +127,6 @@ impl Forwarder {
             })
             .collect()
     }
-}
-
-fn without_url(e: reqwest::Error) -> reqwest::Error {
-    e.without_url()
 }
 
 #[cfg(test)]

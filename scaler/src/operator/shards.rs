@@ -56,8 +56,7 @@ pub(super) async fn follow(mut leadership: Leadership, ctx: Arc<Context>) {
         if leadership.sharded() {
             let l = leadership.clone();
             for (ns, name) in ctx.pollers.stop_unless(|ns, name| l.holds_object(ns, name)) {
-                ctx.metric_store.remove_object(&ns, &name);
-                ctx.metrics.forget_scaled_object(&ns, &name);
+                ctx.forget_served(&ns, &name);
             }
         }
         if !leadership.changed().await {

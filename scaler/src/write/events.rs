@@ -43,6 +43,9 @@ const MAX_NOTE: usize = 1024;
 /// instead of making a new Event.
 const SERIES_TTL: Duration = Duration::from_secs(6 * 60);
 
+/// The controller Events are reported as (`reportingController`).
+const CONTROLLER: &str = "prescale-operator";
+
 /// How often series older than [`SERIES_TTL`] are forgotten.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -77,7 +80,7 @@ impl EventType {
 pub struct Events {
     recorder: Arc<Mutex<Series>>,
     client: Client,
-    controller: String,
+    /// `reportingInstance` (default: the controller's name).
     instance: String,
     leader: Option<crate::leader::Leadership>,
 }
@@ -96,11 +99,11 @@ struct Series {
     swept: Instant,
 }
 
-/// An Event published earlier: enough to count up its series.
+/// An Event published earlier: enough to count up its series (its namespace is its regarding
+/// object's, see [`events_namespace`]).
 #[derive(Clone)]
 struct Seen {
     name: String,
-    namespace: String,
     count: i32,
     last: Instant,
 }
@@ -145,15 +148,13 @@ fn object_key(r: &ObjectReference) -> String {
 
 impl Events {
     pub fn new(client: Client, instance: Option<String>) -> Self {
-        let controller = "prescale-operator".to_string();
         Self {
             recorder: Arc::new(Mutex::new(Series {
                 by_key: HashMap::new(),
                 swept: Instant::now(),
             })),
             client,
-            instance: instance.unwrap_or_else(|| controller.clone()),
-            controller,
+            instance: instance.unwrap_or_else(|| CONTROLLER.to_string()),
             leader: None,
         }
     }
@@ -257,13 +258,11 @@ impl Events {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .lookup(&key, now);
+        let api: Api<Event> = Api::namespaced(self.client.clone(), events_namespace(regarding));
         // An Event that cannot be written must not fail the reconcile; say so in the log.
         let written = match seen {
-            Some(s) => self.count_up(s).await,
-            None => {
-                let ev = self.event(regarding, draft);
-                self.create(ev).await
-            }
+            Some(s) => count_up(&api, s).await,
+            None => create(&api, &self.event(regarding, draft)).await,
         };
         match written {
             Ok(seen) => {
@@ -283,7 +282,7 @@ impl Events {
             note,
         } = draft;
         let now = Timestamp::now();
-        let owner = regarding.name.as_deref().unwrap_or(&self.controller);
+        let owner = regarding.name.as_deref().unwrap_or(CONTROLLER);
         Event {
             metadata: ObjectMeta {
                 namespace: Some(events_namespace(regarding).to_string()),
@@ -296,37 +295,34 @@ impl Events {
             type_: Some(type_.as_str().to_string()),
             event_time: Some(MicroTime(now)),
             regarding: Some(regarding.clone()),
-            reporting_controller: Some(self.controller.clone()),
+            reporting_controller: Some(CONTROLLER.to_string()),
             reporting_instance: Some(self.instance.clone()),
             ..Default::default()
         }
     }
+}
 
-    async fn create(&self, ev: Event) -> Result<Seen, kube::Error> {
-        let namespace = ev.metadata.namespace.clone().unwrap_or_default();
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &namespace);
-        let created = api.create(&PostParams::default(), &ev).await?;
-        Ok(Seen {
-            name: created.metadata.name.unwrap_or_default(),
-            namespace,
-            count: 1,
-            last: Instant::now(),
-        })
-    }
+/// Writes a new Event.
+async fn create(api: &Api<Event>, ev: &Event) -> Result<Seen, kube::Error> {
+    let created = api.create(&PostParams::default(), ev).await?;
+    Ok(Seen {
+        name: created.metadata.name.unwrap_or_default(),
+        count: 1,
+        last: Instant::now(),
+    })
+}
 
-    /// The same Event again: its series counts one more.
-    async fn count_up(&self, mut seen: Seen) -> Result<Seen, kube::Error> {
-        seen.count = if seen.count < 2 { 2 } else { seen.count + 1 };
-        let api: Api<Event> = Api::namespaced(self.client.clone(), &seen.namespace);
-        let patch = serde_json::json!({"series": {
-            "count": seen.count,
-            "lastObservedTime": MicroTime(Timestamp::now()),
-        }});
-        api.patch(&seen.name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
-        seen.last = Instant::now();
-        Ok(seen)
-    }
+/// The same Event again: its series counts one more (a first repeat makes the count 2).
+async fn count_up(api: &Api<Event>, mut seen: Seen) -> Result<Seen, kube::Error> {
+    seen.count += 1;
+    let patch = serde_json::json!({"series": {
+        "count": seen.count,
+        "lastObservedTime": MicroTime(Timestamp::now()),
+    }});
+    api.patch(&seen.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    seen.last = Instant::now();
+    Ok(seen)
 }
 
 /// Where an Event about `regarding` is written: its namespace (cluster-scoped objects' Events
@@ -374,7 +370,6 @@ mod tests {
         };
         let seen = |last| Seen {
             name: "a.1".into(),
-            namespace: "ns".into(),
             count: 1,
             last,
         };
