@@ -67,36 +67,34 @@ impl Dependencies {
 }
 
 /// Remembers the generation of watched targets so that only spec changes (a new env, new
-/// replicas) re-reconcile their ScaledObjects, not every status update.
+/// replicas) re-reconcile their ScaledObjects, not every status update. One per kind of
+/// target, so objects are known by namespace and name.
 #[derive(Debug, Default)]
 pub struct SpecChanges {
-    seen: Mutex<HashMap<(String, String, String), i64>>,
+    seen: Mutex<HashMap<(String, String), i64>>,
+}
+
+/// `(namespace, name)` of `obj`.
+fn key_of<K: kube::Resource>(obj: &K) -> (String, String) {
+    let meta = obj.meta();
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
 }
 
 impl SpecChanges {
     /// Whether `obj`'s generation differs from the last one seen (true the first time).
-    pub fn changed<K: kube::Resource>(&self, kind: &str, obj: &K) -> bool {
-        let meta = obj.meta();
-        let key = (
-            kind.to_string(),
-            meta.namespace.clone().unwrap_or_default(),
-            meta.name.clone().unwrap_or_default(),
-        );
-        let generation = meta.generation.unwrap_or(0);
+    pub fn changed<K: kube::Resource>(&self, obj: &K) -> bool {
+        let generation = obj.meta().generation.unwrap_or(0);
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.insert(key, generation) != Some(generation)
+        seen.insert(key_of(obj), generation) != Some(generation)
     }
 
     /// Forgets a deleted target (without this, every target ever seen stayed remembered).
-    pub fn forget<K: kube::Resource>(&self, kind: &str, obj: &K) {
-        let meta = obj.meta();
-        let key = (
-            kind.to_string(),
-            meta.namespace.clone().unwrap_or_default(),
-            meta.name.clone().unwrap_or_default(),
-        );
+    pub fn forget<K: kube::Resource>(&self, obj: &K) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.remove(&key);
+        seen.remove(&key_of(obj));
         if seen.capacity() > 2 * seen.len() + 64 {
             seen.shrink_to_fit();
         }
@@ -158,14 +156,14 @@ mod tests {
         ];
         for (name, generation, want) in table {
             assert_eq!(
-                seen.changed("Deployment", &target(name, generation)),
+                seen.changed(&target(name, generation)),
                 want,
                 "{name} gen {generation}"
             );
         }
         assert_eq!(seen.len(), 2);
-        seen.forget("Deployment", &target("web", 2));
+        seen.forget(&target("web", 2));
         assert_eq!(seen.len(), 1);
-        assert!(seen.changed("Deployment", &target("web", 2)), "new again");
+        assert!(seen.changed(&target("web", 2)), "new again");
     }
 }

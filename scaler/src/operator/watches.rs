@@ -9,7 +9,7 @@ use crate::dependencies::SpecChanges;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::Controller;
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use std::sync::Arc;
@@ -60,44 +60,41 @@ pub(super) fn watch_dependencies(
             cache::reflect(writers.config_maps, api(client, ns), all()),
             move |o: ConfigMap| users(&c4, "ConfigMap", o.namespace(), o.name_any()),
         );
-    // a target whose spec (env, replicas) changed re-resolves its users; status-only updates
-    // are filtered out by generation
-    let (c5, c6) = (ctx.clone(), ctx.clone());
-    let (seen_d, seen_s) = (
-        Arc::new(SpecChanges::default()),
-        Arc::new(SpecChanges::default()),
-    );
     controller
         .watches_stream(
             cache::reflect_as(writers.deployments, api::<Deployment>(client, ns), all()),
-            move |o: cache::Workload| {
-                if deleted(&c5.caches.deployments, &o) {
-                    seen_d.forget("Deployment", &o);
-                    Vec::new()
-                } else if seen_d.changed("Deployment", &o) {
-                    users(&c5, "Deployment", o.namespace(), o.name_any())
-                } else {
-                    Vec::new()
-                }
-            },
+            target_users(ctx.clone(), "Deployment", ctx.caches.deployments.clone()),
         )
         .watches_stream(
             cache::reflect_as(writers.statefulsets, api::<StatefulSet>(client, ns), all()),
-            move |o: cache::Workload| {
-                if deleted(&c6.caches.statefulsets, &o) {
-                    seen_s.forget("StatefulSet", &o);
-                    Vec::new()
-                } else if seen_s.changed("StatefulSet", &o) {
-                    users(&c6, "StatefulSet", o.namespace(), o.name_any())
-                } else {
-                    Vec::new()
-                }
-            },
+            target_users(ctx.clone(), "StatefulSet", ctx.caches.statefulsets.clone()),
         )
+}
+
+/// The ScaledObjects to reconcile for a watch event of a `kind` target: those using it when
+/// its spec (env, replicas) changed; status-only updates are filtered out by generation, and a
+/// deleted target is forgotten.
+fn target_users(
+    ctx: Arc<Context>,
+    kind: &'static str,
+    store: Store<cache::Workload>,
+) -> impl Fn(cache::Workload) -> Vec<ObjectRef<ScaledObject>> {
+    let seen = SpecChanges::default();
+    move |o: cache::Workload| {
+        if deleted(&store, &o) {
+            seen.forget(&o);
+            Vec::new()
+        } else if seen.changed(&o) {
+            ctx.dependencies
+                .users_of(kind, &o.namespace().unwrap_or_default(), &o.name_any())
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 /// Whether the watch event that yielded `o` deleted it: its cache (which the reflector
 /// updates before the event is passed on) has synced and no longer holds it.
-fn deleted(store: &kube::runtime::reflector::Store<cache::Workload>, o: &cache::Workload) -> bool {
+fn deleted(store: &Store<cache::Workload>, o: &cache::Workload) -> bool {
     cache::synced(store) && store.get(&ObjectRef::from_obj(o)).is_none()
 }
