@@ -166,20 +166,7 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// A kubeconfig in `dir` pointing at the stand-in at `server` (`http://host:port`).
-pub fn kubeconfig(server: &str, dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
-             users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    \
-             cluster: c\n    user: u\ncurrent-context: x\n"
-        ),
-    )
-    .expect("kubeconfig written");
-    path
-}
+pub use prescale_kube_standin::listen::kubeconfig;
 
 /// `prescale run` as a child process; killed when dropped.
 pub struct Operator {

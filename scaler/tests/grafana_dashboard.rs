@@ -79,16 +79,7 @@ impl Process {
 
 /// `prescale run` against `server`, with leader election, its metrics API on `api_port`.
 fn prescale_run(dir: &std::path::Path, server: &str, api_port: u16) -> Process {
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
-             users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    \
-             cluster: c\n    user: u\ncurrent-context: x\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = prescale_kube_standin::listen::kubeconfig(server, dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_prescale"))
         .args(["run", "--admin-addr", "127.0.0.1:0", "--identity", "dash-0"])
         .args(["--metrics-api-addr", &format!("127.0.0.1:{api_port}")])

@@ -6,7 +6,6 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,21 +34,10 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
-fn write_kubeconfig(dir: &Path, server: &str) -> std::path::PathBuf {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
-         users:\n- name: u\n  user:\n    token: test-token\n\
-         contexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n"
-    );
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 impl Run {
     fn start(server: &str, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = write_kubeconfig(dir.path(), server);
+        let kubeconfig = prescale_kube_standin::listen::kubeconfig(server, dir.path());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_prescale"));
         cmd.arg("run");
         for (flag, default) in [("--admin-addr", "127.0.0.1:0"), ("--metrics-api-addr", "")] {

@@ -9,6 +9,22 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::SocketAddr;
 use tower::ServiceExt;
 
+/// Writes `dir/kubeconfig` pointing at the stand-in at `server` (`http://host:port`, see
+/// [`ApiServer::listen`]) with a bearer token, for a `prescale run` process; returns its path.
+pub fn kubeconfig(server: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
+             users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    \
+             cluster: c\n    user: u\ncurrent-context: x\n"
+        ),
+    )
+    .expect("kubeconfig written");
+    path
+}
+
 impl ApiServer {
     /// Serves this API server on `127.0.0.1:<free port>` until the runtime ends; returns the
     /// address (`http://{addr}` is the kubeconfig's `server`).
